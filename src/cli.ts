@@ -1,0 +1,76 @@
+import { type Command, EXIT, UsageError } from './commands/command.ts';
+import { serve } from './commands/serve.ts';
+import { COMMIT, VERSION } from './version.ts';
+
+/** Every verb the binary knows, in the order `--help` lists them. */
+const commands: Command[] = [serve];
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    `parachute ${VERSION}: a personal server in one file`,
+    '',
+    'Usage: parachute <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options:',
+    '  -h, --help     show this help (or `parachute <command> --help`)',
+    '  -v, --version  print version and build commit',
+    '',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  return (
+    [`Usage: ${command.usage}`, '', command.summary, '', command.help ?? ''].join('\n').trimEnd() +
+    '\n'
+  );
+}
+
+/** Looks the verb up and runs it; returns the exit code. */
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`parachute ${VERSION} (commit ${COMMIT})\n`);
+    return EXIT.ok;
+  }
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+    process.stdout.write(topic ? commandHelp(topic) : usage());
+    return EXIT.ok;
+  }
+  const command = commands.find((c) => c.name === first);
+  if (!command) {
+    process.stderr.write(`parachute: unknown command "${first}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandHelp(command));
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    // parseArgs reports unknown flags with ERR_PARSE_ARGS_* codes.
+    const code = (error as { code?: string }).code ?? '';
+    if (error instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(
+        `parachute ${command.name}: ${(error as Error).message}\n\nUsage: ${command.usage}\n`,
+      );
+      return EXIT.usage;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `parachute: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(EXIT.failure);
+  },
+);

@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { startHub } from '../hub/hub.ts';
+import { PortInUseError } from '../hub/server.ts';
+import { spaFiles } from '../hub/spa-files.gen.ts';
+import { OperatorError } from '../platform/operator-error.ts';
+import { resolveHome } from '../platform/paths.ts';
+import { findPortHolder, portHolderCommand } from '../platform/port-holder.ts';
+import { type Command, EXIT, UsageError } from './command.ts';
+
+const DEFAULT_PORT = 1939;
+const DEFAULT_HOST = '127.0.0.1';
+
+export const serve: Command = {
+  name: 'serve',
+  usage: 'parachute serve [--port N] [--host ADDR]',
+  summary: 'Run the hub in the foreground (what systemd, launchd and containers run)',
+  help: [
+    'Options (each overrides its environment variable):',
+    `  --port N       HTTP port (PORT, default ${DEFAULT_PORT}; 0 picks a free one)`,
+    `  --host ADDR    address to bind (PARACHUTE_BIND_HOST, default ${DEFAULT_HOST})`,
+    '',
+    'State lives in PARACHUTE_HOME (default ~/.parachute).',
+    'SIGTERM or SIGINT stops the hub cleanly.',
+  ].join('\n'),
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: { port: { type: 'string' }, host: { type: 'string' } },
+      strict: true,
+    });
+    const port = parsePort(values.port ?? process.env.PORT ?? String(DEFAULT_PORT));
+    const hostname = values.host ?? process.env.PARACHUTE_BIND_HOST ?? DEFAULT_HOST;
+    const home = resolveHome();
+
+    let hub: Awaited<ReturnType<typeof startHub>>;
+    try {
+      hub = await startHub({ hostname, port, home, spaFiles });
+    } catch (error) {
+      return reportStartFailure(error);
+    }
+    const signal = await nextShutdownSignal();
+    process.stdout.write(`[hub] ${signal} received, shutting down\n`);
+    await hub.stop();
+    process.stdout.write('[hub] stopped\n');
+    return EXIT.ok;
+  },
+};
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || port > 65535) {
+    throw new UsageError(`invalid port "${raw}": use a number from 0 to 65535`);
+  }
+  return port;
+}
+
+/** Resolves with the first SIGTERM/SIGINT; a second one while stopping forces exit. */
+function nextShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) {
+        process.stderr.write(`[hub] second ${signal}: exiting without waiting\n`);
+        process.exit(EXIT.failure);
+      }
+      received = true;
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function reportStartFailure(error: unknown): Promise<number> {
+  if (error instanceof PortInUseError) {
+    const holder = await findPortHolder(error.port);
+    const lines = [
+      `parachute: cannot listen on ${error.hostname}:${error.port}: the port is already in use` +
+        (holder ? ` by pid ${holder.pid} (${holder.command}).` : '.'),
+      `  See what holds it:  ${portHolderCommand(error.port)}`,
+      '  Then stop that process (another parachute may already be running: `parachute status`),',
+      `  or run this hub on another port:  PORT=${error.port + 100} parachute serve`,
+    ];
+    process.stderr.write(`${lines.join('\n')}\n`);
+    return EXIT.failure;
+  }
+  if (error instanceof OperatorError) {
+    process.stderr.write(`parachute: ${error.message}\n  ${error.hint}\n`);
+    return EXIT.failure;
+  }
+  throw error;
+}

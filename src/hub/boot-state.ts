@@ -1,0 +1,11 @@
+/** How far the hub has come since exec; /health and /api/ready report it. */
+export interface BootState {
+  /** True once the store is open and every route is mounted. */
+  ready: boolean;
+  /** `opening` until hub.db is open and migrated, then `ok`, or `error` if a query fails. */
+  db: 'opening' | 'ok' | 'error';
+}
+
+export function newBootState(): BootState {
+  return { ready: false, db: 'opening' };
+}

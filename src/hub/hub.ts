@@ -1,0 +1,95 @@
+import type { Database } from 'bun:sqlite';
+import { ensureHome } from '../platform/home.ts';
+import { log } from '../platform/log.ts';
+import { hubPaths } from '../platform/paths.ts';
+import { openStoreWhenUnlocked } from '../store/db.ts';
+import { createApp } from './app.ts';
+import { type BootState, newBootState } from './boot-state.ts';
+import { errorBody } from './errors.ts';
+import { healthBody, readyResponse } from './health.ts';
+import { bindServer, type FetchHandler } from './server.ts';
+import type { SpaFiles } from './spa-files.ts';
+
+/** How the hub is asked to run (commands/serve.ts fills it from flags and env). */
+export interface HubConfig {
+  hostname: string;
+  /** 0 picks a free port; the chosen one is in RunningHub.port and the log. */
+  port: number;
+  home: string;
+  spaFiles: SpaFiles;
+  /** Time in-flight requests get to finish at shutdown before connections are cut. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningHub {
+  port: number;
+  url: string;
+  /** Stops serving and closes the store. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots the hub: binds the port before anything else (so a second hub fails
+ * fast and /health answers from the first millisecond), then opens the
+ * store, then mounts every route and declares itself ready.
+ */
+export async function startHub(config: HubConfig): Promise<RunningHub> {
+  const startedAt = performance.now();
+  const state = newBootState();
+  let handler: FetchHandler = bootingHandler(state);
+  const server = bindServer({
+    hostname: config.hostname,
+    port: config.port,
+    fetch: (request, srv) => handler(request, srv),
+  });
+  const port = server.port as number;
+  const url = `http://${formatHost(config.hostname)}:${port}`;
+  log.info(`parachute listening on ${url}`);
+
+  let db: Database;
+  try {
+    ensureHome(config.home);
+    db = await openStoreWhenUnlocked(hubPaths(config.home).db);
+  } catch (error) {
+    server.stop(true);
+    throw error;
+  }
+  state.db = 'ok';
+  const app = createApp({ state, db, spaFiles: config.spaFiles });
+  handler = (request) => app.fetch(request);
+  state.ready = true;
+  log.info(`ready in ${(performance.now() - startedAt).toFixed(0)} ms (home ${config.home})`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const grace = config.shutdownGraceMs ?? 5000;
+      const drained = server.stop(false);
+      const timedOut = await Promise.race([
+        drained.then(() => false),
+        Bun.sleep(grace).then(() => true),
+      ]);
+      if (timedOut) await server.stop(true);
+      db.close();
+    })();
+    return stopping;
+  };
+  return { port, url, stop };
+}
+
+/** Answers while the store is still opening: probes work, everything else says to retry. */
+function bootingHandler(state: BootState): FetchHandler {
+  return (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === '/health') return Response.json(healthBody(state));
+    if (path === '/api/ready') return readyResponse(state);
+    return Response.json(errorBody('starting', 'The hub is starting; retry in a moment.'), {
+      status: 503,
+      headers: { 'retry-after': '1' },
+    });
+  };
+}
+
+function formatHost(hostname: string): string {
+  return hostname.includes(':') ? `[${hostname}]` : hostname;
+}

@@ -1,0 +1,13 @@
+/**
+ * A failure the person running the hub must act on: `message` says what is
+ * wrong, `hint` what to do. Commands print both and exit 1, never a stack trace.
+ */
+export class OperatorError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'OperatorError';
+  }
+}
