@@ -53,9 +53,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    // parseArgs reports unknown flags with ERR_PARSE_ARGS_* codes.
-    const code = (error as { code?: string }).code ?? '';
-    if (error instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError) {
       process.stderr.write(
         `parachute ${command.name}: ${(error as Error).message}\n\nUsage: ${command.usage}\n`,
       );

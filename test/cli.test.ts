@@ -38,7 +38,8 @@ describe('parachute CLI', () => {
   test.each([
     [['serve', '--port', 'abc'], 'invalid port "abc"'],
     [['serve', '--port', '70000'], 'invalid port "70000"'],
-    [['serve', '--no-such-flag'], 'no-such-flag'],
+    [['serve', '--no-such-flag'], 'unknown option --no-such-flag'],
+    [['serve', 'extra'], 'unexpected argument "extra"'],
   ])('bad arguments %p exit 2 and say what is wrong', async (args, message) => {
     const { code, stderr } = await runBinary(bin, args, { cwd: dir });
     expect(code).toBe(2);

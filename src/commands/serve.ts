@@ -1,11 +1,10 @@
-import { parseArgs } from 'node:util';
 import { startHub } from '../hub/hub.ts';
 import { PortInUseError } from '../hub/server.ts';
 import { spaFiles } from '../hub/spa-files.gen.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { resolveHome } from '../platform/paths.ts';
-import { findPortHolder, portHolderCommand } from '../platform/port-holder.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
+import { parseFlags } from './flags.ts';
 
 const DEFAULT_PORT = 1939;
 const DEFAULT_HOST = '127.0.0.1';
@@ -23,13 +22,10 @@ export const serve: Command = {
     'SIGTERM or SIGINT stops the hub cleanly.',
   ].join('\n'),
   async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: { port: { type: 'string' }, host: { type: 'string' } },
-      strict: true,
-    });
-    const port = parsePort(values.port ?? process.env.PORT ?? String(DEFAULT_PORT));
-    const hostname = values.host ?? process.env.PARACHUTE_BIND_HOST ?? DEFAULT_HOST;
+    const { values, positionals } = parseFlags(args, { port: 'value', host: 'value' });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const port = parsePort(String(values.port ?? process.env.PORT ?? DEFAULT_PORT));
+    const hostname = String(values.host ?? process.env.PARACHUTE_BIND_HOST ?? DEFAULT_HOST);
     const home = resolveHome();
 
     let hub: Awaited<ReturnType<typeof startHub>>;
@@ -73,6 +69,8 @@ function nextShutdownSignal(): Promise<NodeJS.Signals> {
 
 async function reportStartFailure(error: unknown): Promise<number> {
   if (error instanceof PortInUseError) {
+    // Loaded only on this path: /proc scanning needs node:fs/promises, which idle hubs never use.
+    const { findPortHolder, portHolderCommand } = await import('../platform/port-holder.ts');
     const holder = await findPortHolder(error.port);
     const lines = [
       `parachute: cannot listen on ${error.hostname}:${error.port}: the port is already in use` +

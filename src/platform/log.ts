@@ -1,16 +1,17 @@
 /**
  * The hub's own log lines, prefixed `[hub]` the way module lines are
  * prefixed `[name]`, so one journal reads as one story. No timestamps:
- * journald and launchd add their own.
+ * journald and launchd add their own. console.* is native in Bun, whereas
+ * process.stdout would build Node's stream machinery in every hub process.
  */
 export const log = {
   info(message: string): void {
-    process.stdout.write(`[hub] ${message}\n`);
+    console.log(`[hub] ${message}`);
   },
   warn(message: string): void {
-    process.stderr.write(`[hub] warning: ${message}\n`);
+    console.error(`[hub] warning: ${message}`);
   },
   error(message: string): void {
-    process.stderr.write(`[hub] error: ${message}\n`);
+    console.error(`[hub] error: ${message}`);
   },
 };

@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** Where the hub keeps each piece of its state under PARACHUTE_HOME. */
@@ -16,7 +15,13 @@ export interface HubPaths {
 /** PARACHUTE_HOME from the environment, else ~/.parachute, always absolute. */
 export function resolveHome(env: Record<string, string | undefined> = process.env): string {
   const fromEnv = env.PARACHUTE_HOME?.trim();
-  return resolve(fromEnv ? fromEnv : join(homedir(), '.parachute'));
+  return resolve(fromEnv ? fromEnv : join(homeDirectory(env), '.parachute'));
+}
+
+// $HOME is set for logins, systemd units with User= and containers; node:os
+// (a few MB of runtime code in every hub process) is loaded only without it.
+function homeDirectory(env: Record<string, string | undefined>): string {
+  return env.HOME || (require('node:os') as typeof import('node:os')).homedir();
 }
 
 /** The fixed layout of a hub home (product.md, "State lives in PARACHUTE_HOME"). */

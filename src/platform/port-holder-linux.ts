@@ -1,10 +1,11 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { PortHolder } from './port-holder.ts';
 
 const TCP_LISTEN = '0A';
 
 /** Maps a listening port to its socket inode via /proc/net/tcp{,6}, then the inode to a pid via /proc/<pid>/fd. */
 export async function findPortHolderLinux(port: number): Promise<PortHolder | null> {
+  // Imported here so an idle hub never loads node:fs/promises (the bundler hoists static imports).
+  const { readdir, readFile, readlink } = await import('node:fs/promises');
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const text = await readFile(table, 'utf8').catch(() => '');

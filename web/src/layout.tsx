@@ -23,7 +23,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           <a
             key={item.path}
             href={item.path}
-            aria-current={path === item.path ? 'page' : undefined}
+            aria-current={path === withoutTrailingSlash(item.path) ? 'page' : undefined}
           >
             {item.label}
           </a>
@@ -32,4 +32,9 @@ export function Layout({ children }: { children: ComponentChildren }) {
       <main class="content">{children}</main>
     </div>
   );
+}
+
+// preact-iso reports paths without a trailing slash ("/admin/" is "/admin").
+function withoutTrailingSlash(path: string): string {
+  return path.replace(/\/+$/, '') || '/';
 }

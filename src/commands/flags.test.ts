@@ -1,0 +1,23 @@
+import { expect, test } from 'bun:test';
+import { UsageError } from './command.ts';
+import { parseFlags } from './flags.ts';
+
+const spec = { port: 'value', json: 'switch' } as const;
+
+test.each([
+  [['--port', '80'], { port: '80' }, []],
+  [['--port=80', 'x'], { port: '80' }, ['x']],
+  [['--json', 'a', '--', '--port'], { json: true as const }, ['a', '--port']],
+  [['--port='], { port: '' }, []],
+])('%p parses', (args, values, positionals) => {
+  expect(parseFlags(args, spec)).toEqual({ values, positionals });
+});
+
+test.each([
+  [['--nope'], 'unknown option --nope'],
+  [['--port'], '--port needs a value'],
+  [['--port', '--json'], '--port needs a value'],
+  [['--json=1'], '--json takes no value'],
+])('%p is a usage error', (args, message) => {
+  expect(() => parseFlags(args, spec)).toThrow(new UsageError(message));
+});

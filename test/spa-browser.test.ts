@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import type { Browser } from 'playwright-core';
+import { type HubProcess, isolatedBinary, ready, spawnHub } from './helpers/binary.ts';
+import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+
+let hub: HubProcess;
+let url: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  const { dir, bin } = isolatedBinary();
+  hub = spawnHub(bin, { cwd: dir });
+  url = await hub.listening();
+  await ready(url);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  hub?.proc.kill('SIGKILL');
+});
+
+test('a deep link renders inside the layout and the router navigates without reloading', async () => {
+  const page = await browser.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${url}/admin/no-such-page`);
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  const nav = page.getByRole('navigation', { name: 'Admin sections' });
+  expect(await nav.getByRole('link').allTextContents()).toContain('Overview');
+
+  // A marker on window survives client-side navigation, not a full page load.
+  await page.evaluate(() => {
+    (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+  });
+  await nav.getByRole('link', { name: 'Overview' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  expect(new URL(page.url()).pathname).toBe('/admin/');
+  expect(
+    await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
+  ).toBe(true);
+  expect(await nav.getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).toBe(
+    'page',
+  );
+
+  // The overview reads /health through the hub.
+  const facts = page.getByTestId('hub-health');
+  await facts.waitFor();
+  const version = (await (await fetch(`${url}/health`)).json()).version as string;
+  expect(await facts.textContent()).toContain(version);
+  expect(await page.getByTestId('hub-version').textContent()).toBe(`v${version}`);
+
+  if (process.env.SCREENSHOT_DIR)
+    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/overview.png` });
+  // Nothing was blocked by the CSP and no script failed.
+  expect(errors).toEqual([]);
+  await page.close();
+}, 30_000);
+
+test('back and forward move between admin pages', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/admin/`);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.goto(`${url}/admin/elsewhere`);
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  expect(new URL(page.url()).pathname).toBe('/admin/');
+  await page.close();
+}, 30_000);
