@@ -5,8 +5,9 @@
  * those files into one executable.
  *
  *   bun run build.ts                 this machine's binary -> dist/parachute
- *   bun run build.ts --release       also linux-x64(-baseline), linux-arm64,
- *                                    darwin-x64, darwin-arm64 + SHA256SUMS
+ *   bun run build.ts --release       instead: linux-x64(-baseline), linux-arm64,
+ *                                    linux-{x64,arm64}-musl, darwin-x64,
+ *                                    darwin-arm64 + SHA256SUMS
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ const RELEASE_TARGETS = [
   'bun-linux-x64',
   'bun-linux-x64-baseline',
   'bun-linux-arm64',
+  // Alpine and other musl systems (install.sh picks by libc).
+  'bun-linux-x64-musl',
+  'bun-linux-arm64-musl',
   'bun-darwin-x64',
   'bun-darwin-arm64',
 ] as const;
