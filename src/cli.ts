@@ -1,9 +1,10 @@
 import { type Command, EXIT, UsageError } from './commands/command.ts';
 import { serve } from './commands/serve.ts';
+import { token } from './commands/token.ts';
 import { COMMIT, VERSION } from './version.ts';
 
 /** Every verb the binary knows, in the order `--help` lists them. */
-const commands: Command[] = [serve];
+const commands: Command[] = [serve, token];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,10 +1,10 @@
 import { startHub } from '../hub/hub.ts';
 import { PortInUseError } from '../hub/server.ts';
 import { spaFiles } from '../hub/spa-files.gen.ts';
-import { OperatorError } from '../platform/operator-error.ts';
 import { resolveHome } from '../platform/paths.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
 import { parseFlags } from './flags.ts';
+import { reportOperatorError } from './report.ts';
 
 const DEFAULT_PORT = 1939;
 const DEFAULT_HOST = '127.0.0.1';
@@ -82,9 +82,5 @@ async function reportStartFailure(error: unknown): Promise<number> {
     process.stderr.write(`${lines.join('\n')}\n`);
     return EXIT.failure;
   }
-  if (error instanceof OperatorError) {
-    process.stderr.write(`parachute: ${error.message}\n  ${error.hint}\n`);
-    return EXIT.failure;
-  }
-  throw error;
+  return reportOperatorError(error);
 }

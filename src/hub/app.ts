@@ -1,5 +1,13 @@
 import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
+import { accountRoutes } from '../auth/account-routes.ts';
+import type { AuthContext } from '../auth/context.ts';
+import { keysRoutes } from '../auth/keys-routes.ts';
+import { loginRoutes } from '../auth/login-routes.ts';
+import { originRoutes } from '../auth/origin-routes.ts';
+import { setupGate } from '../auth/setup-gate.ts';
+import { setupRoutes } from '../auth/setup-routes.ts';
+import { usersRoutes } from '../auth/users-routes.ts';
 import type { BootState } from './boot-state.ts';
 import { errorMapping } from './errors.ts';
 import { healthRoutes } from './health.ts';
@@ -11,6 +19,7 @@ import type { SpaFiles } from './spa-files.ts';
 export interface AppDeps {
   state: BootState;
   db: Database;
+  auth: AuthContext;
   spaFiles: SpaFiles;
 }
 
@@ -20,9 +29,23 @@ export function createApp(deps: AppDeps) {
     new Elysia({ name: 'hub', strictPath: true })
       .use(securityHeaders())
       .use(errorMapping())
+      // 503 setup_required on /api/* until the first admin exists
+      .use(setupGate(deps.auth))
       // GET /health, GET /api/ready
       .use(healthRoutes(deps.state, () => pingDb(deps.db)))
-      // GET /admin, /admin/* (embedded SPA)
+      // GET /.well-known/jwks.json
+      .use(keysRoutes(deps.auth))
+      // GET|POST /api/setup
+      .use(setupRoutes(deps.auth))
+      // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session
+      .use(loginRoutes(deps.auth))
+      // POST /api/account/password, /api/account/totp/{setup,enable,disable}
+      .use(accountRoutes(deps.auth))
+      // GET|POST /api/users, POST /api/users/:id/reset-password, DELETE /api/users/:id
+      .use(usersRoutes(deps.auth))
+      // GET|PUT /api/hub/origin
+      .use(originRoutes(deps.auth))
+      // GET /admin, /admin/*, /login (embedded SPA)
       .use(spaRoutes(deps.spaFiles))
   );
 }

@@ -1,7 +1,11 @@
 import type { Database } from 'bun:sqlite';
+import { mkdirSync } from 'node:fs';
+import { startAuth } from '../auth/boot.ts';
+import { rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
+import { removeRuntime, writeRuntime } from '../platform/runtime-file.ts';
 import { openStoreWhenUnlocked } from '../store/db.ts';
 import { createApp } from './app.ts';
 import { type BootState, newBootState } from './boot-state.ts';
@@ -17,6 +21,8 @@ export interface HubConfig {
   port: number;
   home: string;
   spaFiles: SpaFiles;
+  /** Environment the hub reads its knobs from (defaults to process.env). */
+  env?: Record<string, string | undefined>;
   /** Time in-flight requests get to finish at shutdown before connections are cut. */
   shutdownGraceMs?: number;
 }
@@ -40,24 +46,38 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const server = bindServer({
     hostname: config.hostname,
     port: config.port,
-    fetch: (request, srv) => handler(request, srv),
+    fetch: (request, srv) => {
+      rememberClientIp(request, srv.requestIP(request)?.address);
+      return handler(request, srv);
+    },
   });
   const port = server.port as number;
   const url = `http://${formatHost(config.hostname)}:${port}`;
   log.info(`parachute listening on ${url}`);
 
-  let db: Database;
+  let db: Database | undefined;
+  let auth: Awaited<ReturnType<typeof startAuth>>;
   try {
     ensureHome(config.home);
     db = await openStoreWhenUnlocked(hubPaths(config.home).db);
+    state.db = 'ok';
+    auth = await startAuth(db, config.home, port, config.env ?? process.env);
   } catch (error) {
+    db?.close();
     server.stop(true);
     throw error;
   }
-  state.db = 'ok';
-  const app = createApp({ state, db, spaFiles: config.spaFiles });
+  const app = createApp({ state, db, auth: auth.ctx, spaFiles: config.spaFiles });
   handler = (request) => app.fetch(request);
   state.ready = true;
+  mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });
+  writeRuntime(config.home, {
+    pid: process.pid,
+    port,
+    hostname: config.hostname,
+    origin: auth.ctx.origin,
+    started_at: new Date().toISOString(),
+  });
   log.info(`ready in ${(performance.now() - startedAt).toFixed(0)} ms (home ${config.home})`);
 
   let stopping: Promise<void> | undefined;
@@ -70,6 +90,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         Bun.sleep(grace).then(() => true),
       ]);
       if (timedOut) await server.stop(true);
+      auth.stop();
+      removeRuntime(config.home);
       db.close();
     })();
     return stopping;

@@ -16,15 +16,19 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  * file is a 404, never the shell (a stale script tag must fail loudly).
  */
 export function spaRoutes(files: SpaFiles) {
-  return new Elysia({ name: 'hub.spa' })
-    .get('/admin', ({ request }) => {
-      const url = new URL(request.url);
-      return new Response(null, {
-        status: 308,
-        headers: { location: `/admin/${url.search}` },
-      });
-    })
-    .get('/admin/*', ({ params, request }) => serveSpaPath(files, params['*'], request.headers));
+  return (
+    new Elysia({ name: 'hub.spa' })
+      .get('/admin', ({ request }) => {
+        const url = new URL(request.url);
+        return new Response(null, {
+          status: 308,
+          headers: { location: `/admin/${url.search}` },
+        });
+      })
+      .get('/admin/*', ({ params, request }) => serveSpaPath(files, params['*'], request.headers))
+      // The sign-in page lives outside /admin (auth.md); the SPA routes it.
+      .get('/login', ({ request }) => serveSpaPath(files, '', request.headers))
+  );
 }
 
 /** Answers one request for `subpath` (the part after /admin/). */

@@ -1,0 +1,72 @@
+import { Elysia } from 'elysia';
+import { clientIpOf } from '../platform/client-ip.ts';
+import type { AuthContext } from './context.ts';
+import { authError } from './errors.ts';
+import { requireSession } from './guard.ts';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import { ChangePasswordBody, DisableTotpBody, EnableTotpBody, parseBody } from './schema.ts';
+import { sessions } from './sessions.ts';
+import { beginTotpEnrollment, completeTotpEnrollment, disableTotp } from './two-factor.ts';
+import { users } from './users.ts';
+
+/** The signed-in user's own password and two-factor settings. */
+export function accountRoutes(ctx: AuthContext) {
+  // A wrong current password counts as a failed sign-in: it is the same guess.
+  const wrongPassword = (request: Request, username: string) => {
+    ctx.limiter.recordFailure(clientIpOf(request), username);
+    return authError('invalid_credentials', 'The current password is wrong.');
+  };
+
+  return new Elysia({ name: 'auth.account' })
+    .use(requireSession(ctx))
+    .post('/api/account/password', async ({ request, body, user, session, status }) => {
+      const parsed = parseBody(ChangePasswordBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const wait = ctx.limiter.retryAfterSeconds(clientIpOf(request), user.username);
+      if (wait > 0)
+        return status(429, authError('rate_limited', 'Too many wrong passwords; try again later.'));
+      if (!(await verifyPassword(parsed.data.current_password, user.password_hash))) {
+        return status(401, wrongPassword(request, user.username));
+      }
+      const weak = passwordProblem(parsed.data.new_password, user.username);
+      if (weak) return status(422, authError('weak_password', weak));
+      users.setPassword(ctx.db, user.id, await hashPassword(parsed.data.new_password), false);
+      // Everywhere else this password was in use is signed out; this browser stays in.
+      sessions.deleteForUser(ctx.db, user.id, session.id_hash);
+      users.invalidateTokens(ctx.db, user.id);
+      return new Response(null, { status: 204 });
+    })
+    .post('/api/account/totp/setup', ({ user, status }) => {
+      if (user.totp_enabled) {
+        return status(
+          409,
+          authError('totp_already_enabled', 'Two-factor sign-in is already on. Disable it first.'),
+        );
+      }
+      return beginTotpEnrollment(ctx.db, user, new URL(ctx.origin).host);
+    })
+    .post('/api/account/totp/enable', ({ body, user, status }) => {
+      const parsed = parseBody(EnableTotpBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const codes = completeTotpEnrollment(ctx.db, user, parsed.data.code);
+      if (!codes) {
+        return status(
+          400,
+          authError(
+            'invalid_code',
+            'That code does not match. Check the app and the device clock.',
+          ),
+        );
+      }
+      return { backup_codes: codes };
+    })
+    .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
+      const parsed = parseBody(DisableTotpBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      if (!(await verifyPassword(parsed.data.password, user.password_hash))) {
+        return status(401, wrongPassword(request, user.username));
+      }
+      disableTotp(ctx.db, user.id);
+      return new Response(null, { status: 204 });
+    });
+}

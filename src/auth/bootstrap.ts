@@ -1,0 +1,44 @@
+import { constantTimeEqual } from './hash.ts';
+
+/**
+ * The one-time token that proves the person at /admin/setup can read the
+ * hub's log (auth.md section 6). A new one each boot while no admin exists;
+ * held only in memory; gone once used.
+ */
+export class BootstrapToken {
+  private token: string | null = null;
+
+  /** Mints this boot's token and returns it for the banner. */
+  issue(): string {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    this.token = `parachute-bootstrap-${Buffer.from(bytes).toString('base64url')}`;
+    return this.token;
+  }
+
+  /** True if `candidate` is this boot's unused token. */
+  matches(candidate: string): boolean {
+    return this.token !== null && constantTimeEqual(candidate.trim(), this.token);
+  }
+
+  /** Used up: no second admin can be created with it. */
+  consume(): void {
+    this.token = null;
+  }
+
+  get pending(): boolean {
+    return this.token !== null;
+  }
+}
+
+/** The log banner: the only secret the hub ever prints. */
+export function bootstrapBanner(token: string, setupUrl: string): string {
+  const rule = '='.repeat(72);
+  return [
+    rule,
+    'No admin account exists yet. To claim this hub, open',
+    `  ${setupUrl}`,
+    'and enter this one-time setup token (valid until it is used or the hub restarts):',
+    `  ${token}`,
+    rule,
+  ].join('\n');
+}

@@ -1,0 +1,107 @@
+import { Elysia } from 'elysia';
+import type { AuthContext } from './context.ts';
+import { parseCookies, SESSION_COOKIE } from './cookies.ts';
+import { csrfProblem, isMutation } from './csrf.ts';
+import { authError } from './errors.ts';
+import { TokenError, verifyToken } from './jwt.ts';
+import { type Session, sessions } from './sessions.ts';
+import type { User } from './users.ts';
+import { users } from './users.ts';
+
+/** Who is making a request: a signed-in browser or a bearer token. */
+export type Principal =
+  | { kind: 'session'; user: User; session: Session }
+  | { kind: 'token'; sub: string; scopes: string[]; user: User | null };
+
+/** Audiences a bearer token may carry to call the hub's own APIs. */
+const HUB_AUDIENCES = ['operator', 'hub'];
+
+type Check =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401 | 403; body: ReturnType<typeof authError> };
+
+/**
+ * Authenticates a request: the session cookie (with CSRF on mutations) or
+ * `Authorization: Bearer <hub JWT>`. `scope` is what a token must carry and
+ * what a session user's role must grant (admins hold every hub scope).
+ */
+export async function authenticate(
+  ctx: AuthContext,
+  request: Request,
+  scope: string | null,
+): Promise<Check> {
+  const authorization = request.headers.get('authorization');
+  if (authorization?.toLowerCase().startsWith('bearer ')) {
+    return bearer(ctx, authorization.slice(7).trim(), scope);
+  }
+  const token = parseCookies(request.headers.get('cookie')).get(SESSION_COOKIE);
+  const found = token ? sessions.find(ctx.db, token) : null;
+  if (!found) return deny(401, 'unauthenticated', 'Sign in, or send a bearer token.');
+  if (isMutation(request.method)) {
+    const problem = csrfProblem(request, found.session, ctx.origins);
+    if (problem)
+      return deny(403, 'csrf_failed', `Refused: ${problem}. Reload the page and try again.`);
+  }
+  if (scope && found.user.role !== 'admin') {
+    return deny(403, 'insufficient_scope', `This needs ${scope}, which only admins hold.`);
+  }
+  return { ok: true, principal: { kind: 'session', ...found } };
+}
+
+async function bearer(ctx: AuthContext, token: string, scope: string | null): Promise<Check> {
+  try {
+    const claims = await verifyToken(ctx.keys, ctx.db, token, {
+      issuers: ctx.origins,
+      audience: HUB_AUDIENCES,
+    });
+    const scopes = (claims.scope ?? '').split(' ').filter(Boolean);
+    const user = claims.sub?.startsWith('usr_') ? users.byId(ctx.db, claims.sub) : null;
+    if (
+      claims.sub?.startsWith('usr_') &&
+      (!user || (claims.iat ?? 0) * 1000 < user.tokens_valid_after)
+    ) {
+      return deny(401, 'unauthenticated', 'The token was revoked.');
+    }
+    if (scope && !scopes.includes(scope)) {
+      return deny(403, 'insufficient_scope', `The token lacks the ${scope} scope.`);
+    }
+    return { ok: true, principal: { kind: 'token', sub: claims.sub ?? '', scopes, user } };
+  } catch (error) {
+    const reason = error instanceof TokenError ? error.reason : 'invalid token';
+    return deny(401, 'unauthenticated', `The bearer token was refused: ${reason}.`);
+  }
+}
+
+function deny(status: 401 | 403, error: string, description: string): Check {
+  return { ok: false, status, body: authError(error, description) };
+}
+
+/** Routes that `.use()` this need an admin session (+CSRF) or a token with `scope`. */
+export function requireAuth(ctx: AuthContext, scope = 'parachute:host:admin') {
+  return new Elysia({ name: 'auth.require', seed: scope }).resolve(
+    { as: 'scoped' },
+    async ({ request, status, set }) => {
+      const check = await authenticate(ctx, request, scope);
+      if (!check.ok) {
+        if (check.status === 401) set.headers['www-authenticate'] = 'Bearer realm="parachute"';
+        return status(check.status, check.body);
+      }
+      return { principal: check.principal };
+    },
+  );
+}
+
+/** Routes that `.use()` this need any signed-in user's session (+CSRF on mutations). */
+export function requireSession(ctx: AuthContext) {
+  return new Elysia({ name: 'auth.session' }).resolve(
+    { as: 'scoped' },
+    async ({ request, status }) => {
+      const check = await authenticate(ctx, request, null);
+      if (!check.ok) return status(check.status, check.body);
+      if (check.principal.kind !== 'session') {
+        return status(401, authError('unauthenticated', 'This needs a signed-in session.'));
+      }
+      return { user: check.principal.user, session: check.principal.session };
+    },
+  );
+}

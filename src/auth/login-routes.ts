@@ -1,0 +1,91 @@
+import { Elysia } from 'elysia';
+import { clientIpOf } from '../platform/client-ip.ts';
+import type { AuthContext } from './context.ts';
+import { clearedCookies } from './cookies.ts';
+import { sameOriginRequest } from './csrf.ts';
+import { authError } from './errors.ts';
+import { requireSession } from './guard.ts';
+import { verifyPassword } from './passwords.ts';
+import { LoginBody, parseBody, TotpLoginBody } from './schema.ts';
+import { startSession } from './session-start.ts';
+import { sessions } from './sessions.ts';
+import { checkSecondFactor } from './two-factor.ts';
+import { publicUser, users } from './users.ts';
+
+/** Sign in (password, then TOTP when enabled), sign out, and who am I. */
+export function loginRoutes(ctx: AuthContext) {
+  const tooMany = (seconds: number) =>
+    new Response(
+      JSON.stringify(
+        authError(
+          'rate_limited',
+          `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`,
+        ),
+      ),
+      {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'retry-after': String(seconds) },
+      },
+    );
+
+  return new Elysia({ name: 'auth.login' })
+    .post('/api/auth/login', async ({ request, body, status }) => {
+      if (!sameOriginRequest(request, ctx.origins)) {
+        return status(403, authError('csrf_failed', 'Sign in from this hub’s own login page.'));
+      }
+      const parsed = parseBody(LoginBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const { username, password } = parsed.data;
+      const ip = clientIpOf(request);
+      const wait = ctx.limiter.retryAfterSeconds(ip, username);
+      if (wait > 0) return tooMany(wait);
+      const user = users.byUsername(ctx.db, username);
+      if (!(await verifyPassword(password, user?.password_hash ?? null)) || !user) {
+        ctx.limiter.recordFailure(ip, username);
+        return status(401, authError('invalid_credentials', 'Wrong username or password.'));
+      }
+      if (user.totp_enabled)
+        return { two_factor_required: true, challenge: ctx.challenges.start(user.id) };
+      ctx.limiter.recordSuccess(ip, username);
+      return startSession(ctx, request, user);
+    })
+    .post('/api/auth/login/totp', async ({ request, body, status }) => {
+      if (!sameOriginRequest(request, ctx.origins)) {
+        return status(403, authError('csrf_failed', 'Sign in from this hub’s own login page.'));
+      }
+      const parsed = parseBody(TotpLoginBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const userId = ctx.challenges.attempt(parsed.data.challenge);
+      const user = userId ? users.byId(ctx.db, userId) : null;
+      if (!user) {
+        return status(
+          401,
+          authError('challenge_expired', 'The sign-in expired. Enter your password again.'),
+        );
+      }
+      const ip = clientIpOf(request);
+      const wait = ctx.limiter.retryAfterSeconds(ip, user.username);
+      if (wait > 0) return tooMany(wait);
+      if (!checkSecondFactor(ctx.db, user, parsed.data.code)) {
+        ctx.limiter.recordFailure(ip, user.username);
+        return status(
+          401,
+          authError('invalid_code', 'That code is not valid. Try the current code from your app.'),
+        );
+      }
+      ctx.challenges.finish(parsed.data.challenge);
+      ctx.limiter.recordSuccess(ip, user.username);
+      return startSession(ctx, request, user);
+    })
+    .use(requireSession(ctx))
+    .get('/api/auth/session', ({ user, set }) => {
+      set.headers['cache-control'] = 'no-store';
+      return { user: publicUser(user) };
+    })
+    .post('/api/auth/logout', ({ session }) => {
+      sessions.delete(ctx.db, session.id_hash);
+      const headers = new Headers();
+      for (const cookie of clearedCookies(ctx.secureCookies)) headers.append('set-cookie', cookie);
+      return new Response(null, { status: 204, headers });
+    });
+}

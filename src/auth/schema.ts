@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { PASSWORD_MAX } from './passwords.ts';
+import { USERNAME_PATTERN } from './users.ts';
+
+// Length rules beyond "is a string" are checked by passwordProblem(), which
+// answers 422 weak_password with words for the user instead of a 400.
+const password = z.string().max(PASSWORD_MAX * 4);
+const username = z
+  .string()
+  .regex(
+    USERNAME_PATTERN,
+    'use 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit',
+  );
+
+/** POST /api/setup: the bootstrap token from the log, and the first admin. */
+export const SetupBody = z.object({
+  bootstrap_token: z.string().min(1), // the `parachute-bootstrap-…` line from the hub log
+  username,
+  password,
+});
+
+/** POST /api/auth/login */
+export const LoginBody = z.object({ username: z.string().min(1).max(64), password });
+
+/** POST /api/auth/login/totp: the challenge from the login answer and a TOTP or backup code. */
+export const TotpLoginBody = z.object({
+  challenge: z.string().min(1),
+  code: z.string().min(1).max(32),
+});
+
+/** POST /api/account/password */
+export const ChangePasswordBody = z.object({ current_password: password, new_password: password });
+
+/** POST /api/account/totp/enable */
+export const EnableTotpBody = z.object({ code: z.string().min(1).max(16) });
+
+/** POST /api/account/totp/disable */
+export const DisableTotpBody = z.object({ password });
+
+/** POST /api/users: a new user gets a temporary password to change at first login. */
+export const CreateUserBody = z.object({
+  username,
+  role: z.enum(['admin', 'user']).default('user'), // admins manage the hub; users use modules
+});
+
+/** PUT /api/hub/origin: null clears the saved origin (back to env/platform/loopback). */
+export const OriginBody = z.object({ origin: z.string().min(1).nullable() });
+
+/**
+ * Validates a JSON body; on failure returns the 400 invalid_request body
+ * naming the first failing field.
+ */
+export function parseBody<T extends z.ZodType>(
+  schema: T,
+  body: unknown,
+):
+  | { ok: true; data: z.infer<T> }
+  | { ok: false; error: { error: string; error_description: string } } {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return { ok: true, data: result.data };
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || 'body';
+  return {
+    ok: false,
+    error: {
+      error: 'invalid_request',
+      error_description: `${field}: ${issue?.message ?? 'invalid'}`,
+    },
+  };
+}

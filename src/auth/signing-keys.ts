@@ -1,0 +1,134 @@
+import type { Database } from 'bun:sqlite';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  type JWK,
+} from 'jose';
+
+/** Access tokens and the operator token are RS256: every existing module verifies it. */
+export const ALG = 'RS256';
+
+interface KeyRow {
+  kid: string;
+  private_pkcs8: string;
+  public_jwk: string;
+  retired_at: number | null;
+  max_token_exp: number;
+}
+
+/**
+ * The hub's JWT signing keys, stored in hub.db. One key is active (signs);
+ * retired keys stay published in the JWKS until every token they signed has
+ * expired (auth.md section 3). Reads go to the database, so a key rotated
+ * by the CLI while the hub runs is picked up at once.
+ */
+export class SigningKeys {
+  private readonly publicKeys = new Map<string, CryptoKey>();
+  private activeCache: { kid: string; key: CryptoKey } | null = null;
+
+  constructor(private readonly db: Database) {}
+
+  /** Creates the first key on first boot. */
+  async ensureActive(): Promise<void> {
+    if (!this.activeRow()) await this.insertNewKey();
+  }
+
+  /** The key new tokens are signed with. */
+  async active(): Promise<{ kid: string; key: CryptoKey }> {
+    const row = this.activeRow() ?? (await this.insertNewKey());
+    if (this.activeCache?.kid !== row.kid) {
+      this.activeCache = { kid: row.kid, key: await importPKCS8(row.private_pkcs8, ALG) };
+    }
+    return this.activeCache;
+  }
+
+  /** The public key for `kid`, if the hub ever had it and it is still published. */
+  async publicKey(
+    kid: string,
+    nowSeconds = Math.floor(Date.now() / 1000),
+  ): Promise<CryptoKey | null> {
+    const row = this.db.query('SELECT * FROM signing_keys WHERE kid = ?').get(kid) as KeyRow | null;
+    if (!row || !isPublished(row, nowSeconds)) return null;
+    let key = this.publicKeys.get(kid);
+    if (!key) {
+      key = (await importJWK(JSON.parse(row.public_jwk) as JWK, ALG)) as CryptoKey;
+      this.publicKeys.set(kid, key);
+    }
+    return key;
+  }
+
+  /** Records that `kid` signed a token valid until `exp`, so JWKS keeps it that long. */
+  noteSigned(kid: string, exp: number): void {
+    this.db.run('UPDATE signing_keys SET max_token_exp = MAX(max_token_exp, ?) WHERE kid = ?', [
+      exp,
+      kid,
+    ]);
+  }
+
+  /** RFC 7517 key set: the active key and retired keys with live tokens. */
+  jwks(nowSeconds = Math.floor(Date.now() / 1000)): { keys: JWK[] } {
+    const rows = this.db
+      .query('SELECT * FROM signing_keys ORDER BY retired_at IS NOT NULL, created_at DESC')
+      .all() as KeyRow[];
+    return {
+      keys: rows
+        .filter((r) => isPublished(r, nowSeconds))
+        .map((r) => JSON.parse(r.public_jwk) as JWK),
+    };
+  }
+
+  /** Makes a new key active and retires the old one; returns the new kid. */
+  async rotate(): Promise<string> {
+    const fresh = await generate();
+    this.db.transaction(() => {
+      this.db.run('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL', [Date.now()]);
+      this.insert(fresh);
+    })();
+    return fresh.kid;
+  }
+
+  private activeRow(): KeyRow | null {
+    return this.db
+      .query('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
+      .get() as KeyRow | null;
+  }
+
+  private async insertNewKey(): Promise<KeyRow> {
+    const fresh = await generate();
+    // Another process (the CLI) may have created one meanwhile: keep a single active key.
+    const existing = this.activeRow();
+    if (existing) return existing;
+    this.insert(fresh);
+    return this.activeRow() as KeyRow;
+  }
+
+  private insert(k: { kid: string; pkcs8: string; jwk: JWK }): void {
+    this.db.run(
+      'INSERT INTO signing_keys (kid, private_pkcs8, public_jwk, created_at) VALUES (?, ?, ?, ?)',
+      [k.kid, k.pkcs8, JSON.stringify(k.jwk), Date.now()],
+    );
+  }
+}
+
+function isPublished(row: KeyRow, nowSeconds: number): boolean {
+  return row.retired_at === null || row.max_token_exp > nowSeconds;
+}
+
+async function generate(): Promise<{ kid: string; pkcs8: string; jwk: JWK }> {
+  const { publicKey, privateKey } = await generateKeyPair(ALG, {
+    modulusLength: 2048,
+    extractable: true,
+  });
+  const publicJwk = await exportJWK(publicKey);
+  // RFC 7638 thumbprint: the kid is derived from the key, so it can never name two keys.
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return {
+    kid,
+    pkcs8: await exportPKCS8(privateKey),
+    jwk: { ...publicJwk, kid, alg: ALG, use: 'sig' },
+  };
+}

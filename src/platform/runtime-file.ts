@@ -1,0 +1,38 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
+import { hubPaths } from './paths.ts';
+
+/** What a running hub tells local CLI verbs about itself: run/hub.json. */
+export interface HubRuntime {
+  pid: number;
+  port: number;
+  hostname: string;
+  origin: string;
+  started_at: string;
+}
+
+const fileOf = (home: string) => join(hubPaths(home).run, 'hub.json');
+
+/** Written once the hub is ready. */
+export function writeRuntime(home: string, runtime: HubRuntime): void {
+  writeFileAtomic(fileOf(home), `${JSON.stringify(runtime, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** Removed at clean shutdown (and ignored when its pid is gone after a crash). */
+export function removeRuntime(home: string): void {
+  rmSync(fileOf(home), { force: true });
+}
+
+/** The running hub of this PARACHUTE_HOME, or null when none is running. */
+export function readRuntime(home: string): HubRuntime | null {
+  const path = fileOf(home);
+  if (!existsSync(path)) return null;
+  try {
+    const runtime = JSON.parse(readFileSync(path, 'utf8')) as HubRuntime;
+    process.kill(runtime.pid, 0);
+    return runtime;
+  } catch {
+    return null;
+  }
+}
