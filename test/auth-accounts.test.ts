@@ -208,3 +208,24 @@ describe('two-factor sign-in (TOTP)', () => {
     });
   });
 });
+
+describe('guessing through account routes', () => {
+  test('wrong current passwords count toward the limit and end in 429 with Retry-After', async () => {
+    const { admin } = await hub();
+    for (let i = 0; i < 5; i++) {
+      const res = await admin.post('/api/account/totp/disable', { password: `wrong guess ${i}!` });
+      expect(res.status).toBe(401);
+    }
+    for (const [path, body] of [
+      ['/api/account/totp/disable', { password: ADMIN.password }],
+      [
+        '/api/account/password',
+        { current_password: ADMIN.password, new_password: 'a brand new password' },
+      ],
+    ] as const) {
+      const res = await admin.post(path, body);
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  });
+});

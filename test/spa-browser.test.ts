@@ -1,26 +1,45 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { type HubProcess, isolatedBinary, ready, spawnHub } from './helpers/binary.ts';
 import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
 
 let hub: HubProcess;
 let url: string;
 let browser: Browser;
+/** Signed in once; every page below opens in it and shares its session cookie. */
+let signedIn: BrowserContext;
+
+const ADMIN_PASSWORD = 'spa test admin password';
 
 beforeAll(async () => {
   const { dir, bin } = isolatedBinary();
-  hub = spawnHub(bin, { cwd: dir });
+  // The hub seeds its first admin from these, so no setup step is needed.
+  hub = spawnHub(bin, {
+    cwd: dir,
+    env: {
+      PARACHUTE_INITIAL_ADMIN_USERNAME: 'admin',
+      PARACHUTE_INITIAL_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    },
+  });
   url = await hub.listening();
   await ready(url);
   browser = await launchBrowser();
-});
+  signedIn = await browser.newContext();
+  const page = await signedIn.newPage();
+  await page.goto(`${url}/login`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.close();
+}, 30_000);
 afterAll(async () => {
   await browser?.close();
   hub?.proc.kill('SIGKILL');
 });
 
 test('a deep link renders inside the layout and the router navigates without reloading', async () => {
-  const page = await browser.newPage();
+  const page = await signedIn.newPage();
   const errors = collectPageErrors(page);
   await page.goto(`${url}/admin/no-such-page`);
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
@@ -56,7 +75,7 @@ test('a deep link renders inside the layout and the router navigates without rel
 }, 30_000);
 
 test('back and forward move between admin pages', async () => {
-  const page = await browser.newPage();
+  const page = await signedIn.newPage();
   await page.goto(`${url}/admin/`);
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   await page.goto(`${url}/admin/elsewhere`);

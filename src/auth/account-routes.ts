@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../platform/client-ip.ts';
 import type { AuthContext } from './context.ts';
-import { authError } from './errors.ts';
+import { authError, rateLimited } from './errors.ts';
 import { requireSession } from './guard.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { ChangePasswordBody, DisableTotpBody, EnableTotpBody, parseBody } from './schema.ts';
@@ -23,8 +23,7 @@ export function accountRoutes(ctx: AuthContext) {
       const parsed = parseBody(ChangePasswordBody, body);
       if (!parsed.ok) return status(400, parsed.error);
       const wait = ctx.limiter.retryAfterSeconds(clientIpOf(request), user.username);
-      if (wait > 0)
-        return status(429, authError('rate_limited', 'Too many wrong passwords; try again later.'));
+      if (wait > 0) return rateLimited(wait, 'wrong passwords');
       if (!(await verifyPassword(parsed.data.current_password, user.password_hash))) {
         return status(401, wrongPassword(request, user.username));
       }
@@ -43,7 +42,7 @@ export function accountRoutes(ctx: AuthContext) {
           authError('totp_already_enabled', 'Two-factor sign-in is already on. Disable it first.'),
         );
       }
-      return beginTotpEnrollment(ctx.db, user, new URL(ctx.origin).host);
+      return beginTotpEnrollment(ctx.db, user, `Parachute (${new URL(ctx.origin).hostname})`);
     })
     .post('/api/account/totp/enable', ({ body, user, status }) => {
       const parsed = parseBody(EnableTotpBody, body);
@@ -63,6 +62,8 @@ export function accountRoutes(ctx: AuthContext) {
     .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
       const parsed = parseBody(DisableTotpBody, body);
       if (!parsed.ok) return status(400, parsed.error);
+      const wait = ctx.limiter.retryAfterSeconds(clientIpOf(request), user.username);
+      if (wait > 0) return rateLimited(wait, 'wrong passwords');
       if (!(await verifyPassword(parsed.data.password, user.password_hash))) {
         return status(401, wrongPassword(request, user.username));
       }

@@ -3,7 +3,7 @@ import { clientIpOf } from '../platform/client-ip.ts';
 import type { AuthContext } from './context.ts';
 import { clearedCookies } from './cookies.ts';
 import { sameOriginRequest } from './csrf.ts';
-import { authError } from './errors.ts';
+import { authError, rateLimited } from './errors.ts';
 import { requireSession } from './guard.ts';
 import { verifyPassword } from './passwords.ts';
 import { LoginBody, parseBody, TotpLoginBody } from './schema.ts';
@@ -14,20 +14,6 @@ import { publicUser, users } from './users.ts';
 
 /** Sign in (password, then TOTP when enabled), sign out, and who am I. */
 export function loginRoutes(ctx: AuthContext) {
-  const tooMany = (seconds: number) =>
-    new Response(
-      JSON.stringify(
-        authError(
-          'rate_limited',
-          `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`,
-        ),
-      ),
-      {
-        status: 429,
-        headers: { 'content-type': 'application/json', 'retry-after': String(seconds) },
-      },
-    );
-
   return new Elysia({ name: 'auth.login' })
     .post('/api/auth/login', async ({ request, body, status }) => {
       if (!sameOriginRequest(request, ctx.origins)) {
@@ -38,7 +24,7 @@ export function loginRoutes(ctx: AuthContext) {
       const { username, password } = parsed.data;
       const ip = clientIpOf(request);
       const wait = ctx.limiter.retryAfterSeconds(ip, username);
-      if (wait > 0) return tooMany(wait);
+      if (wait > 0) return rateLimited(wait);
       const user = users.byUsername(ctx.db, username);
       if (!(await verifyPassword(password, user?.password_hash ?? null)) || !user) {
         ctx.limiter.recordFailure(ip, username);
@@ -65,7 +51,7 @@ export function loginRoutes(ctx: AuthContext) {
       }
       const ip = clientIpOf(request);
       const wait = ctx.limiter.retryAfterSeconds(ip, user.username);
-      if (wait > 0) return tooMany(wait);
+      if (wait > 0) return rateLimited(wait);
       if (!checkSecondFactor(ctx.db, user, parsed.data.code)) {
         ctx.limiter.recordFailure(ip, user.username);
         return status(

@@ -1,18 +1,47 @@
-import { LocationProvider, Route, Router } from 'preact-iso';
+import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { Layout } from './layout.tsx';
+import { Account } from './pages/account.tsx';
+import { Login } from './pages/login.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
+import { Setup } from './pages/setup.tsx';
+import { RequireSession } from './require-session.tsx';
+import { SessionProvider } from './session.tsx';
 
-/** The admin SPA: every screen is a route under /admin/ inside the shared layout. */
+/**
+ * The admin SPA. The hub serves this same shell at /login too. `scope` only
+ * decides which link clicks stay client-side; route() and rendering work for
+ * any path, /login included.
+ */
 export function App() {
   return (
     <LocationProvider scope="/admin">
+      <SessionProvider>
+        <Screens />
+      </SessionProvider>
+    </LocationProvider>
+  );
+}
+
+/**
+ * Sign-in and setup stand alone (no session, no admin chrome); every other
+ * path needs a session and renders inside the layout. They are picked here,
+ * not by an outer <Router>: preact-iso gives a nested Router under a default
+ * route an empty path, so the admin routes below could not match.
+ */
+function Screens() {
+  const { path } = useLocation();
+  if (path === '/login') return <Login />;
+  if (path === '/admin/setup') return <Setup />;
+  return (
+    <RequireSession>
       <Layout>
         <Router>
           <Route path="/admin/" component={Overview} />
+          <Route path="/admin/account" component={Account} />
           <Route default component={NotFound} />
         </Router>
       </Layout>
-    </LocationProvider>
+    </RequireSession>
   );
 }

@@ -2,11 +2,14 @@ import type { ComponentChildren } from 'preact';
 import { useLocation } from 'preact-iso';
 import { useHealth } from './health.ts';
 import { nav } from './nav.ts';
+import { useUser } from './session.tsx';
+import { SignOutButton } from './sign-out-button.tsx';
 
-/** Header, sidebar and content area shared by every admin page. */
+/** Header, sidebar and content area shared by every admin page; rendered only when signed in. */
 export function Layout({ children }: { children: ComponentChildren }) {
   const { path } = useLocation();
   const health = useHealth();
+  const user = useUser();
   return (
     <div class="shell">
       <header class="topbar">
@@ -14,9 +17,19 @@ export function Layout({ children }: { children: ComponentChildren }) {
           <img src="/admin/favicon.svg" alt="" width={20} height={20} />
           Parachute
         </a>
-        <span class="version" data-testid="hub-version">
-          {health.data ? `v${health.data.version}` : ''}
-        </span>
+        <div class="topbar-end">
+          <span class="version" data-testid="hub-version">
+            {health.data ? `v${health.data.version}` : ''}
+          </span>
+          <span
+            class="signed-in"
+            data-testid="signed-in-user"
+            title={`Signed in as ${user.username}`}
+          >
+            {user.username}
+          </span>
+          <SignOutButton />
+        </div>
       </header>
       <nav class="sidebar" aria-label="Admin sections">
         {nav.map((item) => (

@@ -1,2 +1,5 @@
 /** The sidebar, in order. A page joins the admin by adding a row here and a route in app.tsx. */
-export const nav: { path: string; label: string }[] = [{ path: '/admin/', label: 'Overview' }];
+export const nav: { path: string; label: string }[] = [
+  { path: '/admin/', label: 'Overview' },
+  { path: '/admin/account', label: 'Account' },
+];
