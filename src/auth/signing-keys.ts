@@ -1,13 +1,5 @@
 import type { Database } from 'bun:sqlite';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  exportPKCS8,
-  generateKeyPair,
-  importJWK,
-  importPKCS8,
-  type JWK,
-} from 'jose';
+import { calculateJwkThumbprint, importJWK, importPKCS8, type JWK } from 'jose';
 
 /** Access tokens and the operator token are RS256: every existing module verifies it. */
 export const ALG = 'RS256';
@@ -118,17 +110,34 @@ function isPublished(row: KeyRow, nowSeconds: number): boolean {
   return row.retired_at === null || row.max_token_exp > nowSeconds;
 }
 
+/**
+ * A new RSA-2048 key pair. Generated with node:crypto's callback API, which
+ * runs on a worker thread: WebCrypto's generateKey blocks the event loop
+ * for 30-160 ms here, and /health must keep answering while a first boot
+ * creates its key. Imported lazily so warm boots never load node:crypto.
+ */
 async function generate(): Promise<{ kid: string; pkcs8: string; jwk: JWK }> {
-  const { publicKey, privateKey } = await generateKeyPair(ALG, {
-    modulusLength: 2048,
-    extractable: true,
-  });
-  const publicJwk = await exportJWK(publicKey);
+  const { generateKeyPair } = await import('node:crypto');
+  const { publicKey, privateKey } = await new Promise<{ publicKey: string; privateKey: string }>(
+    (resolve, reject) =>
+      generateKeyPair(
+        'rsa',
+        {
+          modulusLength: 2048,
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        },
+        (error, pub, priv) =>
+          error ? reject(error) : resolve({ publicKey: pub, privateKey: priv }),
+      ),
+  );
+  const { importSPKI, exportJWK } = await import('jose');
+  const publicJwk = await exportJWK(await importSPKI(publicKey, ALG, { extractable: true }));
   // RFC 7638 thumbprint: the kid is derived from the key, so it can never name two keys.
   const kid = await calculateJwkThumbprint(publicJwk);
   return {
     kid,
-    pkcs8: await exportPKCS8(privateKey),
-    jwk: { ...publicJwk, kid, alg: ALG, use: 'sig' },
+    pkcs8: privateKey,
+    jwk: { kty: 'RSA', n: publicJwk.n, e: publicJwk.e, kid, alg: ALG, use: 'sig' },
   };
 }
