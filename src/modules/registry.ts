@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../platform/atomic-write.ts';
+import { OperatorError } from '../platform/operator-error.ts';
+import { describeIssue, ServiceRow, ServicesFile } from './schema.ts';
+
+/** A row the registry could not use, and why (reported, never fatal). */
+export interface SkippedRow {
+  index: number;
+  name?: string;
+  reason: string;
+}
+
+export interface RegistrySnapshot {
+  rows: ServiceRow[];
+  skipped: SkippedRow[];
+}
+
+/** Paths the hub always owns (modules.md section 2). */
+export const RESERVED_PATHS = [
+  '/',
+  '/admin',
+  '/api',
+  '/oauth',
+  '/.well-known',
+  '/health',
+  '/login',
+];
+
+/**
+ * services.json: the registry is the only code in the hub that writes it.
+ * Modules write it too (they self-register on boot), so every change is a
+ * read-modify-write of the file as it is now, applied to one row, with
+ * every field and row the hub does not know left exactly as it was.
+ */
+export class Registry {
+  constructor(readonly path: string) {}
+
+  /** The usable rows; bad rows are skipped with a reason. A malformed file is an OperatorError. */
+  read(): RegistrySnapshot {
+    const doc = this.readDocument();
+    const rows: ServiceRow[] = [];
+    const skipped: SkippedRow[] = [];
+    const ports = new Map<number, string>();
+    doc.services.forEach((raw, index) => {
+      const parsed = ServiceRow.safeParse(raw);
+      const name =
+        typeof (raw as { name?: unknown })?.name === 'string'
+          ? (raw as { name: string }).name
+          : undefined;
+      if (!parsed.success) {
+        skipped.push({ index, name, reason: `invalid row: ${describeIssue(parsed.error)}` });
+        return;
+      }
+      const row = parsed.data;
+      const holder = ports.get(row.port);
+      if (holder) {
+        skipped.push({
+          index,
+          name,
+          reason: `port ${row.port} is already used by "${holder}"; give one of them another port`,
+        });
+        return;
+      }
+      if (rows.some((r) => r.name === row.name)) {
+        skipped.push({ index, name, reason: `a second row named "${row.name}"` });
+        return;
+      }
+      ports.set(row.port, row.name);
+      rows.push(row);
+    });
+    return { rows, skipped };
+  }
+
+  /** Inserts or replaces the row named `row.name`, keeping fields of the old row the new one does not set. */
+  upsert(row: ServiceRow): void {
+    this.change((services) => {
+      const i = services.findIndex((r) => nameOf(r) === row.name);
+      if (i === -1) services.push(row);
+      else services[i] = { ...(services[i] as object), ...row };
+    });
+  }
+
+  /** Removes the row named `name`; true if there was one. */
+  remove(name: string): boolean {
+    let removed = false;
+    this.change((services) => {
+      const i = services.findIndex((r) => nameOf(r) === name);
+      if (i !== -1) {
+        services.splice(i, 1);
+        removed = true;
+      }
+    });
+    return removed;
+  }
+
+  private change(mutate: (services: unknown[]) => void): void {
+    const doc = this.readDocument();
+    mutate(doc.services);
+    writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`);
+  }
+
+  private readDocument(): { services: unknown[] } & Record<string, unknown> {
+    if (!existsSync(this.path)) return { services: [] };
+    const text = readFileSync(this.path, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new OperatorError(
+        `${this.path} is not valid JSON (${(error as Error).message}).`,
+        'Fix or remove it; the hub will not overwrite it while it is broken, so nothing in it is lost.',
+      );
+    }
+    const doc = ServicesFile.safeParse(json);
+    if (!doc.success) {
+      throw new OperatorError(
+        `${this.path} has no "services" list (${describeIssue(doc.error)}).`,
+        'It must look like {"services": [...]}. Fix it; the hub will not overwrite it meanwhile.',
+      );
+    }
+    return doc.data as { services: unknown[] } & Record<string, unknown>;
+  }
+}
+
+function nameOf(row: unknown): string | undefined {
+  return (row as { name?: string } | null)?.name;
+}
+
+/** Why `paths` cannot be mounted next to `rows` (reserved or taken), or null. */
+export function pathConflict(
+  paths: string[],
+  rows: ServiceRow[],
+  ignoreName?: string,
+): string | null {
+  for (const path of paths) {
+    const normalized = path.replace(/\/+$/, '') || '/';
+    const reserved = RESERVED_PATHS.find(
+      (r) => normalized === r || (r !== '/' && normalized.startsWith(`${r}/`)),
+    );
+    if (reserved) return `${path} is reserved by the hub (${reserved})`;
+    for (const row of rows) {
+      if (row.name === ignoreName) continue;
+      if (row.paths.some((p) => (p.replace(/\/+$/, '') || '/') === normalized)) {
+        return `${path} is already mounted by "${row.name}"`;
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'bun:test';
+import { ModuleManifest, ServiceRow } from './schema.ts';
+
+const valid = {
+  name: 'vault',
+  manifestName: 'parachute-vault',
+  port: 1940,
+  paths: ['/vault/default'],
+  health: '/health',
+  startCmd: ['parachute-vault', 'serve'],
+  kind: 'app',
+  'x-future': { nested: true },
+};
+
+describe('module.json', () => {
+  test('accepts upstream manifests and keeps keys it does not know', () => {
+    const parsed = ModuleManifest.parse(valid);
+    expect(parsed).toEqual(valid);
+  });
+
+  test.each([
+    [{ name: 'Vault' }, 'name'],
+    [{ port: 0 }, 'port'],
+    [{ port: 70000 }, 'port'],
+    [{ paths: ['vault'] }, 'paths.0'],
+    [{ paths: ['/a/../b'] }, 'paths.0'],
+    [{ health: 'health' }, 'health'],
+    [{ startCmd: [] }, 'startCmd'],
+    [{ managementUrl: '//evil.example/x' }, 'managementUrl'],
+    [{ uiUrl: '/ui/../../etc' }, 'uiUrl'],
+    [{ scopes: { defines: ['vault:delete'] } }, 'scopes.defines.0'],
+  ])('%p is refused, naming %p', (change, field) => {
+    const result = ModuleManifest.safeParse({ ...valid, ...change });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path.join('.')).toBe(field);
+  });
+
+  test('a manifest with no startCmd is valid (never spawned)', () => {
+    const { startCmd: _, ...rest } = valid;
+    expect(ModuleManifest.safeParse(rest).success).toBe(true);
+  });
+});
+
+test('services.json rows keep fields a module wrote that the hub does not know', () => {
+  const row = {
+    name: 'parachute-vault',
+    port: 1940,
+    paths: ['/vault/default'],
+    health: '/health',
+    version: '0.4.1',
+    vaultSchema: 3,
+  };
+  expect(ServiceRow.parse(row)).toEqual(row);
+});

@@ -1,0 +1,99 @@
+// The file formats modules and the hub share (modules.md sections 1-2).
+// Field names are upstream's: existing modules must run unchanged. Unknown
+// keys are kept everywhere (looseObject), never an error.
+import * as z from 'zod/mini';
+
+const mountPath = z.string().check(
+  z.regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must start with / and contain only URL path characters'),
+  z.refine((p) => !p.includes('//') && !p.split('/').includes('..'), 'must not contain // or ..'),
+);
+// A same-origin path or an absolute http(s) URL. `//host` would be a
+// protocol-relative link to another site; `..` could climb out of the mount.
+const linkTarget = z.string().check(
+  z.refine((v) => {
+    if (v.includes('..')) return false;
+    const scheme = /^https?:\/\//.exec(v)?.[0];
+    const rest = scheme ? v.slice(scheme.length) : v;
+    return (scheme !== undefined || v.startsWith('/')) && !rest.includes('//');
+  }, 'must be a path or an http(s) URL, without // or ..'),
+);
+const port = z.int().check(z.gte(1), z.lte(65535));
+
+/** `.parachute/module.json`, shipped by a module package or given at install. */
+export const ModuleManifest = z.looseObject({
+  /** Short URL-safe key, e.g. `vault`. */
+  name: z
+    .string()
+    .check(
+      z.regex(
+        /^[a-z][a-z0-9-]*$/,
+        'use lowercase letters, digits and dashes, starting with a letter',
+      ),
+    ),
+  /** Row key in services.json, e.g. `parachute-vault`. */
+  manifestName: z.string().check(z.minLength(1), z.maxLength(214)),
+  /** Preferred port; the registry may assign another (it is the port authority). */
+  port,
+  /** Mount paths on the hub; may be empty. */
+  paths: z.array(mountPath),
+  /** Path on the module's own port; 2xx or 401 means alive. */
+  health: z.string().check(z.regex(/^\//, 'must start with /')),
+  /** argv to run, no shell; absent = never spawned. `${PORT}` is replaced with the assigned port. */
+  startCmd: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  /** Labels for the admin UI. */
+  displayName: z.optional(z.string()),
+  tagline: z.optional(z.string()),
+  /** Proxy removes the mount path before forwarding (default false). */
+  stripPrefix: z.optional(z.boolean()),
+  /** Proxy bridges WebSocket upgrades (default false). */
+  websocket: z.optional(z.boolean()),
+  /** OAuth scopes the module owns, each `<name>:<verb>`. */
+  scopes: z.optional(
+    z.looseObject({
+      defines: z.optional(
+        z.array(
+          z
+            .string()
+            .check(
+              z.regex(/^[a-z][a-z0-9-]*(:[a-z0-9-]+)*:(read|write|admin)$/, 'use <name>:<verb>'),
+            ),
+        ),
+      ),
+    }),
+  ),
+  /** Links for the admin UI. */
+  managementUrl: z.optional(linkTarget),
+  uiUrl: z.optional(linkTarget),
+  /** Readiness gate for this module in ms (default 10000). */
+  readyTimeoutMs: z.optional(z.int().check(z.gte(100), z.lte(600_000))),
+});
+export type ModuleManifest = z.infer<typeof ModuleManifest>;
+
+/** One row of services.json: what the proxy and supervisor know about a module. */
+export const ServiceRow = z.looseObject({
+  /** Key: the module's manifestName. */
+  name: z.string().check(z.minLength(1)),
+  /** The port the child gets as PORT. */
+  port,
+  paths: z.array(z.string()),
+  health: z.string(),
+  version: z.string(),
+  displayName: z.optional(z.string()),
+  tagline: z.optional(z.string()),
+  /** Package root the child runs in; absent for rows a module registered itself. */
+  installDir: z.optional(z.string()),
+  stripPrefix: z.optional(z.boolean()),
+  websocket: z.optional(z.boolean()),
+  /** `allowed` | `loopback` | `auth-required` (default allowed). */
+  publicExposure: z.optional(z.enum(['allowed', 'loopback', 'auth-required'])),
+});
+export type ServiceRow = z.infer<typeof ServiceRow>;
+
+/** The services.json document. */
+export const ServicesFile = z.looseObject({ services: z.array(z.unknown()) });
+
+/** A human-readable reason: `field: message` for the first failing field. */
+export function describeIssue(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`;
+}
