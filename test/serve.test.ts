@@ -160,7 +160,7 @@ describe('parachute serve', () => {
 });
 
 describe('health and readiness', () => {
-  test('GET /health answers {status, version, db}', async () => {
+  test('GET /health answers {status, version, db, modules}', async () => {
     const hub = start({ cwd: freshDir('health') });
     const url = await hub.listening();
     await ready(url);
@@ -169,7 +169,7 @@ describe('health and readiness', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = await res.json();
     const version = (await runBinary(bin, ['--version'])).stdout.split(' ')[1];
-    expect(body).toEqual({ status: 'ok', version, db: 'ok' });
+    expect(body).toEqual({ status: 'ok', version, db: 'ok', modules: { running: 0, total: 0 } });
   });
 
   test('/api/ready is 503 while boot waits on a locked database, /health is 200 throughout', async () => {

@@ -28,13 +28,15 @@ export const serve: Command = {
     const hostname = String(values.host ?? process.env.PARACHUTE_BIND_HOST ?? DEFAULT_HOST);
     const home = resolveHome();
 
+    // Listening before boot: a SIGTERM during boot still ends in a clean stop.
+    const shutdown = nextShutdownSignal();
     let hub: Awaited<ReturnType<typeof startHub>>;
     try {
       hub = await startHub({ hostname, port, home, spaFiles });
     } catch (error) {
       return reportStartFailure(error);
     }
-    const signal = await nextShutdownSignal();
+    const signal = await shutdown;
     process.stdout.write(`[hub] ${signal} received, shutting down\n`);
     await hub.stop();
     process.stdout.write('[hub] stopped\n');

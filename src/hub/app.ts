@@ -8,6 +8,8 @@ import { originRoutes } from '../auth/origin-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
+import type { ModuleManager } from '../modules/manager.ts';
+import { modulesRoutes } from '../modules/modules-routes.ts';
 import type { BootState } from './boot-state.ts';
 import { errorMapping } from './errors.ts';
 import { healthRoutes } from './health.ts';
@@ -20,6 +22,7 @@ export interface AppDeps {
   state: BootState;
   db: Database;
   auth: AuthContext;
+  modules: ModuleManager;
   spaFiles: SpaFiles;
 }
 
@@ -45,6 +48,8 @@ export function createApp(deps: AppDeps) {
       .use(usersRoutes(deps.auth))
       // GET|PUT /api/hub/origin
       .use(originRoutes(deps.auth))
+      // /api/modules: list, install, operations, start|stop|restart, uninstall, logs
+      .use(modulesRoutes(deps.auth, deps.modules))
       // GET /admin, /admin/*, /login (embedded SPA)
       .use(spaRoutes(deps.spaFiles))
   );

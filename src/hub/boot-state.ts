@@ -4,6 +4,8 @@ export interface BootState {
   ready: boolean;
   /** `opening` until hub.db is open and migrated, then `ok`, or `error` if a query fails. */
   db: 'opening' | 'ok' | 'error';
+  /** Counts for /health once the supervisor is up. */
+  modules?: () => { running: number; total: number };
 }
 
 export function newBootState(): BootState {

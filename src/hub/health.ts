@@ -4,7 +4,12 @@ import type { BootState } from './boot-state.ts';
 
 /** Body of GET /health: answered with 200 for as long as the process lives (deploy.md). */
 export function healthBody(state: BootState) {
-  return { status: 'ok', version: VERSION, db: state.db };
+  return {
+    status: 'ok',
+    version: VERSION,
+    db: state.db,
+    modules: state.modules?.() ?? { running: 0, total: 0 },
+  };
 }
 
 /** GET /api/ready: 503 until boot has finished, so load balancers and install.sh wait for it. */

@@ -11,6 +11,7 @@ import { createApp } from './app.ts';
 import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './errors.ts';
 import { healthBody, readyResponse } from './health.ts';
+import { startModules } from './modules-boot.ts';
 import { bindServer, type FetchHandler } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
 
@@ -57,17 +58,26 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
 
   let db: Database | undefined;
   let auth: Awaited<ReturnType<typeof startAuth>>;
+  let modules: Awaited<ReturnType<typeof startModules>>;
   try {
     ensureHome(config.home);
     db = await openStoreWhenUnlocked(hubPaths(config.home).db);
     state.db = 'ok';
     auth = await startAuth(db, config.home, port, config.env ?? process.env);
+    modules = await startModules(config.home, auth.ctx, config.env ?? process.env);
+    state.modules = modules.counts;
   } catch (error) {
     db?.close();
     server.stop(true);
     throw error;
   }
-  const app = createApp({ state, db, auth: auth.ctx, spaFiles: config.spaFiles });
+  const app = createApp({
+    state,
+    db,
+    auth: auth.ctx,
+    modules: modules.manager,
+    spaFiles: config.spaFiles,
+  });
   handler = (request) => app.fetch(request);
   state.ready = true;
   mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });
@@ -83,6 +93,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // Modules first, all at once, each SIGTERM -> SIGKILL within its grace.
+      await modules.supervisor.stopAll();
       const grace = config.shutdownGraceMs ?? 5000;
       const drained = server.stop(false);
       const timedOut = await Promise.race([

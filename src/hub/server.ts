@@ -28,6 +28,8 @@ export function bindServer(options: {
       port: options.port,
       // Two hubs on one port would split traffic at random; refuse instead.
       reusePort: false,
+      // Log streams (SSE) send a heartbeat every 15 s; anything idler is closed.
+      idleTimeout: 60,
       fetch: options.fetch,
     });
   } catch (error) {

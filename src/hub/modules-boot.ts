@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import type { AuthContext } from '../auth/context.ts';
+import { ModuleManager } from '../modules/manager.ts';
+import { Registry } from '../modules/registry.ts';
+import { ensureShims } from '../modules/shims.ts';
+import { log } from '../platform/log.ts';
+import { hubPaths } from '../platform/paths.ts';
+import { ChildrenFile } from '../supervisor/children-file.ts';
+import { StdoutMirror } from '../supervisor/stdout-mirror.ts';
+import { Supervisor } from '../supervisor/supervisor.ts';
+
+/**
+ * Brings modules up at boot: first terminates children a previous hub left
+ * behind (so no port is held by an orphan), then starts every module in
+ * services.json.
+ */
+export async function startModules(
+  home: string,
+  auth: AuthContext,
+  env: Record<string, string | undefined>,
+) {
+  const paths = hubPaths(home);
+  const children = new ChildrenFile(join(paths.run, 'children.json'));
+  const mirror = new StdoutMirror();
+  const supervisor = new Supervisor(children, (name, line) => mirror.write(name, line));
+  const reaped = await children.reapOrphans(supervisor.knobs.stopGraceMs);
+  for (const r of reaped)
+    log.warn(
+      `stopped ${r.name} (pid ${r.pid}) left running by a hub that did not shut down cleanly`,
+    );
+  ensureShims(paths.bin, process.execPath, env.PATH ?? '');
+  const manager = new ModuleManager({
+    home,
+    registry: new Registry(paths.servicesJson),
+    supervisor,
+    installRoot: {
+      modulesDir: paths.modules,
+      tmpDir: join(home, 'tmp'),
+      cacheDir: join(home, 'cache', 'bun'),
+      hubBinary: process.execPath,
+      env,
+    },
+    shimsDir: paths.bin,
+    hubEnv: env,
+    origin: () => auth.origin,
+    origins: () => auth.origins,
+  });
+  await manager.boot();
+  const counts = () => {
+    const all = manager.list();
+    return { running: all.filter((m) => m.state === 'running').length, total: all.length };
+  };
+  return { manager, supervisor, counts };
+}

@@ -1,0 +1,265 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../platform/atomic-write.ts';
+import { log } from '../platform/log.ts';
+import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
+import { childEnv } from './child-env.ts';
+import { bunAdd, bunRemove, InstallError, type InstallRoot, readInstalled } from './installer.ts';
+import { Operations } from './operations.ts';
+import { assignPort } from './ports.ts';
+import { pathConflict, type Registry } from './registry.ts';
+import { ModuleManifest, type ServiceRow } from './schema.ts';
+
+/** What the manager needs from the hub. */
+export interface ManagerDeps {
+  home: string;
+  registry: Registry;
+  supervisor: Supervisor;
+  installRoot: InstallRoot;
+  shimsDir: string;
+  hubEnv: Record<string, string | undefined>;
+  origin: () => string;
+  origins: () => string[];
+}
+
+/** A module as GET /api/modules shows it: its row, its process, its labels. */
+export interface ModuleView extends ModuleStatus {
+  /** Short URL-safe name from module.json (`vault`), when known. */
+  module: string | null;
+  version: string;
+  displayName: string | null;
+  paths: string[];
+  row: ServiceRow;
+}
+
+/**
+ * Installed modules: services.json rows joined with module.json manifests
+ * and the supervisor's live state. Every module in services.json is
+ * addressable by its row name or its short name (modules.md section 6).
+ */
+export class ModuleManager {
+  readonly operations = new Operations();
+  private readonly manifests = new Map<string, ModuleManifest>();
+
+  constructor(private readonly deps: ManagerDeps) {}
+
+  get supervisor(): Supervisor {
+    return this.deps.supervisor;
+  }
+
+  /** Registers every valid row and starts those with a start command. */
+  async boot(): Promise<void> {
+    let rows: ServiceRow[] = [];
+    try {
+      const snapshot = this.deps.registry.read();
+      rows = snapshot.rows;
+      for (const s of snapshot.skipped)
+        log.warn(`services.json row ${s.index} (${s.name ?? 'unnamed'}) skipped: ${s.reason}`);
+    } catch (error) {
+      log.error(`${(error as Error).message} No modules were started.`);
+      return;
+    }
+    for (const row of rows) this.register(row);
+    await Promise.all(
+      rows.filter((r) => this.spec(r).argv).map((r) => this.deps.supervisor.start(r.name)),
+    );
+  }
+
+  list(): ModuleView[] {
+    let rows: ServiceRow[] = [];
+    try {
+      rows = this.deps.registry.read().rows;
+    } catch {
+      rows = [];
+    }
+    return rows.filter((r) => this.deps.supervisor.has(r.name)).map((row) => this.view(row));
+  }
+
+  /** The row name for `name` (a row name or a module's short name), or null. */
+  resolve(name: string): string | null {
+    for (const row of this.rows()) {
+      if (row.name === name || this.manifests.get(row.name)?.name === name) return row.name;
+    }
+    return null;
+  }
+
+  view(row: ServiceRow): ModuleView {
+    const manifest = this.manifests.get(row.name);
+    return {
+      ...this.deps.supervisor.status(row.name),
+      module: manifest?.name ?? null,
+      version: row.version,
+      displayName: row.displayName ?? manifest?.displayName ?? null,
+      paths: row.paths,
+      row,
+    };
+  }
+
+  row(name: string): ServiceRow | undefined {
+    return this.rows().find((r) => r.name === name);
+  }
+
+  /** Whether the module has a start command (422 no_start_cmd otherwise). */
+  startable(name: string): boolean {
+    const row = this.row(name);
+    return row ? this.spec(row).argv !== null : false;
+  }
+
+  /** Installs a package as an operation; see modules.md section 3. */
+  install(packageSpec: string, givenManifest?: unknown) {
+    return this.operations.run('install', packageSpec, async (progress, op) => {
+      const root = this.deps.installRoot;
+      const packageName = await bunAdd(root, packageSpec, progress);
+      let wroteRow: string | null = null;
+      try {
+        const installed = readInstalled(root, packageName, givenManifest);
+        const manifest = installed.manifest;
+        op.module = manifest.manifestName;
+        const existing = this.rows();
+        if (existing.some((r) => r.name === manifest.manifestName)) {
+          throw new InstallError(
+            `${manifest.manifestName} is already installed; upgrade it instead`,
+          );
+        }
+        const conflict = pathConflict(manifest.paths, existing);
+        if (conflict) throw new InstallError(`cannot mount ${manifest.manifestName}: ${conflict}`);
+        const { port, warning } = assignPort(manifest, existing);
+        if (warning) progress(`warning: ${warning}`);
+        if (givenManifest !== undefined) this.saveGivenManifest(packageName, manifest);
+        const row: ServiceRow = {
+          name: manifest.manifestName,
+          port,
+          paths: manifest.paths,
+          health: manifest.health,
+          version: installed.version,
+          installDir: installed.installDir,
+          ...(manifest.displayName ? { displayName: manifest.displayName } : {}),
+          ...(manifest.tagline ? { tagline: manifest.tagline } : {}),
+          ...(manifest.stripPrefix !== undefined ? { stripPrefix: manifest.stripPrefix } : {}),
+          ...(manifest.websocket !== undefined ? { websocket: manifest.websocket } : {}),
+        };
+        this.deps.registry.upsert(row);
+        wroteRow = row.name;
+        this.register(row);
+        progress(`installed ${packageName}@${installed.version} as ${row.name} on port ${port}`);
+        if (this.spec(row).argv) {
+          progress(`starting ${row.name}`);
+          await this.deps.supervisor.start(row.name);
+        }
+      } catch (error) {
+        // Leave nothing half-installed: no row, no package.
+        if (wroteRow) {
+          await this.deps.supervisor.unregister(wroteRow).catch(() => {});
+          this.deps.registry.remove(wroteRow);
+        }
+        await bunRemove(root, packageName, progress).catch(() => {});
+        this.forgetGivenManifest(packageName);
+        throw error;
+      }
+    });
+  }
+
+  /** Stops the module, removes its row and package; `purge` also deletes $PARACHUTE_HOME/<name>/. */
+  async uninstall(name: string, purge: boolean): Promise<void> {
+    const row = this.row(name);
+    if (!row) return;
+    const manifest = this.manifests.get(name);
+    await this.deps.supervisor.unregister(name);
+    this.deps.registry.remove(name);
+    this.manifests.delete(name);
+    const packageName = row.installDir ? row.installDir.split('/node_modules/').pop() : undefined;
+    if (packageName) {
+      await bunRemove(this.deps.installRoot, packageName, () => {});
+      this.forgetGivenManifest(packageName);
+    }
+    if (purge && manifest)
+      rmSync(join(this.deps.home, manifest.name), { recursive: true, force: true });
+  }
+
+  private rows(): ServiceRow[] {
+    try {
+      return this.deps.registry.read().rows;
+    } catch {
+      return [];
+    }
+  }
+
+  private register(row: ServiceRow): void {
+    const manifest = this.loadManifest(row);
+    if (manifest) this.manifests.set(row.name, manifest);
+    this.deps.supervisor.register(this.spec(row));
+  }
+
+  private spec(row: ServiceRow): ModuleSpec {
+    const manifest = this.manifests.get(row.name) ?? this.loadManifest(row);
+    const shortName = manifest?.name ?? row.name;
+    const argv =
+      manifest?.startCmd && row.installDir
+        ? // biome-ignore lint/suspicious/noTemplateCurlyInString: `${PORT}` is the literal placeholder of modules.md section 3
+          manifest.startCmd.map((a) => a.replaceAll('${PORT}', String(row.port)))
+        : null;
+    return {
+      name: row.name,
+      port: row.port,
+      argv,
+      cwd: row.installDir ?? this.deps.home,
+      env: childEnv({
+        hubEnv: this.deps.hubEnv,
+        home: this.deps.home,
+        shimsDir: this.deps.shimsDir,
+        moduleName: shortName,
+        port: row.port,
+        origin: this.deps.origin(),
+        origins: this.deps.origins(),
+      }),
+      binDirs: row.installDir
+        ? [
+            join(row.installDir, 'node_modules', '.bin'),
+            join(this.deps.installRoot.modulesDir, 'node_modules', '.bin'),
+          ]
+        : [],
+      ...(manifest?.readyTimeoutMs ? { readyTimeoutMs: manifest.readyTimeoutMs } : {}),
+    };
+  }
+
+  private loadManifest(row: ServiceRow): ModuleManifest | null {
+    if (!row.installDir) return null;
+    const packageName = row.installDir.split('/node_modules/').pop() ?? '';
+    for (const path of [
+      this.givenManifestPath(packageName),
+      join(row.installDir, '.parachute', 'module.json'),
+    ]) {
+      if (!existsSync(path)) continue;
+      try {
+        const parsed = ModuleManifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+        if (parsed.success) return parsed.data;
+        log.warn(`${path} is invalid; ${row.name} will not be started`);
+      } catch {
+        log.warn(`${path} is not valid JSON; ${row.name} will not be started`);
+      }
+      return null;
+    }
+    return null;
+  }
+
+  private givenManifestPath(packageName: string): string {
+    return join(
+      this.deps.installRoot.modulesDir,
+      'manifests',
+      `${packageName.replace('/', '__')}.json`,
+    );
+  }
+
+  private saveGivenManifest(packageName: string, manifest: ModuleManifest): void {
+    const path = this.givenManifestPath(packageName);
+    mkdirSync(join(this.deps.installRoot.modulesDir, 'manifests'), {
+      recursive: true,
+      mode: 0o700,
+    });
+    writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+
+  private forgetGivenManifest(packageName: string): void {
+    rmSync(this.givenManifestPath(packageName), { force: true });
+  }
+}

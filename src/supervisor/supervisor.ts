@@ -1,0 +1,378 @@
+import type { Subprocess } from 'bun';
+import type { ChildrenFile } from './children-file.ts';
+import { LogBuffer, type LogLine } from './log-buffer.ts';
+import { pumpLines } from './output.ts';
+import { preflight, type StartProblem } from './preflight.ts';
+import { groupAlive, processStartTime, signalGroup } from './process-group.ts';
+import { waitUntilListening } from './readiness.ts';
+import { hasProcess, type ModuleState, transition } from './states.ts';
+
+/** What the supervisor needs to run one module. */
+export interface ModuleSpec {
+  name: string;
+  port: number;
+  /** argv with `${PORT}` already replaced; null = the module is never spawned. */
+  argv: string[] | null;
+  cwd: string;
+  env: Record<string, string>;
+  /** Where argv[0] may live besides PATH (the package's node_modules/.bin). */
+  binDirs: string[];
+  readyTimeoutMs?: number;
+}
+
+/** Supervisor knobs, each with its unit (style.md 5). */
+export interface SupervisorKnobs {
+  /** How long a spawned child may take to accept connections before it is `unbound`. */
+  readyTimeoutMs: number;
+  /** First restart delay after a crash; doubles per crash. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Crashes inside crashWindowMs that end in `crashed`. */
+  crashBudget: number;
+  crashWindowMs: number;
+  /** Up this long and the crash budget starts over. */
+  stableAfterMs: number;
+  /** SIGTERM to SIGKILL. */
+  stopGraceMs: number;
+  logBufferBytes: number;
+}
+
+export const DEFAULT_KNOBS: SupervisorKnobs = {
+  readyTimeoutMs: 10_000,
+  backoffBaseMs: 250,
+  backoffMaxMs: 30_000,
+  crashBudget: 3,
+  crashWindowMs: 60_000,
+  stableAfterMs: 60_000,
+  stopGraceMs: 5_000,
+  logBufferBytes: 256 * 1024,
+};
+
+/** Why a module is not running, for the API, the CLI and the SPA alike. */
+export interface ModuleError {
+  reason: StartProblem['reason'] | 'crashed' | 'unbound' | 'exited';
+  message: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  lastLines?: LogLine[];
+  at: string;
+}
+
+/** A module as the API shows it. */
+export interface ModuleStatus {
+  name: string;
+  state: ModuleState;
+  pid: number | null;
+  port: number;
+  uptimeMs: number | null;
+  restarts: number;
+  lastError: ModuleError | null;
+}
+
+class Supervised {
+  state: ModuleState = 'stopped';
+  child: Subprocess<'ignore', 'pipe', 'pipe'> | null = null;
+  startedAt = 0;
+  restarts = 0;
+  crashes: number[] = [];
+  lastError: ModuleError | null = null;
+  backoffTimer: Timer | null = null;
+  /** Bumped on every spawn and stop: events from an older generation are ignored. */
+  generation = 0;
+  /** One operation at a time per module (modules.md section 5, no races). */
+  queue: Promise<unknown> = Promise.resolve();
+  readonly logs: LogBuffer;
+
+  constructor(
+    public spec: ModuleSpec,
+    logBytes: number,
+  ) {
+    this.logs = new LogBuffer(logBytes);
+  }
+
+  get name() {
+    return this.spec.name;
+  }
+}
+
+/**
+ * Runs modules as child processes (modules.md section 5): the only code in
+ * the hub that spawns or signals a process.
+ */
+export class Supervisor {
+  private readonly modules = new Map<string, Supervised>();
+  readonly knobs: SupervisorKnobs;
+
+  constructor(
+    private readonly children: ChildrenFile,
+    private readonly mirror: (name: string, line: LogLine) => void,
+    knobs: Partial<SupervisorKnobs> = {},
+  ) {
+    this.knobs = { ...DEFAULT_KNOBS, ...knobs };
+  }
+
+  /** Adds or updates a module's spec; takes effect at its next spawn. */
+  register(spec: ModuleSpec): void {
+    const existing = this.modules.get(spec.name);
+    if (existing) existing.spec = spec;
+    else this.modules.set(spec.name, new Supervised(spec, this.knobs.logBufferBytes));
+  }
+
+  /** Stops a module and forgets it (uninstall). */
+  async unregister(name: string): Promise<void> {
+    await this.stop(name);
+    this.modules.delete(name);
+  }
+
+  has(name: string): boolean {
+    return this.modules.has(name);
+  }
+
+  names(): string[] {
+    return [...this.modules.keys()];
+  }
+
+  status(name: string): ModuleStatus {
+    const m = this.get(name);
+    return {
+      name,
+      state: m.state,
+      pid: hasProcess(m.state) ? (m.child?.pid ?? null) : null,
+      port: m.spec.port,
+      uptimeMs:
+        m.state === 'running' || m.state === 'unbound'
+          ? Math.round(performance.now() - m.startedAt)
+          : null,
+      restarts: m.restarts,
+      lastError: m.lastError,
+    };
+  }
+
+  logs(name: string): LogBuffer {
+    return this.get(name).logs;
+  }
+
+  /** Starts a module (an operator start also resets its crash budget); resolves with its state. */
+  start(name: string): Promise<ModuleState> {
+    const m = this.get(name);
+    return this.enqueue(m, async () => {
+      if (m.state === 'running' || m.state === 'starting' || m.state === 'unbound') return m.state;
+      this.cancelBackoff(m);
+      m.crashes = [];
+      await this.spawn(m);
+      return m.state;
+    });
+  }
+
+  /** Stops a module: SIGTERM to its group, SIGKILL after stopGraceMs, always awaiting the exit. */
+  stop(name: string): Promise<ModuleState> {
+    const m = this.get(name);
+    return this.enqueue(m, async () => {
+      this.cancelBackoff(m);
+      if (m.state === 'crashed') transition(m, 'stopped');
+      if (m.state === 'stopped') return m.state;
+      transition(m, 'stopping');
+      m.generation++;
+      await this.terminate(m);
+      transition(m, 'stopped');
+      return m.state;
+    });
+  }
+
+  /** Stop then start; a module that was not running is simply started. */
+  async restart(name: string): Promise<ModuleState> {
+    await this.stop(name);
+    return this.start(name);
+  }
+
+  /** Stops every module in parallel under one deadline (hub shutdown). */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.names().map((name) => this.stop(name)));
+  }
+
+  private get(name: string): Supervised {
+    const m = this.modules.get(name);
+    if (!m) throw new Error(`unknown module ${name}`);
+    return m;
+  }
+
+  private enqueue<T>(m: Supervised, op: () => Promise<T>): Promise<T> {
+    const run = m.queue.then(op, op);
+    m.queue = run.catch(() => {});
+    return run;
+  }
+
+  private cancelBackoff(m: Supervised): void {
+    if (m.backoffTimer) clearTimeout(m.backoffTimer);
+    m.backoffTimer = null;
+  }
+
+  private async spawn(m: Supervised): Promise<void> {
+    const problem = await preflight(m.spec);
+    if (problem) {
+      m.lastError = { ...problem, at: new Date().toISOString() };
+      this.note(m, `not started: ${problem.message}`);
+      if (m.state !== 'crashed') transition(m, 'crashed');
+      return;
+    }
+    const generation = ++m.generation;
+    let child: Subprocess<'ignore', 'pipe', 'pipe'>;
+    try {
+      child = this.spawnChild(m, generation);
+    } catch (error) {
+      m.lastError = {
+        reason: 'missing_dependency',
+        message: `${m.name} could not be started: ${(error as Error).message}`,
+        at: new Date().toISOString(),
+      };
+      this.note(m, m.lastError.message);
+      if (m.state !== 'crashed') transition(m, 'crashed');
+      return;
+    }
+    m.child = child;
+    m.startedAt = performance.now();
+    transition(m, 'starting');
+    this.children.add({
+      name: m.name,
+      pid: child.pid,
+      pgid: child.pid,
+      startTime: processStartTime(child.pid),
+    });
+    const push = (stream: LogLine['stream']) => (line: string) => {
+      const entry = { ts: Date.now(), stream, line };
+      m.logs.push(entry);
+      this.mirror(m.name, entry);
+    };
+    void pumpLines(child.stdout, push('out'));
+    void pumpLines(child.stderr, push('err'));
+    void this.gate(m, generation);
+  }
+
+  private spawnChild(m: Supervised, generation: number): Subprocess<'ignore', 'pipe', 'pipe'> {
+    const child = Bun.spawn(m.spec.argv as string[], {
+      cwd: m.spec.cwd,
+      env: m.spec.env,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      // Its own process group: signals reach wrappers and grandchildren alike.
+      detached: true,
+      onExit: (_proc, exitCode, signalCode) => {
+        void this.enqueue(m, () =>
+          this.handleExit(
+            m,
+            generation,
+            child.pid,
+            exitCode,
+            signalCode == null ? null : String(signalCode),
+          ),
+        );
+      },
+    });
+    return child;
+  }
+
+  /** The readiness gate, after every spawn (boot, operator start, crash restart). */
+  private async gate(m: Supervised, generation: number): Promise<void> {
+    const current = () =>
+      m.generation !== generation || (m.state !== 'starting' && m.state !== 'unbound');
+    const timeoutMs = m.spec.readyTimeoutMs ?? this.knobs.readyTimeoutMs;
+    let result = await waitUntilListening(m.spec.port, { timeoutMs, isCancelled: current });
+    if (result === 'timeout') {
+      await this.enqueue(m, async () => {
+        if (current()) return;
+        transition(m, 'unbound');
+        m.lastError = {
+          reason: 'unbound',
+          message: `${m.name} is running but has not accepted connections on port ${m.spec.port} after ${timeoutMs} ms; it must listen on PORT`,
+          at: new Date().toISOString(),
+        };
+        this.note(m, m.lastError.message);
+      });
+      // Keep watching: a slow module still becomes running when it binds.
+      result = await waitUntilListening(m.spec.port, {
+        timeoutMs: Number.POSITIVE_INFINITY,
+        isCancelled: current,
+      });
+    }
+    if (result === 'ready') {
+      await this.enqueue(m, async () => {
+        if (current()) return;
+        transition(m, 'running');
+        if (m.lastError?.reason === 'unbound') m.lastError = null;
+      });
+    }
+  }
+
+  private async handleExit(
+    m: Supervised,
+    generation: number,
+    pid: number,
+    exitCode: number | null,
+    signal: string | null,
+  ): Promise<void> {
+    this.children.delete(m.name, pid);
+    // A stop already owns this exit (it bumped the generation and awaits it).
+    if (generation !== m.generation || m.state === 'stopping') return;
+    // The leader is gone; anything it left in its group (a wrapped server) goes too.
+    signalGroup(pid, 'SIGKILL');
+    const now = performance.now();
+    if (now - m.startedAt >= this.knobs.stableAfterMs) m.crashes = [];
+    m.crashes = [...m.crashes.filter((t) => now - t < this.knobs.crashWindowMs), now];
+    const how = signal ? `signal ${signal}` : `exit code ${exitCode}`;
+    m.lastError = {
+      reason: 'exited',
+      message: `${m.name} exited unexpectedly (${how})`,
+      exitCode,
+      signal,
+      lastLines: m.logs.tail(20),
+      at: new Date().toISOString(),
+    };
+    if (m.crashes.length >= this.knobs.crashBudget) {
+      m.lastError.reason = 'crashed';
+      m.lastError.message = `${m.name} crashed ${m.crashes.length} times within ${this.knobs.crashWindowMs / 1000} s (last: ${how}); start it again once fixed`;
+      transition(m, 'crashed');
+      this.note(m, m.lastError.message);
+      return;
+    }
+    transition(m, 'backoff');
+    const delay = Math.min(
+      this.knobs.backoffBaseMs * 2 ** (m.crashes.length - 1),
+      this.knobs.backoffMaxMs,
+    );
+    this.note(m, `${m.lastError.message}; restarting in ${delay} ms`);
+    m.backoffTimer = setTimeout(() => {
+      m.backoffTimer = null;
+      void this.enqueue(m, async () => {
+        // A start or stop in the meantime already decided what happens.
+        if (m.state !== 'backoff') return;
+        m.restarts++;
+        await this.spawn(m);
+      });
+    }, delay);
+  }
+
+  private async terminate(m: Supervised): Promise<void> {
+    const child = m.child;
+    if (!child) return;
+    const pgid = child.pid;
+    const gone = () =>
+      child.exitCode !== null || child.signalCode !== null ? !groupAlive(pgid) : false;
+    signalGroup(pgid, 'SIGTERM');
+    const deadline = performance.now() + this.knobs.stopGraceMs;
+    while (!gone() && performance.now() < deadline) await Bun.sleep(20);
+    if (!gone()) {
+      this.note(m, `did not stop within ${this.knobs.stopGraceMs} ms of SIGTERM; sending SIGKILL`);
+      signalGroup(pgid, 'SIGKILL');
+      await child.exited;
+      while (groupAlive(pgid)) await Bun.sleep(10);
+    }
+    this.children.delete(m.name, child.pid);
+  }
+
+  private note(m: Supervised, message: string): void {
+    const entry: LogLine = { ts: Date.now(), stream: 'err', line: `[hub] ${message}` };
+    m.logs.push(entry);
+    this.mirror(m.name, entry);
+  }
+}

@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const MODULES = resolve(import.meta.dir, '../fixtures/modules');
+// The project's own Bun, so packing does not depend on a Bun on the host PATH.
+const BUN = resolve(import.meta.dir, '../../node_modules/.bin/bun');
+
+/** Fixture module folders under test/fixtures/modules (see its README.md). */
+export const FIXTURES = [
+  'good',
+  'crash',
+  'never-binds',
+  'late-bind',
+  'sh-wrapped',
+  'ignores-sigterm',
+  'flood',
+] as const;
+
+export type Fixture = (typeof FIXTURES)[number];
+
+/** The fields of .parachute/module.json the tests rely on; anything else is kept as-is. */
+export interface FixtureManifest {
+  name: string;
+  manifestName: string;
+  port: number;
+  paths: string[];
+  health: string;
+  startCmd?: string[];
+  displayName?: string;
+  tagline?: string;
+  [key: string]: unknown;
+}
+
+/** Absolute path of a fixture's package folder. */
+export function fixtureDir(dir: string): string {
+  return join(MODULES, dir);
+}
+
+/** The parsed .parachute/module.json of a fixture. */
+export function fixtureManifest(dir: string): FixtureManifest {
+  return JSON.parse(readFileSync(join(fixtureDir(dir), '.parachute/module.json'), 'utf8'));
+}
+
+// Promises, not paths, so concurrent callers share one pack.
+const packed = new Map<string, Promise<string>>();
+// One fresh temp folder per test run. It is left behind on purpose: bun test fires
+// no exit hook, and a hub under test may still read a tarball until the very end.
+let packRoot: Promise<string> | undefined;
+
+/** Packs a fixture to a .tgz in a temp folder (once per process) and returns its absolute path. */
+export function packFixture(dir: string): Promise<string> {
+  let tgz = packed.get(dir);
+  if (!tgz) {
+    tgz = pack(dir);
+    packed.set(dir, tgz);
+    // A failed pack is not cached, so a later call tries again.
+    tgz.catch(() => packed.delete(dir));
+  }
+  return tgz;
+}
+
+async function pack(dir: string): Promise<string> {
+  packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
+  // A folder per attempt, so a retry never sees a half-written tarball.
+  const dest = await mkdtemp(join(await packRoot, `${dir}-`));
+  const proc = Bun.spawn([BUN, 'pm', 'pack', '--destination', dest, '--ignore-scripts'], {
+    cwd: fixtureDir(dir),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  // The folder is fresh, so its only .tgz is ours, whatever name bun gave it.
+  const tgz = readdirSync(dest).find((f) => f.endsWith('.tgz'));
+  if (code !== 0 || !tgz) {
+    throw new Error(`bun pm pack of fixture ${dir} failed (exit ${code}):\n${stdout}${stderr}`);
+  }
+  return join(dest, tgz);
+}
