@@ -159,6 +159,62 @@ export class ModuleManager {
     });
   }
 
+  /**
+   * Re-adds the module's package at `channel` (default latest; a module
+   * installed from a folder or .tgz is re-added from the same place), keeps
+   * its port, updates its row and restarts it. A new version whose manifest
+   * is invalid is rolled back to the previous one.
+   */
+  upgrade(name: string, channel?: string) {
+    return this.operations.run('upgrade', name, async (progress, op) => {
+      op.module = name;
+      const row = this.row(name);
+      const packageName = row?.installDir?.split('/node_modules/').pop();
+      if (!row || !packageName)
+        throw new InstallError(
+          `${name} was not installed by this hub, so it cannot be upgraded here`,
+        );
+      const root = this.deps.installRoot;
+      const source = installedFrom(root.modulesDir, packageName);
+      const local = source !== null && /^(file:|\/|\.)/.test(source);
+      const spec = local ? source.replace(/^file:/, '') : `${packageName}@${channel ?? 'latest'}`;
+      const given = this.givenManifest(packageName);
+      await bunAdd(root, spec, progress);
+      let installed: ReturnType<typeof readInstalled>;
+      try {
+        installed = readInstalled(root, packageName, given);
+        if (installed.manifest.manifestName !== name) {
+          throw new InstallError(
+            `the new version calls itself ${installed.manifest.manifestName}, not ${name}`,
+          );
+        }
+        const conflict = pathConflict(installed.manifest.paths, this.rows(), name);
+        if (conflict) throw new InstallError(`cannot mount the new version: ${conflict}`);
+      } catch (error) {
+        progress(`rolling back to ${packageName}@${row.version}`);
+        await bunAdd(root, local ? spec : `${packageName}@${row.version}`, progress).catch(
+          () => {},
+        );
+        throw error;
+      }
+      const m = installed.manifest;
+      this.deps.registry.upsert({
+        ...row,
+        paths: m.paths,
+        health: m.health,
+        version: installed.version,
+        ...(m.displayName ? { displayName: m.displayName } : {}),
+        ...(m.tagline ? { tagline: m.tagline } : {}),
+        ...(m.stripPrefix !== undefined ? { stripPrefix: m.stripPrefix } : {}),
+        ...(m.websocket !== undefined ? { websocket: m.websocket } : {}),
+      });
+      this.manifests.delete(name);
+      this.register(this.row(name) as ServiceRow);
+      progress(`${name} is now ${installed.version} (was ${row.version}); restarting`);
+      if (this.spec(this.row(name) as ServiceRow).argv) await this.deps.supervisor.restart(name);
+    });
+  }
+
   /** Stops the module, removes its row and package; `purge` also deletes $PARACHUTE_HOME/<name>/. */
   async uninstall(name: string, purge: boolean): Promise<void> {
     const row = this.row(name);
@@ -242,6 +298,11 @@ export class ModuleManager {
     return null;
   }
 
+  private givenManifest(packageName: string): unknown {
+    const path = this.givenManifestPath(packageName);
+    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
+  }
+
   private givenManifestPath(packageName: string): string {
     return join(
       this.deps.installRoot.modulesDir,
@@ -261,5 +322,15 @@ export class ModuleManager {
 
   private forgetGivenManifest(packageName: string): void {
     rmSync(this.givenManifestPath(packageName), { force: true });
+  }
+}
+
+/** The dependency spec the install root recorded for a package (a version range or a file: path). */
+function installedFrom(modulesDir: string, packageName: string): string | null {
+  try {
+    const pkg = JSON.parse(readFileSync(join(modulesDir, 'package.json'), 'utf8'));
+    return (pkg.dependencies?.[packageName] as string | undefined) ?? null;
+  } catch {
+    return null;
   }
 }

@@ -61,10 +61,20 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
         });
       });
     })
-    .post('/api/modules/:name/:action', async ({ params, status }) => {
+    .post('/api/modules/:name/:action', async ({ params, body, status }) => {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       const action = params.action;
+      if (action === 'upgrade') {
+        if (manager.operations.busy(name))
+          return status(409, err('operation_in_progress', `${name} is being changed.`));
+        const channel = (body as { channel?: unknown } | undefined)?.channel;
+        const op = manager.upgrade(
+          name,
+          typeof channel === 'string' && channel ? channel : undefined,
+        );
+        return status(202, { operation_id: op.id });
+      }
       if (action !== 'start' && action !== 'stop' && action !== 'restart') {
         return status(
           404,
