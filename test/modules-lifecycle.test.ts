@@ -114,6 +114,9 @@ describe('module lifecycle', () => {
     const start = await call2('POST', '/api/modules/parachute-fixture-good/start');
     expect(start.status).toBe(422);
     expect(start.json.error).toBe('no_start_cmd');
+    expect(start.json.error_description).toContain(
+      'module.json is not valid JSON; reinstall or upgrade',
+    );
   });
 
   test('SIGTERM to the hub stops every module, SIGKILLing one that ignores SIGTERM, then exits 0', async () => {

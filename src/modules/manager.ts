@@ -8,7 +8,7 @@ import { bunAdd, bunRemove, InstallError, type InstallRoot, readInstalled } from
 import { Operations } from './operations.ts';
 import { assignPort } from './ports.ts';
 import { pathConflict, type Registry } from './registry.ts';
-import { ModuleManifest, type ServiceRow } from './schema.ts';
+import { describeIssue, ModuleManifest, type ServiceRow } from './schema.ts';
 
 /** What the manager needs from the hub. */
 export interface ManagerDeps {
@@ -40,6 +40,8 @@ export interface ModuleView extends ModuleStatus {
 export class ModuleManager {
   readonly operations = new Operations();
   private readonly manifests = new Map<string, ModuleManifest>();
+  /** Why a row's module.json could not be used, so "cannot start" can say so. */
+  private readonly manifestProblems = new Map<string, string>();
 
   constructor(private readonly deps: ManagerDeps) {}
 
@@ -99,10 +101,12 @@ export class ModuleManager {
     return this.rows().find((r) => r.name === name);
   }
 
-  /** Whether the module has a start command (422 no_start_cmd otherwise). */
-  startable(name: string): boolean {
+  /** Null when the module can be started, else why not (422 no_start_cmd). */
+  whyNotStartable(name: string): string | null {
     const row = this.row(name);
-    return row ? this.spec(row).argv !== null : false;
+    if (!row) return `${name} is not installed`;
+    if (this.spec(row).argv) return null;
+    return this.manifestProblems.get(name) ?? `${name} has no startCmd; the hub does not run it`;
   }
 
   /** Installs a package as an operation; see modules.md section 3. */
@@ -286,13 +290,20 @@ export class ModuleManager {
       join(row.installDir, '.parachute', 'module.json'),
     ]) {
       if (!existsSync(path)) continue;
+      let problem: string;
       try {
         const parsed = ModuleManifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-        if (parsed.success) return parsed.data;
-        log.warn(`${path} is invalid; ${row.name} will not be started`);
+        if (parsed.success) {
+          this.manifestProblems.delete(row.name);
+          return parsed.data;
+        }
+        problem = `${path} is invalid (${describeIssue(parsed.error)})`;
       } catch {
-        log.warn(`${path} is not valid JSON; ${row.name} will not be started`);
+        problem = `${path} is not valid JSON`;
       }
+      if (this.manifestProblems.get(row.name) !== problem)
+        log.warn(`${problem}; ${row.name} will not be started`);
+      this.manifestProblems.set(row.name, `${problem}; reinstall or upgrade ${row.name}`);
       return null;
     }
     return null;

@@ -78,15 +78,11 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if (action !== 'start' && action !== 'stop' && action !== 'restart') {
         return status(
           404,
-          err('not_found', `Unknown action ${action}: use start, stop or restart.`),
+          err('not_found', `Unknown action ${action}: use start, stop, restart or upgrade.`),
         );
       }
-      if (action !== 'stop' && !manager.startable(name)) {
-        return status(
-          422,
-          err('no_start_cmd', `${name} has no startCmd; the hub does not run it.`),
-        );
-      }
+      const notStartable = action === 'stop' ? null : manager.whyNotStartable(name);
+      if (notStartable) return status(422, err('no_start_cmd', notStartable));
       if (manager.operations.busy(name))
         return status(409, err('operation_in_progress', `${name} is being changed.`));
       const state = await manager.supervisor[action](name);
