@@ -1,10 +1,29 @@
 import { type Command, EXIT, UsageError } from './commands/command.ts';
+import { install } from './commands/install.ts';
+import { logs } from './commands/logs.ts';
+import { restart } from './commands/restart.ts';
 import { serve } from './commands/serve.ts';
+import { start } from './commands/start.ts';
+import { status } from './commands/status.ts';
+import { stop } from './commands/stop.ts';
 import { token } from './commands/token.ts';
+import { uninstall } from './commands/uninstall.ts';
+import { upgrade } from './commands/upgrade.ts';
 import { COMMIT, VERSION } from './version.ts';
 
 /** Every verb the binary knows, in the order `--help` lists them. */
-const commands: Command[] = [serve, token];
+const commands: Command[] = [
+  serve,
+  status,
+  install,
+  upgrade,
+  uninstall,
+  start,
+  stop,
+  restart,
+  logs,
+  token,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

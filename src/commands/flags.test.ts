@@ -3,6 +3,7 @@ import { UsageError } from './command.ts';
 import { parseFlags } from './flags.ts';
 
 const spec = { port: 'value', json: 'switch' } as const;
+const short = { '-p': 'port', '-j': 'json' };
 
 test.each([
   [['--port', '80'], { port: '80' }, []],
@@ -11,6 +12,13 @@ test.each([
   [['--port='], { port: '' }, []],
 ])('%p parses', (args, values, positionals) => {
   expect(parseFlags(args, spec)).toEqual({ values, positionals });
+});
+
+test.each([
+  [['-p', '80', '-j'], { port: '80', json: true as const }, []],
+  [['-x', 'constructor'], {}, ['-x', 'constructor']],
+])('%p parses with short flags', (args, values, positionals) => {
+  expect(parseFlags(args, spec, short)).toEqual({ values, positionals });
 });
 
 test.each([

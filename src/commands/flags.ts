@@ -10,14 +10,22 @@ export interface ParsedFlags {
 
 /**
  * Parses `args` against `spec`; an unknown flag or a missing value is a
- * UsageError naming it. (node:util's parseArgs would page ~3 MB of runtime
+ * UsageError naming it. `short` maps single-letter flags to long names
+ * (`{ '-f': 'follow' }`). (node:util's parseArgs would page ~3 MB of runtime
  * code into every hub process for two flags.)
  */
-export function parseFlags(args: string[], spec: FlagSpec): ParsedFlags {
+export function parseFlags(
+  args: string[],
+  spec: FlagSpec,
+  short: Record<string, string> = {},
+): ParsedFlags {
   const values: Record<string, string | true> = {};
   const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
+    const given = args[i] as string;
+    // A short flag is rewritten to its long form, so one code path handles both.
+    // (hasOwn: a positional such as `constructor` must not match Object.prototype.)
+    const arg = Object.hasOwn(short, given) ? `--${short[given]}` : given;
     if (arg === '--') {
       positionals.push(...args.slice(i + 1));
       break;

@@ -1,0 +1,38 @@
+import { type Command, EXIT, UsageError } from './command.ts';
+import { parseFlags } from './flags.ts';
+import { HubClient, reportError } from './hub-client.ts';
+import { moduleTable } from './status-table.ts';
+
+export const status: Command = {
+  name: 'status',
+  usage: 'parachute status [--json]',
+  summary: 'Show the running hub and every module: state, pid, port, uptime, last error',
+  help: ['Options:', '  --json    print the modules as JSON (the GET /api/modules array)'].join(
+    '\n',
+  ),
+  async run(args) {
+    const { values, positionals } = parseFlags(args, { json: 'switch' });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    try {
+      const client = HubClient.connect();
+      const modules = await client.modules();
+      if (values.json === true) {
+        console.log(JSON.stringify(modules, null, 2));
+        return EXIT.ok;
+      }
+      const health = await client.health();
+      const { running, total } = health.modules;
+      console.log(
+        `hub ${client.origin} (parachute ${health.version}) — ${total} module${total === 1 ? '' : 's'}, ${running} running`,
+      );
+      if (modules.length === 0) {
+        console.log('No modules installed. Add one with `parachute install <package>`.');
+        return EXIT.ok;
+      }
+      console.log(`\n${moduleTable(modules)}`);
+      return EXIT.ok;
+    } catch (error) {
+      return reportError(error);
+    }
+  },
+};

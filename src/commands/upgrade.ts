@@ -1,0 +1,48 @@
+import { OperatorError } from '../platform/operator-error.ts';
+import { type Command, UsageError } from './command.ts';
+import { parseFlags } from './flags.ts';
+import { followOperation } from './follow-operation.ts';
+import { ApiError, HubClient, reportError } from './hub-client.ts';
+
+export const upgrade: Command = {
+  name: 'upgrade',
+  usage: 'parachute upgrade <module> [--channel C]',
+  summary: 'Upgrade an installed module to a newer version and restart it',
+  help: [
+    'Progress is printed as the hub works; exit 0 once the module is upgraded and up.',
+    '',
+    'Options:',
+    '  --channel C    version or dist-tag to move to (default latest)',
+  ].join('\n'),
+  async run(args) {
+    const { values, positionals } = parseFlags(args, { channel: 'value' });
+    const [name, extra] = positionals;
+    if (!name) throw new UsageError('say which module to upgrade');
+    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    try {
+      const client = HubClient.connect();
+      const body = typeof values.channel === 'string' ? { channel: values.channel } : {};
+      const { operation_id } = await client
+        .call<{ operation_id: string }>(
+          'POST',
+          `/api/modules/${encodeURIComponent(name)}/upgrade`,
+          body,
+        )
+        .catch(olderHub);
+      return await followOperation(client, operation_id);
+    } catch (error) {
+      return reportError(error);
+    }
+  },
+};
+
+// A hub from before the upgrade endpoint answers it as an unknown action (404 not_found).
+function olderHub(error: unknown): never {
+  if (error instanceof ApiError && error.code === 'not_found') {
+    throw new OperatorError(
+      'this hub does not support upgrading modules yet.',
+      'Upgrade the hub itself first, or reinstall: `parachute uninstall <module>` then `parachute install <package>`.',
+    );
+  }
+  throw error;
+}
