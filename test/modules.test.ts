@@ -141,6 +141,29 @@ describe('installing and running modules', () => {
   });
 });
 
+describe('a host with no Bun (and no Node) on PATH', () => {
+  test('a module whose bin starts #!/usr/bin/env bun runs through the hub’s shims', async () => {
+    // Only system dirs: no node_modules/.bin, no ~/.bun, no /usr/local/bin.
+    const { call, hub } = await hubWithToken({ PATH: '/usr/bin:/bin' });
+    expect(Bun.which('bun', { PATH: '/usr/bin:/bin' })).toBeNull();
+    const op = await installAndWait(call, { package: await packFixture('good') });
+    expect(op.state).toBe('succeeded');
+    const m = await waitFor('running', async () => {
+      const found = await moduleNamed(call, 'fx-good');
+      return found?.state === 'running' ? found : undefined;
+    });
+    const env = (await (await fetch(`http://127.0.0.1:${m.port}/env`)).json()) as {
+      PATH: string;
+      bunVersion: string;
+    };
+    expect(env.PATH).toBe(`${join(hub.home, 'bin')}:/usr/bin:/bin`);
+    expect(env.bunVersion).toBe(Bun.version);
+    // No node on that PATH either: the hub mapped node to its embedded runtime too.
+    if (!Bun.which('node', { PATH: '/usr/bin:/bin' }))
+      expect(existsSync(join(hub.home, 'bin', 'node'))).toBe(true);
+  });
+});
+
 describe('control, logs and uninstall', () => {
   test('stop, start, restart; logs with tail and follow; uninstall with purge', async () => {
     const { call, hub, url, token } = await hubWithToken();
