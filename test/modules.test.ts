@@ -201,7 +201,23 @@ describe('control, logs and uninstall', () => {
     });
     await reader.cancel();
 
+    // A restart reads the module's .env again.
     mkdirSync(join(hub.home, 'fx-good'), { recursive: true });
+    writeFileSync(
+      join(hub.home, 'fx-good', '.env'),
+      'FIXTURE_DOTENV=edited-after-install\nPORT=1\n',
+    );
+    expect((await call('POST', '/api/modules/fx-good/restart')).json.state).toBe('starting');
+    await waitFor('running with the new .env', async () =>
+      (await moduleNamed(call, 'fx-good'))?.state === 'running' ? true : undefined,
+    );
+    const env = (await (await fetch(`http://127.0.0.1:${port}/env`)).json()) as Record<
+      string,
+      string
+    >;
+    expect(env.FIXTURE_DOTENV).toBe('edited-after-install');
+    expect(env.PORT).toBe(String(port));
+
     writeFileSync(join(hub.home, 'fx-good', 'data.txt'), 'module data');
     const removed = await call('DELETE', '/api/modules/fx-good?purge=1');
     expect(removed.json).toMatchObject({ uninstalled: true, purged: true });

@@ -263,15 +263,17 @@ export class ModuleManager {
       port: row.port,
       argv,
       cwd: row.installDir ?? this.deps.home,
-      env: childEnv({
-        hubEnv: this.deps.hubEnv,
-        home: this.deps.home,
-        shimsDir: this.deps.shimsDir,
-        moduleName: shortName,
-        port: row.port,
-        origin: this.deps.origin(),
-        origins: this.deps.origins(),
-      }),
+      // Built at every spawn: a restart picks up an edited .env and a new origin.
+      env: () =>
+        childEnv({
+          hubEnv: this.deps.hubEnv,
+          home: this.deps.home,
+          shimsDir: this.deps.shimsDir,
+          moduleName: shortName,
+          port: row.port,
+          origin: this.deps.origin(),
+          origins: this.deps.origins(),
+        }),
       binDirs: row.installDir
         ? [
             join(row.installDir, 'node_modules', '.bin'),

@@ -105,7 +105,9 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if (query.follow !== '1') return { name, lines: buffer.tail(tail) };
       return sseResponse((send) => {
         for (const line of buffer.tail(tail)) send('line', line);
-        return buffer.subscribe((line) => send('line', line));
+        return buffer.subscribe((lines) => {
+          for (const line of lines) send('line', line);
+        });
       });
     });
 }

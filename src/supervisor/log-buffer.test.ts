@@ -21,10 +21,27 @@ test('a single line larger than the buffer is still kept as the newest', () => {
 test('tail(n) and subscribers', () => {
   const buffer = new LogBuffer();
   const seen: string[] = [];
-  const unsubscribe = buffer.subscribe((l) => seen.push(l.line));
+  const unsubscribe = buffer.subscribe((lines) => seen.push(...lines.map((l) => l.line)));
   for (const line of ['a', 'b', 'c']) buffer.push({ ts: 0, stream: 'out', line });
   unsubscribe();
   buffer.push({ ts: 0, stream: 'out', line: 'd' });
   expect(buffer.tail(2).map((l) => l.line)).toEqual(['c', 'd']);
   expect(seen).toEqual(['a', 'b', 'c']);
+});
+
+test('chunks of many lines are stored whole and read back line by line', () => {
+  const buffer = new LogBuffer(1000);
+  buffer.pushChunk({ ts: 5, stream: 'out', text: 'one\ntwo\nthree' });
+  expect(buffer.tail(2)).toEqual([
+    { ts: 5, stream: 'out', line: 'two' },
+    { ts: 5, stream: 'out', line: 'three' },
+  ]);
+  // A chunk bigger than the whole buffer keeps its newest lines only.
+  buffer.pushChunk({
+    ts: 6,
+    stream: 'err',
+    text: Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n'),
+  });
+  expect(buffer.size.bytes).toBeLessThanOrEqual(1000);
+  expect(buffer.tail(1)[0]?.line).toBe('line 499');
 });

@@ -54,7 +54,8 @@ function resolveProgram(program: string, spec: ModuleSpec): string | null {
     const path = join(dir, program);
     if (executable(path)) return path;
   }
-  return Bun.which(program, { PATH: spec.env.PATH ?? '' });
+  const env = typeof spec.env === 'function' ? spec.env() : spec.env;
+  return Bun.which(program, { PATH: env.PATH ?? '' });
 }
 
 function executable(path: string): boolean {

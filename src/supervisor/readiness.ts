@@ -1,5 +1,8 @@
-/** How often the gate tries to connect (modules.md section 5). */
+/** How often the gate tries to connect once a module is slow (modules.md section 5). */
 export const READY_POLL_MS = 100;
+// Most modules listen within milliseconds of exec: probe quickly at first,
+// so `running` is reported when the port opens, not up to 100 ms later.
+const FIRST_PROBES_MS = [5, 10, 20, 40];
 
 /** True if a TCP connection to host:port is accepted right now. */
 export async function acceptsConnections(port: number, hostname = '127.0.0.1'): Promise<boolean> {
@@ -13,7 +16,8 @@ export async function acceptsConnections(port: number, hostname = '127.0.0.1'): 
 }
 
 /**
- * Polls a TCP connect to the module's port every 100 ms until it is
+ * Polls a TCP connect to the module's port (quickly at first, then every
+ * 100 ms) until it is
  * accepted ('ready'), `timeoutMs` passes ('timeout') or `isCancelled()`
  * says the attempt no longer matters ('cancelled': the child exited or was
  * stopped). The clock is monotonic.
@@ -23,11 +27,13 @@ export async function waitUntilListening(
   options: { hostname?: string; timeoutMs: number; isCancelled: () => boolean },
 ): Promise<'ready' | 'timeout' | 'cancelled'> {
   const deadline = performance.now() + options.timeoutMs;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     if (options.isCancelled()) return 'cancelled';
-    if (await acceptsConnections(port, options.hostname))
+    if (await acceptsConnections(port, options.hostname)) {
       return options.isCancelled() ? 'cancelled' : 'ready';
+    }
     if (performance.now() >= deadline) return 'timeout';
-    await Bun.sleep(Math.min(READY_POLL_MS, Math.max(0, deadline - performance.now())));
+    const pause = FIRST_PROBES_MS[attempt] ?? READY_POLL_MS;
+    await Bun.sleep(Math.min(pause, Math.max(0, deadline - performance.now())));
   }
 }

@@ -1,26 +1,27 @@
-import type { LogLine } from './log-buffer.ts';
+import type { LogChunk } from './log-buffer.ts';
 
 /**
- * Echoes module lines to the hub's stdout as `[name] line` (journald and
- * launchd keep them). Writes are batched per event-loop turn; while the
- * previous batch is still being flushed (a slow journal, a flooding child),
- * new lines are counted and dropped instead of queued, so neither memory
- * nor the event loop is held hostage. Every line is still in the module's
- * ring buffer.
+ * Echoes module output to the hub's stdout as `[name] line` (journald and
+ * launchd keep it). Whole chunks are prefixed with one native replaceAll and
+ * written once per event-loop turn; while the previous write is still being
+ * flushed (a slow journal, a flooding child), new output is counted and
+ * dropped instead of queued, so neither memory nor the event loop is held
+ * hostage. Every line is still in the module's ring buffer.
  */
 export class StdoutMirror {
   private batch: string[] = [];
   private scheduled = false;
   private flushing = false;
-  private dropped = 0;
+  private droppedBytes = 0;
   private readonly sink = Bun.stdout.writer({ highWaterMark: 256 * 1024 });
 
-  write(name: string, line: LogLine): void {
+  write(name: string, chunk: LogChunk): void {
     if (this.flushing) {
-      this.dropped++;
+      this.droppedBytes += chunk.text.length;
       return;
     }
-    this.batch.push(`[${name}] ${line.line}\n`);
+    const prefix = `[${name}] `;
+    this.batch.push(`${prefix}${chunk.text.replaceAll('\n', `\n${prefix}`)}\n`);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -29,11 +30,12 @@ export class StdoutMirror {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.dropped > 0) {
+    if (this.droppedBytes > 0) {
+      const kib = Math.ceil(this.droppedBytes / 1024);
       this.batch.unshift(
-        `[hub] ${this.dropped} module log lines were not echoed here (output too fast); see each module's log\n`,
+        `[hub] ${kib} KiB of module output was not echoed here (output too fast); see the module's log\n`,
       );
-      this.dropped = 0;
+      this.droppedBytes = 0;
     }
     const text = this.batch.join('');
     this.batch = [];
@@ -41,14 +43,10 @@ export class StdoutMirror {
     const pending = this.sink.flush();
     if (pending instanceof Promise) {
       this.flushing = true;
-      pending.then(
-        () => {
-          this.flushing = false;
-        },
-        () => {
-          this.flushing = false;
-        },
-      );
+      const done = () => {
+        this.flushing = false;
+      };
+      pending.then(done, done);
     }
   }
 }

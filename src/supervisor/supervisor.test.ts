@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { portIsFree } from '../modules/ports.ts';
 import { ChildrenFile } from './children-file.ts';
-import type { LogLine } from './log-buffer.ts';
+import type { LogChunk } from './log-buffer.ts';
 import { groupAlive } from './process-group.ts';
 import { type ModuleSpec, Supervisor, type SupervisorKnobs } from './supervisor.ts';
 
@@ -32,7 +32,7 @@ function setup(knobs: Partial<SupervisorKnobs> = {}) {
   );
   const supervisor = new Supervisor(
     children,
-    (name, l: LogLine) => mirrored.push(`[${name}] ${l.line}`),
+    (name, c: LogChunk) => mirrored.push(...c.text.split('\n').map((l) => `[${name}] ${l}`)),
     {
       readyTimeoutMs: 5000,
       backoffBaseMs: 50,
@@ -51,11 +51,16 @@ function setup(knobs: Partial<SupervisorKnobs> = {}) {
       port: freePort(),
       argv: [BUN, 'bin/server.js'],
       cwd: join(FIXTURES, fixture),
-      env: { PATH: `${SHIMS}:${process.env.PATH}`, HOME: process.env.HOME ?? '/', ...env },
+      env: {},
       binDirs: [],
       ...extra,
     };
-    spec.env.PORT = String(spec.port);
+    spec.env = {
+      PATH: `${SHIMS}:${process.env.PATH}`,
+      HOME: process.env.HOME ?? '/',
+      ...env,
+      PORT: String(spec.port),
+    };
     supervisor.register(spec);
     return spec;
   };

@@ -1,7 +1,7 @@
 import type { Subprocess } from 'bun';
 import type { ChildrenFile } from './children-file.ts';
-import { LogBuffer, type LogLine } from './log-buffer.ts';
-import { pumpLines } from './output.ts';
+import { LogBuffer, type LogChunk, type LogLine } from './log-buffer.ts';
+import { pumpText } from './output.ts';
 import { preflight, type StartProblem } from './preflight.ts';
 import { groupAlive, processStartTime, signalGroup } from './process-group.ts';
 import { waitUntilListening } from './readiness.ts';
@@ -14,7 +14,8 @@ export interface ModuleSpec {
   /** argv with `${PORT}` already replaced; null = the module is never spawned. */
   argv: string[] | null;
   cwd: string;
-  env: Record<string, string>;
+  /** The child's environment; a function is called at every spawn (fresh .env, current origin). */
+  env: Record<string, string> | (() => Record<string, string>);
   /** Where argv[0] may live besides PATH (the package's node_modules/.bin). */
   binDirs: string[];
   readyTimeoutMs?: number;
@@ -105,7 +106,7 @@ export class Supervisor {
 
   constructor(
     private readonly children: ChildrenFile,
-    private readonly mirror: (name: string, line: LogLine) => void,
+    private readonly mirror: (name: string, chunk: LogChunk) => void,
     knobs: Partial<SupervisorKnobs> = {},
   ) {
     this.knobs = { ...DEFAULT_KNOBS, ...knobs };
@@ -238,20 +239,20 @@ export class Supervisor {
       pgid: child.pid,
       startTime: processStartTime(child.pid),
     });
-    const push = (stream: LogLine['stream']) => (line: string) => {
-      const entry = { ts: Date.now(), stream, line };
-      m.logs.push(entry);
-      this.mirror(m.name, entry);
+    const push = (stream: LogChunk['stream']) => (text: string) => {
+      const chunk = { ts: Date.now(), stream, text };
+      m.logs.pushChunk(chunk);
+      this.mirror(m.name, chunk);
     };
-    void pumpLines(child.stdout, push('out'));
-    void pumpLines(child.stderr, push('err'));
+    void pumpText(child.stdout, push('out'));
+    void pumpText(child.stderr, push('err'));
     void this.gate(m, generation);
   }
 
   private spawnChild(m: Supervised, generation: number): Subprocess<'ignore', 'pipe', 'pipe'> {
     const child = Bun.spawn(m.spec.argv as string[], {
       cwd: m.spec.cwd,
-      env: m.spec.env,
+      env: typeof m.spec.env === 'function' ? m.spec.env() : m.spec.env,
       stdin: 'ignore',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -371,8 +372,8 @@ export class Supervisor {
   }
 
   private note(m: Supervised, message: string): void {
-    const entry: LogLine = { ts: Date.now(), stream: 'err', line: `[hub] ${message}` };
-    m.logs.push(entry);
-    this.mirror(m.name, entry);
+    const chunk: LogChunk = { ts: Date.now(), stream: 'err', text: `[hub] ${message}` };
+    m.logs.pushChunk(chunk);
+    this.mirror(m.name, chunk);
   }
 }
