@@ -1,25 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { ADMIN, freshHub } from './helpers/api.ts';
-import { type HubProcess, isolatedBinary, runBinary, waitFor } from './helpers/binary.ts';
+import { freshHub } from './helpers/api.ts';
+import { isolatedBinary, runBinary, waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
+import { SEED, trackHubs } from './helpers/modules.ts';
 
 // The CLI verbs of product.md ("One runtime everywhere") against the real binary and a real hub.
 
-const hubs: HubProcess[] = [];
-afterAll(async () => {
-  for (const h of hubs) {
-    h.proc.kill('SIGTERM');
-    await h.proc.exited;
-  }
-});
-
-const SEED = {
-  PARACHUTE_INITIAL_ADMIN_USERNAME: ADMIN.username,
-  PARACHUTE_INITIAL_ADMIN_PASSWORD: ADMIN.password,
-};
+const hubs = trackHubs();
 
 /** A running hub and a `cli` that runs the binary against its PARACHUTE_HOME. */
 async function hubAndCli(env: Record<string, string> = SEED) {

@@ -1,62 +1,19 @@
-import { afterAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { portIsFree } from '../src/modules/ports.ts';
-import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
-import { type HubProcess, ready, spawnHub, waitFor } from './helpers/binary.ts';
+import { ready, spawnHub } from './helpers/binary.ts';
 import { fixtureDir, packFixture } from './helpers/fixtures.ts';
+import {
+  finishOperation,
+  hubWithOperator,
+  operatorClient,
+  running,
+  trackHubs,
+} from './helpers/modules.ts';
 
-const hubs: HubProcess[] = [];
-afterAll(async () => {
-  for (const h of hubs) {
-    h.proc.kill('SIGTERM');
-    await h.proc.exited;
-  }
-});
-const SEED = {
-  PARACHUTE_INITIAL_ADMIN_USERNAME: ADMIN.username,
-  PARACHUTE_INITIAL_ADMIN_PASSWORD: ADMIN.password,
-};
-
-function client(url: string, home: string) {
-  const api = new ApiClient(url, { origin: null });
-  return async (method: string, path: string, body?: unknown) => {
-    const token = (await Bun.file(join(home, 'operator.token')).text()).trim();
-    return api.request(method, path, body, { authorization: `Bearer ${token}` });
-  };
-}
-type Call = ReturnType<typeof client>;
-
-async function finish(call: Call, res: { json: Record<string, unknown> }) {
-  const id = res.json.operation_id as string;
-  return waitFor(
-    'the operation to end',
-    async () => {
-      const op = (await call('GET', `/api/modules/operations/${id}`)).json;
-      return op.state === 'running' ? undefined : op;
-    },
-    60_000,
-  );
-}
-const mod = async (call: Call, name: string) =>
-  ((await call('GET', '/api/modules')).json.modules as Record<string, unknown>[]).find(
-    (m) => m.module === name,
-  );
-const running = (call: Call, name: string) =>
-  waitFor(
-    `${name} running`,
-    async () => {
-      const m = await mod(call, name);
-      return m?.state === 'running' ? m : undefined;
-    },
-    20_000,
-  );
-
-async function hub(env: Record<string, string> = {}) {
-  const started = await freshHub({ ...SEED, ...env });
-  hubs.push(started.hub);
-  return { ...started, call: client(started.url, started.hub.home) };
-}
+const hubs = trackHubs();
+const hub = (env: Record<string, string> = {}) => hubWithOperator(hubs, env);
 
 describe('module lifecycle', () => {
   test('upgrade re-adds the package, keeps the port, restarts at the new version', async () => {
@@ -64,7 +21,8 @@ describe('module lifecycle', () => {
     const source = join(dir, 'good-src');
     cpSync(fixtureDir('good'), source, { recursive: true });
     expect(
-      (await finish(call, await call('POST', '/api/modules/install', { package: source }))).state,
+      (await finishOperation(call, await call('POST', '/api/modules/install', { package: source })))
+        .state,
     ).toBe('succeeded');
     const before = await running(call, 'fx-good');
     const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));
@@ -72,7 +30,7 @@ describe('module lifecycle', () => {
       join(source, 'package.json'),
       JSON.stringify({ ...pkg, version: '1.1.0' }, null, 2),
     );
-    const op = await finish(call, await call('POST', '/api/modules/fx-good/upgrade', {}));
+    const op = await finishOperation(call, await call('POST', '/api/modules/fx-good/upgrade', {}));
     expect(op).toMatchObject({ state: 'succeeded' });
     const after = await running(call, 'fx-good');
     expect(after).toMatchObject({ version: '1.1.0', port: before.port });
@@ -82,7 +40,7 @@ describe('module lifecycle', () => {
   test('at boot, a bad row and a broken manifest are skipped with warnings; the other module runs', async () => {
     const { call, hub: h, bin, dir } = await hub();
     for (const fixture of ['good', 'late-bind']) {
-      const op = await finish(
+      const op = await finishOperation(
         call,
         await call('POST', '/api/modules/install', { package: await packFixture(fixture) }),
       );
@@ -105,7 +63,7 @@ describe('module lifecycle', () => {
     await ready(url);
     expect(again.stderr()).toContain('half-written');
     expect(again.stderr()).toContain('module.json is not valid JSON');
-    const call2 = client(url, h.home);
+    const call2 = operatorClient(url, h.home);
     expect((await running(call2, 'fx-late-bind')).port).toBe(late.port);
     const good = (
       (await call2('GET', '/api/modules')).json.modules as Record<string, unknown>[]
@@ -124,7 +82,7 @@ describe('module lifecycle', () => {
     for (const fixture of ['good', 'ignores-sigterm']) {
       expect(
         (
-          await finish(
+          await finishOperation(
             call,
             await call('POST', '/api/modules/install', { package: await packFixture(fixture) }),
           )

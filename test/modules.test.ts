@@ -1,60 +1,24 @@
-import { afterAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
-import { type HubProcess, ready, spawnHub, waitFor } from './helpers/binary.ts';
+import { ApiClient } from './helpers/api.ts';
+import { ready, spawnHub, waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
+import { hubWithOperator, install, moduleNamed, SEED, trackHubs } from './helpers/modules.ts';
 
-const hubs: HubProcess[] = [];
-afterAll(async () => {
-  for (const h of hubs) {
-    h.proc.kill('SIGTERM');
-    await h.proc.exited;
-  }
-});
+const hubs = trackHubs();
 
-const SEED = {
-  PARACHUTE_INITIAL_ADMIN_USERNAME: ADMIN.username,
-  PARACHUTE_INITIAL_ADMIN_PASSWORD: ADMIN.password,
-};
-
-/** A hub with an admin; `api` calls it with the operator token, like the CLI does. */
-async function hubWithToken(env: Record<string, string> = {}, home?: string) {
-  const started = await freshHub({ ...SEED, ...env }, home);
-  hubs.push(started.hub);
+/** A hub with an admin; `call` uses the operator token, like the CLI does. */
+async function hubWithToken(env: Record<string, string> = {}) {
+  const started = await hubWithOperator(hubs, env);
   const token = (await Bun.file(join(started.hub.home, 'operator.token')).text()).trim();
-  const api = new ApiClient(started.url, { origin: null });
-  const call = (method: string, path: string, body?: unknown) =>
-    api.request(method, path, body, { authorization: `Bearer ${token}` });
-  return { ...started, call, token };
+  return { ...started, token };
 }
-
-async function installAndWait(
-  call: Awaited<ReturnType<typeof hubWithToken>>['call'],
-  body: object,
-) {
-  const res = await call('POST', '/api/modules/install', body);
-  expect(res.status).toBe(202);
-  const id = res.json.operation_id as string;
-  return waitFor(
-    'the install operation to end',
-    async () => {
-      const op = (await call('GET', `/api/modules/operations/${id}`)).json;
-      return op.state === 'running' ? undefined : op;
-    },
-    60_000,
-  );
-}
-
-const moduleNamed = async (call: Awaited<ReturnType<typeof hubWithToken>>['call'], name: string) =>
-  ((await call('GET', '/api/modules')).json.modules as Record<string, unknown>[]).find(
-    (m) => m.module === name,
-  );
 
 describe('installing and running modules', () => {
   test('install a packed module: row written, started behind the readiness gate, child env as specified', async () => {
     const { call, hub, url } = await hubWithToken();
-    const op = await installAndWait(call, { package: await packFixture('good') });
+    const op = await install(call, { package: await packFixture('good') });
     expect(op).toMatchObject({ state: 'succeeded', module: 'parachute-fixture-good' });
     const m = await waitFor('running', async () => {
       const found = await moduleNamed(call, 'fx-good');
@@ -115,7 +79,7 @@ describe('installing and running modules', () => {
         health: '/health',
       }),
     );
-    const op = await installAndWait(call, { package: pkg });
+    const op = await install(call, { package: pkg });
     expect(op.state).toBe('failed');
     expect(op.error).toContain('invalid: name');
     expect(
@@ -146,7 +110,7 @@ describe('a host with no Bun (and no Node) on PATH', () => {
     // Only system dirs: no node_modules/.bin, no ~/.bun, no /usr/local/bin.
     const { call, hub } = await hubWithToken({ PATH: '/usr/bin:/bin' });
     expect(Bun.which('bun', { PATH: '/usr/bin:/bin' })).toBeNull();
-    const op = await installAndWait(call, { package: await packFixture('good') });
+    const op = await install(call, { package: await packFixture('good') });
     expect(op.state).toBe('succeeded');
     const m = await waitFor('running', async () => {
       const found = await moduleNamed(call, 'fx-good');
@@ -167,7 +131,7 @@ describe('a host with no Bun (and no Node) on PATH', () => {
 describe('control, logs and uninstall', () => {
   test('stop, start, restart; logs with tail and follow; uninstall with purge', async () => {
     const { call, hub, url, token } = await hubWithToken();
-    await installAndWait(call, { package: await packFixture('good') });
+    await install(call, { package: await packFixture('good') });
     const m = await waitFor('running', async () =>
       (await moduleNamed(call, 'fx-good'))?.state === 'running' ? true : undefined,
     );
@@ -233,7 +197,7 @@ describe('control, logs and uninstall', () => {
 describe('recovery', () => {
   test('hub killed with SIGKILL: on restart the orphan is stopped and the module runs again on its port', async () => {
     const { call, hub, bin, dir } = await hubWithToken();
-    await installAndWait(call, { package: await packFixture('good') });
+    await install(call, { package: await packFixture('good') });
     const before = await waitFor('running', async () => {
       const m = await moduleNamed(call, 'fx-good');
       return m?.state === 'running' ? m : undefined;
@@ -282,7 +246,7 @@ describe('recovery', () => {
 describe('a real npm package that ships no manifest', () => {
   test('http-server installed from the registry with a manifest given at install, reachable on its port', async () => {
     const { call } = await hubWithToken();
-    const op = await installAndWait(call, {
+    const op = await install(call, {
       package: 'http-server@14.1.1',
       manifest: {
         name: 'files',

@@ -133,14 +133,8 @@ export class ModuleManager {
         const row: ServiceRow = {
           name: manifest.manifestName,
           port,
-          paths: manifest.paths,
-          health: manifest.health,
-          version: installed.version,
           installDir: installed.installDir,
-          ...(manifest.displayName ? { displayName: manifest.displayName } : {}),
-          ...(manifest.tagline ? { tagline: manifest.tagline } : {}),
-          ...(manifest.stripPrefix !== undefined ? { stripPrefix: manifest.stripPrefix } : {}),
-          ...(manifest.websocket !== undefined ? { websocket: manifest.websocket } : {}),
+          ...rowFromManifest(manifest, installed.version),
         };
         this.deps.registry.upsert(row);
         wroteRow = row.name;
@@ -202,16 +196,7 @@ export class ModuleManager {
         throw error;
       }
       const m = installed.manifest;
-      this.deps.registry.upsert({
-        ...row,
-        paths: m.paths,
-        health: m.health,
-        version: installed.version,
-        ...(m.displayName ? { displayName: m.displayName } : {}),
-        ...(m.tagline ? { tagline: m.tagline } : {}),
-        ...(m.stripPrefix !== undefined ? { stripPrefix: m.stripPrefix } : {}),
-        ...(m.websocket !== undefined ? { websocket: m.websocket } : {}),
-      });
+      this.deps.registry.upsert({ ...row, ...rowFromManifest(m, installed.version) });
       this.manifests.delete(name);
       this.register(this.row(name) as ServiceRow);
       progress(`${name} is now ${installed.version} (was ${row.version}); restarting`);
@@ -346,4 +331,17 @@ function installedFrom(modulesDir: string, packageName: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The services.json fields a module's manifest and version decide (port and installDir are the hub's). */
+function rowFromManifest(m: ModuleManifest, version: string) {
+  return {
+    paths: m.paths,
+    health: m.health,
+    version,
+    ...(m.displayName ? { displayName: m.displayName } : {}),
+    ...(m.tagline ? { tagline: m.tagline } : {}),
+    ...(m.stripPrefix !== undefined ? { stripPrefix: m.stripPrefix } : {}),
+    ...(m.websocket !== undefined ? { websocket: m.websocket } : {}),
+  };
 }

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, describeError } from './api.ts';
 import { Field, FormError, useAction } from './forms.tsx';
-import { checkNewPassword, PASSWORD_HINT } from './password-policy.ts';
+import { NewPasswordFields } from './new-password-fields.tsx';
+import { checkNewPassword } from './password-policy.ts';
 
 /** Current password plus the new one twice; used on the account page and when a change is forced. */
 export function ChangePasswordForm(props: { onChanged: () => void; submitLabel?: string }) {
@@ -50,22 +51,12 @@ export function ChangePasswordForm(props: { onChanged: () => void; submitLabel?:
         autocomplete="current-password"
         invalid={invalid === 'current'}
       />
-      <Field
-        label="New password"
-        type="password"
-        value={next}
-        onValue={setNext}
-        autocomplete="new-password"
-        invalid={invalid === 'password'}
-        hint={PASSWORD_HINT}
-      />
-      <Field
-        label="Confirm new password"
-        type="password"
-        value={confirm}
-        onValue={setConfirm}
-        autocomplete="new-password"
-        invalid={invalid === 'confirm'}
+      <NewPasswordFields
+        password={next}
+        confirm={confirm}
+        onPassword={setNext}
+        onConfirm={setConfirm}
+        invalid={invalid}
       />
       <FormError message={error} />
       <button type="submit" disabled={busy}>

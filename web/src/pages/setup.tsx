@@ -3,7 +3,8 @@ import { useLocation } from 'preact-iso';
 import { ApiError, api, describeError } from '../api.ts';
 import { AuthFrame } from '../auth-frame.tsx';
 import { Field, FormError, useAction } from '../forms.tsx';
-import { checkNewPassword, PASSWORD_HINT } from '../password-policy.ts';
+import { NewPasswordFields } from '../new-password-fields.tsx';
+import { checkNewPassword } from '../password-policy.ts';
 import { type User, useSession } from '../session.tsx';
 
 /**
@@ -83,22 +84,13 @@ export function Setup() {
           }
         />
         <Field label="Username" value={username} onValue={setUsername} autocomplete="username" />
-        <Field
-          label="Password"
-          type="password"
-          value={password}
-          onValue={setPassword}
-          autocomplete="new-password"
-          invalid={invalid === 'password'}
-          hint={PASSWORD_HINT}
-        />
-        <Field
-          label="Confirm password"
-          type="password"
-          value={confirm}
-          onValue={setConfirm}
-          autocomplete="new-password"
-          invalid={invalid === 'confirm'}
+        <NewPasswordFields
+          password={password}
+          confirm={confirm}
+          onPassword={setPassword}
+          onConfirm={setConfirm}
+          invalid={invalid}
+          labels={{ password: 'Password', confirm: 'Confirm password' }}
         />
         <FormError message={error} />
         <button type="submit" disabled={busy}>
