@@ -53,7 +53,7 @@ export function pumpLines(
 }
 
 function splitLong(text: string): string {
-  if (text.length <= MAX_LINE_CHARS) return text;
+  if (text.length <= MAX_LINE_CHARS || !hasLongLine(text)) return text;
   return text
     .split('\n')
     .map((line) =>
@@ -62,4 +62,16 @@ function splitLong(text: string): string {
         : line.match(new RegExp(`[^]{1,${MAX_LINE_CHARS}}`, 'g'))?.join('\n'),
     )
     .join('\n');
+}
+
+// Jumps a whole line-length window at a time: a chunk of short lines costs a
+// few native lastIndexOf calls, not one step per line (a 1 M-line flood).
+function hasLongLine(text: string): boolean {
+  let start = 0;
+  while (text.length - start > MAX_LINE_CHARS) {
+    const nl = text.lastIndexOf('\n', start + MAX_LINE_CHARS);
+    if (nl < start) return true;
+    start = nl + 1;
+  }
+  return false;
 }
