@@ -61,9 +61,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   let modules: Awaited<ReturnType<typeof startModules>>;
   try {
     ensureHome(config.home);
+    await nextTurn();
     db = await openStoreWhenUnlocked(hubPaths(config.home).db);
     state.db = 'ok';
+    await nextTurn();
     auth = await startAuth(db, config.home, port, config.env ?? process.env);
+    await nextTurn();
     modules = await startModules(config.home, auth.ctx, config.env ?? process.env);
     state.modules = modules.counts;
   } catch (error) {
@@ -126,4 +129,10 @@ function bootingHandler(state: BootState): FetchHandler {
 
 function formatHost(hostname: string): string {
   return hostname.includes(':') ? `[${hostname}]` : hostname;
+}
+
+// Boot is mostly synchronous work (SQLite, files); between its phases the
+// event loop gets a turn, so probes that arrived meanwhile are answered.
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
