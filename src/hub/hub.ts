@@ -1,7 +1,8 @@
 import type { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
-import { rememberClientIp } from '../platform/client-ip.ts';
+import { matchMount } from '../modules/mounts.ts';
+import { clientIpOf, rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
@@ -10,8 +11,10 @@ import { openStoreWhenUnlocked } from '../store/db.ts';
 import { createApp } from './app.ts';
 import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './errors.ts';
+import { trustedProxy } from './forwarded.ts';
 import { healthBody, readyResponse } from './health.ts';
 import { startModules } from './modules-boot.ts';
+import { forward } from './proxy.ts';
 import { bindServer, type FetchHandler } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
 
@@ -81,7 +84,20 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     modules: modules.manager,
     spaFiles: config.spaFiles,
   });
-  handler = (request) => app.fetch(request);
+  const trusted = trustedProxy(config.env ?? process.env);
+  const manager = modules.manager;
+  handler = (request) => {
+    // Module paths go straight to the proxy: no hub route lives under a mount.
+    const mount =
+      manager.mounts.length > 0 ? matchMount(manager.mounts, pathOf(request.url)) : null;
+    if (!mount) return app.fetch(request);
+    const ip = clientIpOf(request);
+    return forward(request, mount, {
+      clientIp: ip,
+      trusted: trusted(ip),
+      state: mount.managed ? manager.supervisor.status(mount.name).state : null,
+    });
+  };
   state.ready = true;
   mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });
   writeRuntime(config.home, {
@@ -135,4 +151,12 @@ function formatHost(hostname: string): string {
 // event loop gets a turn, so probes that arrived meanwhile are answered.
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+// The path of an absolute request URL, without building a URL object per request.
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start === -1) return '/';
+  const end = url.search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, end);
 }

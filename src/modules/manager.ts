@@ -5,6 +5,7 @@ import { log } from '../platform/log.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
 import { bunAdd, bunRemove, InstallError, type InstallRoot, readInstalled } from './installer.ts';
+import { type Mount, sortMounts } from './mounts.ts';
 import { Operations } from './operations.ts';
 import { assignPort } from './ports.ts';
 import { pathConflict, type Registry } from './registry.ts';
@@ -40,6 +41,8 @@ export interface ModuleView extends ModuleStatus {
 export class ModuleManager {
   readonly operations = new Operations();
   private readonly manifests = new Map<string, ModuleManifest>();
+  /** The proxy's routing table, in memory so no request reads the disk. */
+  private mountTable: Mount[] = [];
   /** Why a row's module.json could not be used, so "cannot start" can say so. */
   private readonly manifestProblems = new Map<string, string>();
 
@@ -62,6 +65,7 @@ export class ModuleManager {
       return;
     }
     for (const row of rows) this.register(row);
+    this.refreshMounts();
     await Promise.all(
       rows.filter((r) => this.spec(r).argv).map((r) => this.deps.supervisor.start(r.name)),
     );
@@ -75,6 +79,27 @@ export class ModuleManager {
       rows = [];
     }
     return rows.filter((r) => this.deps.supervisor.has(r.name)).map((row) => this.view(row));
+  }
+
+  /** Every mount path of every module, longest first. */
+  get mounts(): Mount[] {
+    return this.mountTable;
+  }
+
+  /** Rebuilds the routing table from services.json (after install, upgrade, uninstall). */
+  refreshMounts(): void {
+    this.mountTable = sortMounts(
+      this.rows().flatMap((row) =>
+        row.paths.map((path) => ({
+          prefix: path.replace(/\/+$/, '') || '/',
+          name: row.name,
+          port: row.port,
+          stripPrefix: row.stripPrefix === true,
+          websocket: row.websocket === true,
+          managed: this.spec(row).argv !== null,
+        })),
+      ),
+    );
   }
 
   /** The row name for `name` (a row name or a module's short name), or null. */
@@ -139,6 +164,7 @@ export class ModuleManager {
         this.deps.registry.upsert(row);
         wroteRow = row.name;
         this.register(row);
+        this.refreshMounts();
         progress(`installed ${packageName}@${installed.version} as ${row.name} on port ${port}`);
         if (this.spec(row).argv) {
           progress(`starting ${row.name}`);
@@ -199,6 +225,7 @@ export class ModuleManager {
       this.deps.registry.upsert({ ...row, ...rowFromManifest(m, installed.version) });
       this.manifests.delete(name);
       this.register(this.row(name) as ServiceRow);
+      this.refreshMounts();
       progress(`${name} is now ${installed.version} (was ${row.version}); restarting`);
       if (this.spec(this.row(name) as ServiceRow).argv) await this.deps.supervisor.restart(name);
     });
@@ -211,6 +238,7 @@ export class ModuleManager {
     const manifest = this.manifests.get(name);
     await this.deps.supervisor.unregister(name);
     this.deps.registry.remove(name);
+    this.refreshMounts();
     this.manifests.delete(name);
     const packageName = row.installDir ? row.installDir.split('/node_modules/').pop() : undefined;
     if (packageName) {

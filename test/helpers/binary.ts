@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Subprocess } from 'bun';
@@ -6,14 +6,20 @@ import type { Subprocess } from 'bun';
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
 
 /**
- * Copies dist/parachute alone into a fresh empty folder and returns its path,
- * so every test proves the binary needs nothing beside it.
+ * Puts dist/parachute alone into a fresh empty folder and returns its path,
+ * so every test proves the binary needs nothing beside it. A hard link, not
+ * a copy: a copy per call filled a disk with 108 MB binaries. (The folder is
+ * left for inspection; hubs started from it may outlive the calling test.)
  */
 export function isolatedBinary(): { dir: string; bin: string } {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'parachute-e2e-'));
   const bin = join(dir, 'parachute');
-  copyFileSync(BUILT, bin);
+  try {
+    linkSync(BUILT, bin);
+  } catch {
+    copyFileSync(BUILT, bin); // another filesystem
+  }
   return { dir, bin };
 }
 

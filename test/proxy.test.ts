@@ -1,0 +1,125 @@
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { packFixture } from './helpers/fixtures.ts';
+import {
+  hubWithOperator,
+  install,
+  type OperatorCall,
+  running,
+  trackHubs,
+} from './helpers/modules.ts';
+
+const hubs = trackHubs();
+let url: string;
+let call: OperatorCall;
+
+beforeAll(async () => {
+  const started = await hubWithOperator(hubs);
+  url = started.url;
+  call = started.call;
+  expect((await install(call, { package: await packFixture('good') })).state).toBe('succeeded');
+  await running(call, 'fx-good');
+}, 60_000);
+
+interface Echo {
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+const echo = async (res: Response) => (await res.json()) as Echo;
+
+describe('path-routing proxy', () => {
+  test('strips the mount path and keeps the query', async () => {
+    const res = await fetch(`${url}/fx-good/echo/a/b?x=1&y=2`);
+    expect(res.status).toBe(200);
+    const seen = await echo(res);
+    expect(seen.path).toBe('/echo/a/b');
+    expect(seen.query).toBe('?x=1&y=2');
+  });
+
+  test('forwarding headers say what the hub saw; spoofed ones are replaced', async () => {
+    const seen = await echo(
+      await fetch(`${url}/fx-good/echo/h`, {
+        headers: {
+          'x-forwarded-for': '6.6.6.6',
+          'x-forwarded-host': 'evil.example',
+          'x-forwarded-proto': 'https',
+          forwarded: 'for=6.6.6.6',
+        },
+      }),
+    );
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers['x-forwarded-host']).toBe(new URL(url).host);
+    expect(seen.headers['x-forwarded-proto']).toBe('http');
+    expect(seen.headers.forwarded).toBe(`for=127.0.0.1;host=${new URL(url).host};proto=http`);
+  });
+
+  test('the hub’s session and CSRF cookies never reach a module; other cookies do', async () => {
+    const seen = await echo(
+      await fetch(`${url}/fx-good/echo/c`, {
+        headers: {
+          cookie:
+            'parachute_session=secret-session; theme=dark; parachute_csrf=secret-csrf; lang=en',
+        },
+      }),
+    );
+    expect(seen.headers.cookie).toBe('theme=dark; lang=en');
+    const onlyHub = await echo(
+      await fetch(`${url}/fx-good/echo/c`, {
+        headers: { cookie: 'parachute_session=s; parachute_csrf=c' },
+      }),
+    );
+    expect(onlyHub.headers.cookie).toBeUndefined();
+  });
+
+  test('hop-by-hop headers, including those named in Connection, are not forwarded', async () => {
+    const seen = await echo(
+      await fetch(`${url}/fx-good/echo/hop`, {
+        headers: {
+          connection: 'keep-alive, x-hop',
+          'x-hop': 'drop me',
+          'x-keep': 'keep me',
+          te: 'trailers',
+        },
+      }),
+    );
+    expect(seen.headers['x-hop']).toBeUndefined();
+    expect(seen.headers.te).toBeUndefined();
+    expect(seen.headers['x-keep']).toBe('keep me');
+  });
+
+  test('request bodies pass through', async () => {
+    const body = 'x'.repeat(200_000);
+    const seen = await echo(await fetch(`${url}/fx-good/echo/post`, { method: 'POST', body }));
+    expect(seen.method).toBe('POST');
+    expect(seen.body?.length).toBe(body.length);
+  });
+
+  test('a stopped module: 502 naming its state, JSON for API clients and HTML for browsers', async () => {
+    expect((await call('POST', '/api/modules/fx-good/stop')).json.state).toBe('stopped');
+    try {
+      const json = await fetch(`${url}/fx-good/health`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(json.status).toBe(502);
+      expect(await json.json()).toMatchObject({
+        error: 'module_unavailable',
+        state: 'stopped',
+        module: 'parachute-fixture-good',
+      });
+      const html = await fetch(`${url}/fx-good/`, { headers: { accept: 'text/html' } });
+      expect(html.status).toBe(502);
+      expect(html.headers.get('content-type')).toContain('text/html');
+      expect(await html.text()).toContain('parachute start parachute-fixture-good');
+    } finally {
+      await call('POST', '/api/modules/fx-good/start');
+      await running(call, 'fx-good');
+    }
+  });
+
+  test('paths outside every mount stay the hub’s', async () => {
+    expect((await fetch(`${url}/fx-goodness`)).status).toBe(404);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+});
