@@ -111,12 +111,12 @@ function unavailable(request: Request, mount: Mount, state: ModuleState | 'unrea
   const advice = retrying
     ? 'It is starting; try again in a few seconds.'
     : state === 'unreachable'
-      ? 'The hub could not connect to it. Check its logs: parachute logs ' + mount.name
+      ? `The hub could not connect to it. Check its logs: parachute logs ${mount.name}`
       : `Start it from the admin UI or with: parachute start ${mount.name} (its logs: parachute logs ${mount.name})`;
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (retrying) headers['retry-after'] = '2';
   if ((request.headers.get('accept') ?? '').includes('text/html')) {
-    const html = `<!doctype html><meta charset="utf-8"><title>${escape(mount.name)} is ${state}</title><body style="font-family:system-ui;max-width:40rem;margin:4rem auto"><h1>${escape(mount.name)} is ${state}</h1><p>${escape(advice)}</p></body>`;
+    const html = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(mount.name)} is ${state}</title><body style="font-family:system-ui;max-width:40rem;margin:4rem auto"><h1>${escapeHtml(mount.name)} is ${state}</h1><p>${escapeHtml(advice)}</p></body>`;
     return new Response(html, {
       status,
       headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
@@ -133,6 +133,6 @@ function unavailable(request: Request, mount: Mount, state: ModuleState | 'unrea
   );
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
