@@ -11,6 +11,7 @@ import { usersRoutes } from '../auth/users-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
 import { modulesRoutes } from '../modules/modules-routes.ts';
 import type { BootState } from './boot-state.ts';
+import { discoveryRoutes } from './discovery.ts';
 import { errorMapping } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -38,6 +39,8 @@ export function createApp(deps: AppDeps) {
       .use(healthRoutes(deps.state, () => pingDb(deps.db)))
       // GET /.well-known/jwks.json
       .use(keysRoutes(deps.auth))
+      // GET /.well-known/parachute.json, GET /
+      .use(discoveryRoutes(deps.auth, deps.modules))
       // GET|POST /api/setup
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session

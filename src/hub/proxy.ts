@@ -1,6 +1,7 @@
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth/cookies.ts';
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
 import type { ModuleState } from '../supervisor/states.ts';
+import { escapeHtml } from './html.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
 const HOP_BY_HOP = [
@@ -131,8 +132,4 @@ function unavailable(request: Request, mount: Mount, state: ModuleState | 'unrea
     },
     { status, headers },
   );
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
