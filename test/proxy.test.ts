@@ -118,6 +118,47 @@ describe('path-routing proxy', () => {
     }
   });
 
+  test('WebSockets are bridged both ways for a module that allows them', async () => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/fx-good/ws`);
+    ws.binaryType = 'arraybuffer';
+    const received: (string | ArrayBuffer)[] = [];
+    ws.onmessage = (e) => received.push(e.data as string | ArrayBuffer);
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = () => reject(new Error('could not connect through the hub'));
+    });
+    // Sent before the module's side may be open: queued, not lost.
+    ws.send('hello');
+    ws.send(new Uint8Array([1, 2, 3]));
+    const deadline = Date.now() + 5000;
+    while (received.length < 2 && Date.now() < deadline) await Bun.sleep(5);
+    expect(received[0]).toBe('echo: hello');
+    expect([...new Uint8Array(received[1] as ArrayBuffer)]).toEqual([1, 2, 3]);
+    const closed = new Promise<number>((resolve) => {
+      ws.onclose = (e) => resolve(e.code);
+    });
+    ws.close(1000, 'done');
+    expect(await closed).toBe(1000);
+  });
+
+  test('a WebSocket upgrade to a stopped module gets the 502 answer, not a hang', async () => {
+    expect((await call('POST', '/api/modules/fx-good/stop')).json.state).toBe('stopped');
+    try {
+      const res = await fetch(`${url}/fx-good/ws`, {
+        headers: {
+          upgrade: 'websocket',
+          connection: 'Upgrade',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
+      expect(res.status).toBe(502);
+    } finally {
+      await call('POST', '/api/modules/fx-good/start');
+      await running(call, 'fx-good');
+    }
+  });
+
   test('paths outside every mount stay the hub’s', async () => {
     expect((await fetch(`${url}/fx-goodness`)).status).toBe(404);
     expect((await fetch(`${url}/health`)).status).toBe(200);

@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
-import { matchMount } from '../modules/mounts.ts';
+import { type Mount, matchMount, upstreamPath } from '../modules/mounts.ts';
 import { clientIpOf, rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
@@ -14,7 +14,8 @@ import { errorBody } from './errors.ts';
 import { trustedProxy } from './forwarded.ts';
 import { healthBody, readyResponse } from './health.ts';
 import { startModules } from './modules-boot.ts';
-import { forward } from './proxy.ts';
+import { forward, requestHeaders, unavailable } from './proxy.ts';
+import type { HubServer } from './server.ts';
 import { bindServer, type FetchHandler } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
 
@@ -86,17 +87,21 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   });
   const trusted = trustedProxy(config.env ?? process.env);
   const manager = modules.manager;
-  handler = (request) => {
+  handler = (request, srv) => {
     // Module paths go straight to the proxy: no hub route lives under a mount.
     const mount =
       manager.mounts.length > 0 ? matchMount(manager.mounts, pathOf(request.url)) : null;
     if (!mount) return app.fetch(request);
     const ip = clientIpOf(request);
-    return forward(request, mount, {
+    const ctx = {
       clientIp: ip,
       trusted: trusted(ip),
       state: mount.managed ? manager.supervisor.status(mount.name).state : null,
-    });
+    };
+    if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+      return upgradeToModule(request, srv, mount, ctx);
+    }
+    return forward(request, mount, ctx);
   };
   state.ready = true;
   mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });
@@ -159,4 +164,34 @@ function pathOf(url: string): string {
   if (start === -1) return '/';
   const end = url.search(/[?#]/);
   return end === -1 ? url.slice(start) : url.slice(start, end);
+}
+
+// WebSocket handshake headers belong to each hop; the rest are forwarded.
+const HANDSHAKE = /^sec-websocket-|^upgrade$|^connection$/;
+
+/** Upgrades a client to a WebSocket bridged to the module (hub/ws-bridge.ts), or explains why not. */
+function upgradeToModule(
+  request: Request,
+  srv: HubServer,
+  mount: Mount,
+  ctx: Parameters<typeof forward>[2],
+): Response | undefined {
+  if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of requestHeaders(request, url, ctx)) if (!HANDSHAKE.test(k)) headers[k] = v;
+  const protocols = (request.headers.get('sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const upgraded = srv.upgrade(request, {
+    data: {
+      target: `ws://127.0.0.1:${mount.port}${upstreamPath(mount, url.pathname)}${url.search}`,
+      protocols,
+      headers,
+      pending: [],
+    },
+    ...(protocols[0] ? { headers: { 'sec-websocket-protocol': protocols[0] } } : {}),
+  });
+  return upgraded ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
 }

@@ -62,7 +62,8 @@ export async function forward(
   }
 }
 
-function requestHeaders(request: Request, url: URL, ctx: ProxyContext): Headers {
+/** The headers a module receives: hop-by-hop and hub cookies removed, forwarding headers set. */
+export function requestHeaders(request: Request, url: URL, ctx: ProxyContext): Headers {
   const headers = new Headers(request.headers);
   stripHopByHop(headers);
   headers.delete('host');
@@ -106,7 +107,11 @@ function quoteIp(ip: string): string {
 }
 
 /** 503 while a module is starting or backing off, 502 when it is down: HTML for browsers, JSON otherwise. */
-function unavailable(request: Request, mount: Mount, state: ModuleState | 'unreachable'): Response {
+export function unavailable(
+  request: Request,
+  mount: Mount,
+  state: ModuleState | 'unreachable',
+): Response {
   const retrying = state === 'starting' || state === 'backoff';
   const status = retrying ? 503 : 502;
   const advice = retrying

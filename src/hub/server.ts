@@ -1,9 +1,13 @@
 import type { Server } from 'bun';
+import { type BridgeData, wsBridge } from './ws-bridge.ts';
 
+export type HubServer = Server<BridgeData>;
+
+/** Returns a Response, or undefined once it upgraded the request to a WebSocket. */
 export type FetchHandler = (
   request: Request,
-  server: Server<undefined>,
-) => Response | Promise<Response>;
+  server: HubServer,
+) => Response | undefined | Promise<Response | undefined>;
 
 /** The hub port is taken by someone else; the hub never falls back to another port. */
 export class PortInUseError extends Error {
@@ -21,16 +25,19 @@ export function bindServer(options: {
   hostname: string;
   port: number;
   fetch: FetchHandler;
-}): Server<undefined> {
+}): HubServer {
   try {
-    return Bun.serve({
+    return Bun.serve<BridgeData>({
       hostname: options.hostname,
       port: options.port,
       // Two hubs on one port would split traffic at random; refuse instead.
       reusePort: false,
       // Log streams (SSE) send a heartbeat every 15 s; anything idler is closed.
       idleTimeout: 60,
-      fetch: options.fetch,
+      // Bun accepts undefined after server.upgrade(); its types want a Response.
+      fetch: options.fetch as (request: Request, server: HubServer) => Response | Promise<Response>,
+      // Module WebSockets, bridged (hub/ws-bridge.ts).
+      websocket: wsBridge,
     });
   } catch (error) {
     const code = (error as { code?: string }).code;
