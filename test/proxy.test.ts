@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { packFixture } from './helpers/fixtures.ts';
 import {
   hubWithOperator,
@@ -10,11 +12,13 @@ import {
 
 const hubs = trackHubs();
 let url: string;
+let home: string;
 let call: OperatorCall;
 
 beforeAll(async () => {
   const started = await hubWithOperator(hubs);
   url = started.url;
+  home = started.hub.home;
   call = started.call;
   expect((await install(call, { package: await packFixture('good') })).state).toBe('succeeded');
   await running(call, 'fx-good');
@@ -159,8 +163,87 @@ describe('path-routing proxy', () => {
     }
   });
 
+  test('the hub’s own APIs refuse oversized bodies before reading them', async () => {
+    const res = await fetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      body: 'x'.repeat(2 * 1024 * 1024),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: string }).error).toBe('payload_too_large');
+  });
+
   test('paths outside every mount stay the hub’s', async () => {
     expect((await fetch(`${url}/fx-goodness`)).status).toBe(404);
     expect((await fetch(`${url}/health`)).status).toBe(200);
   });
+});
+
+describe('streaming through the proxy', () => {
+  test('server-sent events arrive as the module writes them, not batched', async () => {
+    const res = await fetch(`${url}/fx-good/sse`);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    const readUntil = async (text: string) => {
+      const deadline = Date.now() + 5000;
+      while (!seen.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`never received "${text}"`);
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        seen += decoder.decode(value);
+      }
+    };
+    // Event 1 must reach us while the module is still holding event 2.
+    await readUntil('data: event 1');
+    expect(seen).not.toContain('event 2');
+    await fetch(`${url}/fx-good/sse-next`);
+    await readUntil('data: event 2');
+    await reader.cancel();
+  });
+
+  test('a 512 MiB upload and download pass through without the hub buffering them', async () => {
+    const runtime = JSON.parse(await Bun.file(join(home, 'run', 'hub.json')).text()) as {
+      pid: number;
+    };
+    const rss = () =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${runtime.pid}/status`, 'utf8'))?.[1]) *
+      1024;
+    const before = rss();
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rss());
+    }, 20);
+    try {
+      const size = 512 * 1024 * 1024;
+      const piece = new Uint8Array(1024 * 1024).fill(121);
+      let sent = 0;
+      const upload = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= size) return controller.close();
+          controller.enqueue(piece);
+          sent += piece.length;
+        },
+      });
+      const up = await fetch(`${url}/fx-good/sink`, {
+        method: 'POST',
+        body: upload,
+        duplex: 'half',
+      } as RequestInit);
+      const upText = await up.text();
+      expect({ status: up.status, body: upText }).toEqual({
+        status: 200,
+        body: JSON.stringify({ bytes: size }),
+      });
+
+      const down = await fetch(`${url}/fx-good/blob?bytes=${size}`);
+      let received = 0;
+      for await (const chunk of down.body as ReadableStream<Uint8Array>) received += chunk.length;
+      expect(received).toBe(size);
+    } finally {
+      clearInterval(sampler);
+    }
+    // Streaming keeps the hub's memory near flat; buffering would add the body's size.
+    expect(peak - before).toBeLessThan(128 * 1024 * 1024);
+  }, 120_000);
 });

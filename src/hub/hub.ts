@@ -91,7 +91,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     // Module paths go straight to the proxy: no hub route lives under a mount.
     const mount =
       manager.mounts.length > 0 ? matchMount(manager.mounts, pathOf(request.url)) : null;
-    if (!mount) return app.fetch(request);
+    if (!mount) return tooLarge(request) ?? app.fetch(request);
     const ip = clientIpOf(request);
     const ctx = {
       clientIp: ip,
@@ -194,4 +194,19 @@ function upgradeToModule(
     ...(protocols[0] ? { headers: { 'sec-websocket-protocol': protocols[0] } } : {}),
   });
   return upgraded ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
+}
+
+/** The hub's own APIs take small JSON; a body over this is refused before it is read. */
+const HUB_BODY_LIMIT = 1024 * 1024;
+
+function tooLarge(request: Request): Response | null {
+  const length = Number(request.headers.get('content-length') ?? 0);
+  if (length <= HUB_BODY_LIMIT) return null;
+  return Response.json(
+    {
+      error: 'payload_too_large',
+      error_description: `The hub's APIs accept bodies up to ${HUB_BODY_LIMIT} bytes.`,
+    },
+    { status: 413 },
+  );
 }

@@ -34,6 +34,9 @@ export function bindServer(options: {
       reusePort: false,
       // Log streams (SSE) send a heartbeat every 15 s; anything idler is closed.
       idleTimeout: 60,
+      // Bodies for modules stream through the proxy at any size (a 1 GB
+      // upload must pass); the hub's own routes have their own limit.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // Bun accepts undefined after server.upgrade(); its types want a Response.
       fetch: options.fetch as (request: Request, server: HubServer) => Response | Promise<Response>,
       // Module WebSockets, bridged (hub/ws-bridge.ts).
