@@ -160,6 +160,13 @@ describe('operator token lifecycle', () => {
     expect((await bearer(url, fresh)).status).toBe(200);
     const refused = await bearer(url, old);
     expect(refused.status).toBe(401);
+    // Modules learn of it from the revocation list (public, always 200).
+    const list = await fetch(`${url}/.well-known/parachute-revocation.json`);
+    expect(list.status).toBe(200);
+    const body = (await list.json()) as { generated_at: string; jtis: string[] };
+    expect(body.jtis).toContain(decodeJwt(old).jti as string);
+    expect(body.jtis).not.toContain(decodeJwt(fresh).jti as string);
+    expect(Date.parse(body.generated_at)).toBeGreaterThan(Date.now() - 60_000);
     expect(((await refused.json()) as { error_description: string }).error_description).toContain(
       'revoked',
     );
