@@ -14,6 +14,8 @@ export class AuthContext {
   readonly bootstrap = new BootstrapToken();
   readonly limiter = new LoginRateLimiter();
   readonly challenges = new LoginChallenges();
+  /** Called after the origin changed (modules restart to pick up PARACHUTE_HUB_ORIGIN). */
+  readonly originListeners = new Set<(origin: string) => Promise<void>>();
   private resolved: ResolvedOrigin;
   private adminExists: boolean;
 

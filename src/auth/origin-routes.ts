@@ -32,7 +32,9 @@ export function originRoutes(ctx: AuthContext) {
       if (ctx.refreshOrigin()) {
         // Tokens carry iss: the operator token must name the new origin (auth.md section 7).
         await mintOperatorToken(ctx, hubPaths(ctx.home).operatorToken);
-        log.info(`origin changed to ${ctx.origin}; operator token re-minted`);
+        log.info(`origin changed to ${ctx.origin}; operator token re-minted, restarting modules`);
+        // auth.md section 1: modules restart so they pick up the new issuer.
+        await Promise.all([...ctx.originListeners].map((listener) => listener(ctx.origin)));
       }
       return describe();
     });

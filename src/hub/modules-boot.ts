@@ -46,6 +46,13 @@ export async function startModules(
     origins: () => auth.origins,
   });
   await manager.boot();
+  // Each child's environment is built at spawn, so a restart carries the new origin.
+  auth.originListeners.add(async () => {
+    const live = manager
+      .list()
+      .filter((m) => m.state === 'running' || m.state === 'unbound' || m.state === 'starting');
+    await Promise.all(live.map((m) => supervisor.restart(m.name)));
+  });
   const counts = () => {
     const all = manager.list();
     return { running: all.filter((m) => m.state === 'running').length, total: all.length };

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runBinary } from './binary.ts';
 
 const MODULES = resolve(import.meta.dir, '../fixtures/modules');
 // The project's own Bun, so packing does not depend on a Bun on the host PATH.
@@ -65,17 +66,13 @@ async function pack(dir: string): Promise<string> {
   packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
   // A folder per attempt, so a retry never sees a half-written tarball.
   const dest = await mkdtemp(join(await packRoot, `${dir}-`));
-  const proc = Bun.spawn([BUN, 'pm', 'pack', '--destination', dest, '--ignore-scripts'], {
-    cwd: fixtureDir(dir),
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const { code, stdout, stderr } = await runBinary(
+    BUN,
+    ['pm', 'pack', '--destination', dest, '--ignore-scripts'],
+    {
+      cwd: fixtureDir(dir),
+    },
+  );
   // The folder is fresh, so its only .tgz is ours, whatever name bun gave it.
   const tgz = readdirSync(dest).find((f) => f.endsWith('.tgz'));
   if (code !== 0 || !tgz) {

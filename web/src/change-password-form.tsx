@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, api, describeError } from './api.ts';
 import { Field, FormError, useAction } from './forms.tsx';
 import { NewPasswordFields } from './new-password-fields.tsx';
-import { checkNewPassword } from './password-policy.ts';
+import { acceptNewPassword } from './password-policy.ts';
 
 /** Current password plus the new one twice; used on the account page and when a change is forced. */
 export function ChangePasswordForm(props: { onChanged: () => void; submitLabel?: string }) {
@@ -14,12 +14,7 @@ export function ChangePasswordForm(props: { onChanged: () => void; submitLabel?:
 
   function submit(event: Event) {
     event.preventDefault();
-    const problem = checkNewPassword(next, confirm);
-    setInvalid(problem?.field);
-    if (problem) {
-      setError(problem.message);
-      return;
-    }
+    if (!acceptNewPassword(next, confirm, setInvalid, setError)) return;
     void run(
       async () => {
         await api('POST', '/api/account/password', {

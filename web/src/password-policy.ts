@@ -31,3 +31,19 @@ export function checkNewPassword(
   }
   return undefined;
 }
+
+/**
+ * Checks a new password typed twice before anything is sent: marks the
+ * wrong field and shows why. Returns true when the form may be submitted.
+ */
+export function acceptNewPassword(
+  password: string,
+  confirm: string,
+  markInvalid: (field: 'password' | 'confirm' | undefined) => void,
+  showError: (message: string) => void,
+): boolean {
+  const problem = checkNewPassword(password, confirm);
+  markInvalid(problem?.field);
+  if (problem) showError(problem.message);
+  return !problem;
+}

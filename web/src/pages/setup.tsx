@@ -4,7 +4,7 @@ import { ApiError, api, describeError } from '../api.ts';
 import { AuthFrame } from '../auth-frame.tsx';
 import { Field, FormError, useAction } from '../forms.tsx';
 import { NewPasswordFields } from '../new-password-fields.tsx';
-import { checkNewPassword } from '../password-policy.ts';
+import { acceptNewPassword } from '../password-policy.ts';
 import { type User, useSession } from '../session.tsx';
 
 /**
@@ -34,12 +34,7 @@ export function Setup() {
 
   function submit(event: Event) {
     event.preventDefault();
-    const problem = checkNewPassword(password, confirm);
-    setInvalid(problem?.field);
-    if (problem) {
-      setError(problem.message);
-      return;
-    }
+    if (!acceptNewPassword(password, confirm, setInvalid, setError)) return;
     void run(
       async () => {
         const { user } = await api<{ user: User }>('POST', '/api/setup', {
