@@ -30,6 +30,13 @@ export const LoginBody = z.object({ username: nonEmpty(64), password });
 /** POST /api/auth/login/totp: the challenge from the login answer and a TOTP or backup code. */
 export const TotpLoginBody = z.object({ challenge: nonEmpty(), code: nonEmpty(32) });
 
+/** PUT /api/users/:id/vaults: vault names as in `/vault/<name>` mounts. */
+export const UserVaultsBody = z.object({
+  vaults: z
+    .array(z.string().check(z.regex(/^[A-Za-z0-9._~-]{1,128}$/, 'use a vault name')))
+    .check(z.maxLength(1000)),
+});
+
 /** POST /api/account/password */
 export const ChangePasswordBody = z.object({ current_password: password, new_password: password });
 

@@ -4,6 +4,8 @@ import { accountRoutes } from '../auth/account-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
+import { OAuthIssuer } from '../auth/oauth/issuer.ts';
+import { oauthRoutes } from '../auth/oauth/routes.ts';
 import { originRoutes } from '../auth/origin-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
@@ -41,6 +43,8 @@ export function createApp(deps: AppDeps) {
       .use(keysRoutes(deps.auth))
       // GET /.well-known/parachute.json, GET /
       .use(discoveryRoutes(deps.auth, deps.modules))
+      // OAuth 2.1 issuer: metadata, register, authorize, token, revoke, consent and apps APIs
+      .use(oauthRoutes(new OAuthIssuer(deps.auth, () => deps.modules.scopeSources())))
       // GET|POST /api/setup
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ScopeSource } from '../auth/oauth/scopes.ts';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
@@ -120,6 +121,16 @@ export class ModuleManager {
       paths: row.paths,
       row,
     };
+  }
+
+  /** What the OAuth issuer needs of each module: short name, label, mounts and scopes. */
+  scopeSources(): ScopeSource[] {
+    return this.list().map((view) => ({
+      module: view.module ?? view.name,
+      displayName: view.displayName ?? view.module ?? view.name,
+      paths: view.paths,
+      defines: this.manifests.get(view.name)?.scopes?.defines ?? [],
+    }));
   }
 
   row(name: string): ServiceRow | undefined {

@@ -75,4 +75,93 @@ export const migrations: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'oauth',
+    // The OAuth 2.1 issuer (auth.md sections 2-4). Secrets (codes, refresh
+    // tokens) are stored only as SHA-256 hashes.
+    sql: `
+      CREATE TABLE oauth_clients (
+        client_id    TEXT PRIMARY KEY,
+        client_name  TEXT,
+        -- JSON array; matched exactly, or with any port on loopback.
+        redirect_uris TEXT NOT NULL,
+        -- The registration as the client sent it (RFC 7591), echoed back.
+        metadata     TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied')),
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        last_used_at INTEGER
+      ) STRICT;
+
+      -- What a user agreed a client may do; later authorizations within it skip consent.
+      CREATE TABLE oauth_grants (
+        id         TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        client_id  TEXT NOT NULL REFERENCES oauth_clients (client_id) ON DELETE CASCADE,
+        scope      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (user_id, client_id)
+      ) STRICT;
+
+      -- One chain of refresh tokens from one authorization code.
+      CREATE TABLE oauth_families (
+        id           TEXT PRIMARY KEY,
+        grant_id     TEXT NOT NULL REFERENCES oauth_grants (id) ON DELETE CASCADE,
+        client_id    TEXT NOT NULL,
+        user_id      TEXT NOT NULL,
+        scope        TEXT NOT NULL,
+        resource     TEXT,
+        -- JSON: the aud of every access token this family issues.
+        audience     TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        expires_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX oauth_families_by_grant ON oauth_families (grant_id);
+
+      CREATE TABLE oauth_refresh_tokens (
+        token_hash     TEXT PRIMARY KEY,
+        family_id      TEXT NOT NULL REFERENCES oauth_families (id) ON DELETE CASCADE,
+        created_at     INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        -- Set when a newer token replaced this one; presenting it again is replay.
+        rotated_at     INTEGER,
+        successor_hash TEXT
+      ) STRICT;
+      CREATE INDEX oauth_refresh_by_family ON oauth_refresh_tokens (family_id);
+
+      -- Access tokens a family issued, so revoking the family revokes them too.
+      CREATE TABLE oauth_access_tokens (
+        jti        TEXT PRIMARY KEY,
+        family_id  TEXT NOT NULL REFERENCES oauth_families (id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX oauth_access_by_family ON oauth_access_tokens (family_id);
+
+      CREATE TABLE oauth_codes (
+        code_hash      TEXT PRIMARY KEY,
+        client_id      TEXT NOT NULL REFERENCES oauth_clients (client_id) ON DELETE CASCADE,
+        user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        grant_id       TEXT NOT NULL REFERENCES oauth_grants (id) ON DELETE CASCADE,
+        redirect_uri   TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        scope          TEXT NOT NULL,
+        resource       TEXT,
+        audience       TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        used_at        INTEGER,
+        -- The family the exchange started: a replayed code revokes it.
+        family_id      TEXT
+      ) STRICT;
+
+      -- Vaults a non-admin user may grant access to (auth.md section 6).
+      CREATE TABLE user_vaults (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        vault   TEXT NOT NULL,
+        PRIMARY KEY (user_id, vault)
+      ) STRICT;
+    `,
+  },
 ];

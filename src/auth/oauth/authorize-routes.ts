@@ -1,0 +1,300 @@
+import { Elysia } from 'elysia';
+import { escapeHtml } from '../../hub/html.ts';
+import { parseCookies, SESSION_COOKIE } from '../cookies.ts';
+import { authError } from '../errors.ts';
+import { requireSession } from '../guard.ts';
+import { sessions } from '../sessions.ts';
+import type { User } from '../users.ts';
+import { type Client, clients } from './clients.ts';
+import { grants, scopeList } from './grants.ts';
+import { isProblem, type OAuthIssuer, type ResolvedResource } from './issuer.ts';
+import type { PendingAuthorization } from './pending.ts';
+import { matchRedirectUri } from './redirects.ts';
+import { codes } from './tokens.ts';
+
+// Parameters that must appear at most once (RFC 6749 section 3.1).
+const SINGLE_PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'state',
+  'scope',
+  'code_challenge',
+  'code_challenge_method',
+  'prompt',
+  'resource',
+];
+
+/**
+ * GET /oauth/authorize (OAuth 2.1 with PKCE S256) and the consent API the
+ * SPA's consent page uses (auth.md section 4). Every check that can fail
+ * runs before a code exists; errors go back to the client's redirect URI
+ * with `iss` (RFC 9207) once that URI is known to be the client's.
+ */
+export function authorizeRoutes(oauth: OAuthIssuer) {
+  const db = oauth.auth.db;
+  return new Elysia({ name: 'oauth.authorize' }).get('/oauth/authorize', ({ request }) => {
+    const url = new URL(request.url);
+    const q = url.searchParams;
+    const client = clients.byId(db, q.get('client_id') ?? '');
+    if (!client) {
+      return errorPage(
+        'This app is not registered with this hub',
+        'Its client_id is unknown here (it may have been deleted). Start connecting again from the app; it will register anew.',
+      );
+    }
+    const redirectUri = chooseRedirect(client, q.get('redirect_uri'));
+    if (!redirectUri) {
+      return errorPage(
+        'The app asked to send you somewhere it did not register',
+        `The redirect_uri ${q.get('redirect_uri') ?? '(missing)'} is not one of ${client.client_name ?? 'this app'}'s registered addresses, so the hub will not send you there.`,
+      );
+    }
+    const state = q.get('state');
+    const back = (params: Record<string, string>) =>
+      callback(redirectUri, { ...params, ...(state !== null ? { state } : {}), iss: oauth.issuer });
+    const fail = (error: string, description: string) =>
+      back({ error, error_description: description });
+
+    const repeated = SINGLE_PARAMS.find((p) => q.getAll(p).length > 1);
+    if (repeated) return fail('invalid_request', `${repeated} appears more than once`);
+    if (q.get('response_type') !== 'code') {
+      return fail('unsupported_response_type', 'response_type must be code');
+    }
+    const challenge = q.get('code_challenge');
+    if (!challenge) return fail('invalid_request', 'code_challenge is required (PKCE with S256)');
+    if (q.get('code_challenge_method') !== 'S256') {
+      return fail('invalid_request', 'code_challenge_method must be S256');
+    }
+    if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) {
+      return fail('invalid_request', 'code_challenge must be a base64url SHA-256 (43 characters)');
+    }
+    if (client.status === 'denied') {
+      return fail('access_denied', 'An admin of this hub denied this app.');
+    }
+    const catalog = oauth.catalog();
+    let resource: ResolvedResource | null = null;
+    const rawResource = q.get('resource');
+    if (rawResource !== null) {
+      const resolved = oauth.resolveResource(catalog, rawResource);
+      if (isProblem(resolved)) return fail(resolved.error, resolved.description);
+      resource = resolved;
+    }
+    const user = signedInUser(oauth, request);
+    const checked = oauth.checkScopes(catalog, scopeList(q.get('scope') ?? ''), resource, user);
+    if (isProblem(checked)) return fail(checked.error, checked.description);
+
+    const prompt = q.get('prompt');
+    if (!user) {
+      if (prompt === 'none') return fail('login_required', 'Nobody is signed in to the hub.');
+      // Back here after signing in, with the session this time.
+      return redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+    }
+    const request_ = {
+      userId: user.id,
+      clientId: client.client_id,
+      redirectUri,
+      state,
+      codeChallenge: challenge,
+      scopes: checked.scopes,
+      vaultVerbs: checked.vaultVerbs,
+      resource: resource?.url ?? null,
+    };
+    const grant = grants.find(db, user.id, client.client_id);
+    const skipConsent =
+      client.status === 'approved' &&
+      checked.vaultVerbs.length === 0 &&
+      prompt !== 'consent' &&
+      user.must_change_password === 0 &&
+      grants.covers(grant, checked.scopes);
+    if (skipConsent && grant) {
+      return back({ code: issueCode(oauth, request_, grant.id, checked.scopes) });
+    }
+    if (prompt === 'none') {
+      return fail('consent_required', 'The user has not approved this app for these scopes.');
+    }
+    const pending = oauth.pending.add(request_);
+    return redirect(`/admin/consent?request=${encodeURIComponent(pending.id)}`);
+  });
+}
+
+/** GET and POST /api/oauth/requests/:id: what the consent page shows, and the user's answer. */
+export function consentRoutes(oauth: OAuthIssuer) {
+  const db = oauth.auth.db;
+  const unknown = authError(
+    'unknown_request',
+    'This request has expired or was already answered. Go back to the app and connect again.',
+  );
+  return new Elysia({ name: 'oauth.consent' })
+    .use(requireSession(oauth.auth))
+    .get('/api/oauth/requests/:id', ({ params, user, status }) => {
+      const pending = oauth.pending.get(params.id, user.id);
+      const client = pending ? clients.byId(db, pending.clientId) : null;
+      if (!pending || !client) return status(404, unknown);
+      const catalog = oauth.catalog();
+      const scopes = pending.scopes.map((scope) => {
+        const info = catalog.scopes.get(scope);
+        return { scope, description: info?.description ?? scope, module: info?.module ?? null };
+      });
+      for (const verb of pending.vaultVerbs) {
+        scopes.push({
+          scope: `vault:${verb}`,
+          description: catalog.describeBroadVault(verb),
+          module: 'vault',
+        });
+      }
+      return {
+        id: pending.id,
+        client: {
+          client_id: client.client_id,
+          client_name: client.client_name,
+          client_uri:
+            typeof client.metadata.client_uri === 'string' ? client.metadata.client_uri : null,
+          redirect_uri: pending.redirectUri,
+          redirect_host: new URL(pending.redirectUri).host,
+          status: client.status,
+        },
+        scopes,
+        vault_choice:
+          pending.vaultVerbs.length > 0
+            ? { verbs: pending.vaultVerbs, vaults: oauth.vaultsOf(user, catalog) }
+            : null,
+        user: { username: user.username },
+      };
+    })
+    .post('/api/oauth/requests/:id', ({ params, body, user, status }) => {
+      const pending = oauth.pending.get(params.id, user.id);
+      const client = pending ? clients.byId(db, pending.clientId) : null;
+      if (!pending || !client) return status(404, unknown);
+      const answer = (body ?? {}) as { decision?: unknown; vaults?: unknown };
+      if (answer.decision !== 'approve' && answer.decision !== 'deny') {
+        return status(400, authError('invalid_request', 'decision must be "approve" or "deny".'));
+      }
+      const back = (params: Record<string, string>) => ({
+        redirect: callbackUrl(pending.redirectUri, {
+          ...params,
+          ...(pending.state !== null ? { state: pending.state } : {}),
+          iss: oauth.issuer,
+        }),
+      });
+      if (answer.decision === 'deny') {
+        oauth.pending.take(pending.id, user.id);
+        return back({ error: 'access_denied', error_description: 'The user declined.' });
+      }
+      if (client.status === 'denied') {
+        return status(403, authError('client_denied', 'An admin of this hub denied this app.'));
+      }
+      const scopes = finalScopes(oauth, pending, user, answer.vaults);
+      if ('error' in scopes) return status(400, scopes);
+      oauth.pending.take(pending.id, user.id);
+      if (client.status === 'pending') clients.setStatus(db, client.client_id, 'approved');
+      const grant = grants.record(db, user.id, client.client_id, scopes.list);
+      return back({ code: issueCode(oauth, pending, grant.id, scopes.list) });
+    });
+}
+
+/** The scopes approved: exact ones as asked, broad vault ones narrowed to the vaults picked. */
+function finalScopes(
+  oauth: OAuthIssuer,
+  pending: PendingAuthorization,
+  user: User,
+  picked: unknown,
+): { list: string[] } | ReturnType<typeof authError> {
+  if (pending.vaultVerbs.length === 0) return { list: pending.scopes };
+  const catalog = oauth.catalog();
+  const allowed = oauth.vaultsOf(user, catalog);
+  if (!Array.isArray(picked) || picked.length === 0) {
+    return authError('invalid_request', 'Pick at least one vault this app may use.');
+  }
+  const list = [...pending.scopes];
+  for (const vault of picked) {
+    if (typeof vault !== 'string' || !allowed.includes(vault)) {
+      return authError('invalid_request', `You cannot grant access to the vault ${String(vault)}.`);
+    }
+    for (const verb of pending.vaultVerbs) {
+      const scope = `vault:${vault}:${verb}`;
+      if (!catalog.scopes.has(scope)) {
+        return authError('invalid_request', `The vault ${vault} does not offer ${verb} access.`);
+      }
+      list.push(scope);
+    }
+  }
+  const resource = pending.resource ? oauth.resolveResource(catalog, pending.resource) : null;
+  const checked = oauth.checkScopes(
+    catalog,
+    list,
+    resource && !isProblem(resource) ? resource : null,
+    user,
+  );
+  if (isProblem(checked)) return authError(checked.error, checked.description);
+  return { list: checked.scopes };
+}
+
+function issueCode(
+  oauth: OAuthIssuer,
+  request: Pick<
+    PendingAuthorization,
+    'userId' | 'clientId' | 'redirectUri' | 'codeChallenge' | 'resource'
+  >,
+  grantId: string,
+  scopes: string[],
+): string {
+  const catalog = oauth.catalog();
+  return codes.issue(
+    oauth.auth.db,
+    {
+      clientId: request.clientId,
+      userId: request.userId,
+      grantId,
+      scope: scopes.join(' '),
+      resource: request.resource,
+      audience: oauth.audience(catalog, scopes, request.resource),
+    },
+    { redirectUri: request.redirectUri, codeChallenge: request.codeChallenge },
+  );
+}
+
+/** The redirect URI to use: the one asked for if registered, else the only one registered. */
+function chooseRedirect(client: Client, requested: string | null): string | null {
+  if (requested === null) {
+    return client.redirect_uris.length === 1 ? (client.redirect_uris[0] as string) : null;
+  }
+  return matchRedirectUri(client.redirect_uris, requested) ? requested : null;
+}
+
+function signedInUser(oauth: OAuthIssuer, request: Request): User | null {
+  const token = parseCookies(request.headers.get('cookie')).get(SESSION_COOKIE);
+  return token ? (sessions.find(oauth.auth.db, token)?.user ?? null) : null;
+}
+
+function callbackUrl(redirectUri: string, params: Record<string, string>): string {
+  const url = new URL(redirectUri);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url.toString();
+}
+
+function callback(redirectUri: string, params: Record<string, string>): Response {
+  return redirect(callbackUrl(redirectUri, params));
+}
+
+function redirect(location: string): Response {
+  return new Response(null, {
+    status: 302,
+    headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+  });
+}
+
+/** Errors that cannot go back to the app: the redirect URI itself is not trusted. */
+function errorPage(title: string, message: string): Response {
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><body style="font-family:system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
+  return new Response(html, {
+    status: 400,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+    },
+  });
+}

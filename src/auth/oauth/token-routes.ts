@@ -1,0 +1,205 @@
+import type { Database } from 'bun:sqlite';
+import { Elysia } from 'elysia';
+import { decodeJwt, type JWTPayload } from 'jose';
+import { revokeJti, verifyToken } from '../jwt.ts';
+import { users } from '../users.ts';
+import { type Client, clients } from './clients.ts';
+import { grants, scopeList } from './grants.ts';
+import { noStoreJson, oauthError, preflight } from './http.ts';
+import { isProblem, type OAuthIssuer } from './issuer.ts';
+import {
+  codes,
+  families,
+  GrantError,
+  issueTokens,
+  newRefreshToken,
+  revokeRefreshToken,
+  useRefreshToken,
+} from './tokens.ts';
+
+type Params = Record<string, string | undefined>;
+
+/**
+ * POST /oauth/token (authorization_code with PKCE, refresh_token with
+ * rotation) and POST /oauth/revoke (RFC 7009). Clients are public: they
+ * identify themselves with client_id and prove possession with PKCE.
+ */
+export function tokenRoutes(oauth: OAuthIssuer) {
+  const db = oauth.auth.db;
+  return new Elysia({ name: 'oauth.token' })
+    .options('/oauth/token', preflight)
+    .options('/oauth/revoke', preflight)
+    .post('/oauth/token', async ({ body, request }) => {
+      const params = formParams(body);
+      const client = identify(db, params, request);
+      if (client instanceof Response) return client;
+      try {
+        if (params.grant_type === 'authorization_code') {
+          return await exchangeCode(oauth, client, params);
+        }
+        if (params.grant_type === 'refresh_token') return await refresh(oauth, client, params);
+      } catch (error) {
+        if (error instanceof GrantError) return oauthError(400, error.code, error.description);
+        throw error;
+      }
+      return oauthError(
+        400,
+        params.grant_type ? 'unsupported_grant_type' : 'invalid_request',
+        params.grant_type
+          ? `grant_type ${params.grant_type} is not supported; use authorization_code or refresh_token`
+          : 'grant_type is required',
+      );
+    })
+    .post('/oauth/revoke', async ({ body, request }) => {
+      const params = formParams(body);
+      const client = identify(db, params, request);
+      if (client instanceof Response) return client;
+      if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
+      // RFC 7009 section 2.2: unknown, expired or foreign tokens still get 200.
+      if (
+        params.token_type_hint !== 'access_token' &&
+        revokeRefreshToken(db, params.token, client.client_id)
+      ) {
+        return noStoreJson(200, {});
+      }
+      await revokeAccessToken(oauth, params.token, client.client_id);
+      return noStoreJson(200, {});
+    });
+}
+
+async function exchangeCode(oauth: OAuthIssuer, client: Client, params: Params) {
+  const db = oauth.auth.db;
+  if (!params.code) throw new GrantError('invalid_request', 'code is required');
+  if (!params.code_verifier)
+    throw new GrantError('invalid_request', 'code_verifier is required (PKCE)');
+  const auth = codes.redeem(db, params.code, {
+    clientId: client.client_id,
+    redirectUri: params.redirect_uri ?? null,
+    codeVerifier: params.code_verifier,
+  });
+  if (params.resource !== undefined && params.resource !== (auth.resource ?? params.resource)) {
+    throw new GrantError(
+      'invalid_target',
+      `resource must be ${auth.resource}, as at the authorization endpoint`,
+    );
+  }
+  if (params.resource !== undefined && auth.resource === null) {
+    // Naming the resource only now (RFC 8707 allows it): it must fit the scopes granted.
+    const catalog = oauth.catalog();
+    const resolved = oauth.resolveResource(catalog, params.resource);
+    if (isProblem(resolved)) throw new GrantError('invalid_target', resolved.description);
+    const checked = oauth.checkScopes(catalog, scopeList(auth.scope), resolved, null);
+    if (isProblem(checked)) throw new GrantError('invalid_target', checked.description);
+    auth.resource = params.resource;
+    auth.audience = oauth.audience(catalog, scopeList(auth.scope), params.resource);
+  }
+  if (!grants.byId(db, auth.grantId)) {
+    throw new GrantError('invalid_grant', 'The user revoked this app while it was connecting.');
+  }
+  const family = families.start(db, auth);
+  auth.markUsed(family.id);
+  clients.touch(db, client.client_id);
+  const refreshToken = newRefreshToken(db, family.id);
+  return noStoreJson(
+    200,
+    await issueTokens(db, oauth.auth.keys, oauth.issuer, family, auth.scope, refreshToken),
+  );
+}
+
+async function refresh(oauth: OAuthIssuer, client: Client, params: Params) {
+  const db = oauth.auth.db;
+  if (!params.refresh_token) throw new GrantError('invalid_request', 'refresh_token is required');
+  const { family, refreshToken } = useRefreshToken(db, params.refresh_token, client.client_id);
+  const user = users.byId(db, family.user_id);
+  if (!user || family.created_at < user.tokens_valid_after) {
+    families.revoke(db, family.id);
+    throw new GrantError('invalid_grant', "The user's tokens were revoked; authorize again.");
+  }
+  if (params.resource !== undefined && params.resource !== family.resource) {
+    throw new GrantError(
+      'invalid_target',
+      family.resource
+        ? `resource must be ${family.resource}, as when the app was authorized`
+        : 'This token was issued without a resource; leave resource out',
+    );
+  }
+  let scope = family.scope;
+  if (params.scope !== undefined) {
+    const held = new Set(scopeList(family.scope));
+    const asked = scopeList(params.scope);
+    const extra = asked.find((s) => !held.has(s));
+    if (extra)
+      throw new GrantError(
+        'invalid_scope',
+        `${extra} was not granted; authorize again to ask for it`,
+      );
+    if (asked.length > 0) scope = asked.join(' ');
+  }
+  clients.touch(db, client.client_id);
+  return noStoreJson(
+    200,
+    await issueTokens(db, oauth.auth.keys, oauth.issuer, family, scope, refreshToken),
+  );
+}
+
+/** An access token this hub signed for this client joins the revocation list. */
+async function revokeAccessToken(oauth: OAuthIssuer, token: string, clientId: string) {
+  let claims: JWTPayload & { client_id?: unknown };
+  try {
+    // Any audience: the signature and issuer prove the hub minted it.
+    const aud = decodeJwt(token).aud;
+    if (!aud) return;
+    claims = await verifyToken(oauth.auth.keys, oauth.auth.db, token, {
+      issuers: oauth.auth.origins,
+      audience: aud,
+    });
+  } catch {
+    return; // not ours, expired or already revoked: nothing to do
+  }
+  if (claims.client_id === clientId && claims.jti && claims.exp) {
+    revokeJti(oauth.auth.db, claims.jti, claims.exp);
+  }
+}
+
+/**
+ * The calling client: client_id in the body (public clients), or in HTTP
+ * Basic with an empty secret, as some libraries send it. `invalid_client`
+ * only when registering again would help (auth.md section 3).
+ */
+function identify(db: Database, params: Params, request: Request): Client | Response {
+  let clientId = params.client_id;
+  const basic = request.headers.get('authorization');
+  if (!clientId && basic?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(basic.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    try {
+      clientId = decodeURIComponent(colon === -1 ? decoded : decoded.slice(0, colon));
+    } catch {
+      clientId = undefined;
+    }
+  }
+  if (!clientId) return oauthError(401, 'invalid_client', 'client_id is required.');
+  const client = clients.byId(db, clientId);
+  if (!client) {
+    return oauthError(
+      401,
+      'invalid_client',
+      'This client is not registered here (or was deleted); register again.',
+    );
+  }
+  if (client.status === 'denied') {
+    return oauthError(400, 'unauthorized_client', 'An admin of this hub denied this app.');
+  }
+  return client;
+}
+
+/** The body as string fields (form-encoded per RFC 6749; JSON is accepted too). */
+function formParams(body: unknown): Params {
+  const params: Params = {};
+  if (body && typeof body === 'object') {
+    for (const [key, value] of Object.entries(body)) {
+      if (typeof value === 'string') params[key] = value;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,602 @@
+// The OAuth 2.1 issuer end to end with a real client library (oauth4webapi):
+// discovery → registration → authorize (a signed-in user approves) → token
+// → refresh → revoke, and every way a client can get it wrong.
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { ADMIN, ApiClient } from './helpers/api.ts';
+import { packFixture } from './helpers/fixtures.ts';
+import { hubWithOperator, install, type OperatorCall, trackHubs } from './helpers/modules.ts';
+
+const hubs = trackHubs();
+let url: string;
+let call: OperatorCall;
+let admin: ApiClient;
+let as: oauth.AuthorizationServer;
+const insecure = { [oauth.allowInsecureRequests]: true } as const;
+const none = oauth.None();
+const REDIRECT = 'http://127.0.0.1:4711/callback';
+
+beforeAll(async () => {
+  const started = await hubWithOperator(hubs);
+  url = started.url;
+  call = started.call;
+  const good = await packFixture('good');
+  expect((await install(call, { package: good })).state).toBe('succeeded');
+  // The same server mounted as two vaults, with the scopes a vault module defines.
+  const vault = {
+    name: 'vault',
+    manifestName: 'parachute-vault',
+    port: 1980,
+    paths: ['/vault/default', '/vault/work'],
+    health: '/health',
+    startCmd: ['fixture-good'],
+    stripPrefix: true,
+    scopes: { defines: ['vault:read', 'vault:write', 'vault:admin'] },
+  };
+  const vaultPkg = await packFixture('good');
+  expect((await install(call, { package: vaultPkg, manifest: vault })).state).toBe('succeeded');
+  admin = new ApiClient(url);
+  await admin.login(ADMIN.username, ADMIN.password);
+  const issuer = new URL(url);
+  as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
+}, 90_000);
+
+async function register(metadata: Record<string, unknown> = {}): Promise<oauth.Client> {
+  const res = await oauth.dynamicClientRegistrationRequest(
+    as,
+    { redirect_uris: [REDIRECT], client_name: 'Test client', ...metadata },
+    insecure,
+  );
+  return (await oauth.processDynamicClientRegistrationResponse(res)) as oauth.Client;
+}
+
+interface AuthorizeOptions {
+  scope?: string;
+  resource?: string;
+  redirectUri?: string;
+  prompt?: string;
+  vaults?: string[];
+  decision?: 'approve' | 'deny';
+  user?: ApiClient;
+}
+
+/**
+ * Plays the person's browser: opens the authorize URL with the session
+ * cookie and, if the hub asks, answers the consent page through its API.
+ * Returns where the hub finally sends the browser.
+ */
+async function authorize(client: oauth.Client, verifier: string, options: AuthorizeOptions = {}) {
+  const target = new URL(as.authorization_endpoint as string);
+  target.searchParams.set('client_id', client.client_id);
+  target.searchParams.set('redirect_uri', options.redirectUri ?? REDIRECT);
+  target.searchParams.set('response_type', 'code');
+  target.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+  target.searchParams.set('code_challenge_method', 'S256');
+  target.searchParams.set('state', 'st-1');
+  if (options.scope !== undefined) target.searchParams.set('scope', options.scope);
+  if (options.resource) target.searchParams.set('resource', options.resource);
+  if (options.prompt) target.searchParams.set('prompt', options.prompt);
+  const browser = options.user ?? admin;
+  const res = await browser.get(target.pathname + target.search);
+  const location = res.headers.get('location');
+  if (res.status !== 302 || !location) return { status: res.status, page: res.text };
+  if (!location.startsWith('/admin/consent?request=')) return { location: new URL(location) };
+  const id = new URL(location, url).searchParams.get('request') as string;
+  const shown = await browser.get(`/api/oauth/requests/${id}`);
+  expect(shown.status).toBe(200);
+  const answer = await browser.post(`/api/oauth/requests/${id}`, {
+    decision: options.decision ?? 'approve',
+    ...(options.vaults ? { vaults: options.vaults } : {}),
+  });
+  expect(answer.status).toBe(200);
+  return { location: new URL(answer.json.redirect as string), consent: shown.json };
+}
+
+/** Authorizes and exchanges the code: the whole happy path. */
+async function tokensFor(client: oauth.Client, options: AuthorizeOptions = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const { location } = await authorize(client, verifier, options);
+  if (!location) throw new Error('no redirect');
+  const params = oauth.validateAuthResponse(as, client, location, 'st-1');
+  const res = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    none,
+    params,
+    options.redirectUri ?? REDIRECT,
+    verifier,
+    {
+      ...insecure,
+      ...(options.resource ? { additionalParameters: { resource: options.resource } } : {}),
+    },
+  );
+  return oauth.processAuthorizationCodeResponse(as, client, res);
+}
+
+async function verifyAccess(token: string, audience: string) {
+  const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  return (
+    await jwtVerify(token, createLocalJWKSet(jwks), {
+      issuer: url,
+      audience,
+      algorithms: ['RS256'],
+    })
+  ).payload;
+}
+
+async function revokedJtis(): Promise<string[]> {
+  return (
+    (await (await fetch(`${url}/.well-known/parachute-revocation.json`)).json()) as {
+      jtis: string[];
+    }
+  ).jtis;
+}
+
+/** The RFC 6749 error code a failing oauth4webapi call reports. */
+async function oauthErrorOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError) return error.error;
+    if (error instanceof oauth.AuthorizationResponseError) return error.error;
+    throw error;
+  }
+  throw new Error('expected an OAuth error');
+}
+
+describe('discovery', () => {
+  test('authorization server metadata, also at the OpenID path', async () => {
+    expect(as.issuer).toBe(url);
+    expect(as.code_challenge_methods_supported).toEqual(['S256']);
+    expect(as.response_types_supported).toEqual(['code']);
+    expect(as.grant_types_supported).toEqual(['authorization_code', 'refresh_token']);
+    expect(as.token_endpoint_auth_methods_supported).toEqual(['none']);
+    expect(as.authorization_response_iss_parameter_supported).toBe(true);
+    expect(as.revocation_endpoint).toBe(`${url}/oauth/revoke`);
+    expect(as.registration_endpoint).toBe(`${url}/oauth/register`);
+    expect(as.scopes_supported).toEqual(
+      expect.arrayContaining(['fx-good:read', 'vault:default:read', 'vault:work:write']),
+    );
+    for (const scope of as.scopes_supported ?? []) {
+      expect(scope).not.toMatch(/^(parachute:host:|hub:admin)/);
+    }
+    const oidc = await fetch(`${url}/.well-known/openid-configuration`);
+    expect(await oidc.json()).toEqual(
+      await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json(),
+    );
+    expect(oidc.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  test('protected-resource metadata for the hub and, path-inserted, for each mount', async () => {
+    const root = await (await fetch(`${url}/.well-known/oauth-protected-resource`)).json();
+    expect(root).toMatchObject({ resource: url, authorization_servers: [url] });
+    const good = await (await fetch(`${url}/.well-known/oauth-protected-resource/fx-good`)).json();
+    expect(good).toMatchObject({
+      resource: `${url}/fx-good`,
+      authorization_servers: [url],
+      scopes_supported: ['fx-good:read'],
+      bearer_methods_supported: ['header'],
+    });
+    const vault = await (
+      await fetch(`${url}/.well-known/oauth-protected-resource/vault/work`)
+    ).json();
+    expect(vault.resource).toBe(`${url}/vault/work`);
+    expect(vault.scopes_supported).toEqual([
+      'vault:work:read',
+      'vault:work:write',
+      'vault:work:admin',
+    ]);
+    const missing = await fetch(`${url}/.well-known/oauth-protected-resource/nothing-here`);
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe('registration', () => {
+  test('refuses redirect URIs that are not https or loopback http', async () => {
+    for (const uri of [
+      'http://example.com/cb',
+      'myapp://callback',
+      'javascript:alert(1)',
+      'https://example.com/cb#frag',
+    ]) {
+      const res = await fetch(`${url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [uri] }),
+      });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error).toBe('invalid_redirect_uri');
+    }
+  });
+
+  test('registers a public client, pending until approved', async () => {
+    const client = await register({ token_endpoint_auth_method: 'client_secret_basic' });
+    expect(client.client_id).toMatch(/^client_/);
+    expect(client.token_endpoint_auth_method).toBe('none');
+    expect(client.client_secret).toBeUndefined();
+    const listed = (await admin.get('/api/oauth/clients')).json.clients as Record<
+      string,
+      unknown
+    >[];
+    expect(listed.find((c) => c.client_id === client.client_id)?.status).toBe('pending');
+  });
+});
+
+describe('authorization code flow', () => {
+  test('discovery → register → consent → token → refresh → revoke', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const resource = `${url}/fx-good`;
+    const first = await authorize(client, verifier, { scope: 'fx-good:read', resource });
+    // The consent page shows the app, where it sends the user, and the scope in words.
+    expect(first.consent).toMatchObject({
+      client: { client_name: 'Test client', redirect_host: '127.0.0.1:4711', status: 'pending' },
+      scopes: [{ scope: 'fx-good:read', module: 'fx-good' }],
+      vault_choice: null,
+    });
+    expect(first.location?.searchParams.get('iss')).toBe(url);
+    const params = oauth.validateAuthResponse(as, client, first.location as URL, 'st-1');
+    const tokenRes = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      none,
+      params,
+      REDIRECT,
+      verifier,
+      { ...insecure, additionalParameters: { resource } },
+    );
+    expect(tokenRes.headers.get('cache-control')).toBe('no-store');
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, tokenRes);
+    expect(tokens.token_type).toBe('bearer');
+    expect(tokens.expires_in).toBe(900);
+    expect(tokens.scope).toBe('fx-good:read');
+    const claims = await verifyAccess(tokens.access_token, 'fx-good');
+    expect(claims.aud).toEqual(['fx-good', resource]);
+    expect(claims.client_id).toBe(client.client_id);
+    expect(claims.scope).toBe('fx-good:read');
+    expect(claims.exp).toBe((claims.iat as number) + 900);
+
+    // Approved once: the next authorization within the grant skips the consent page.
+    const again = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+      resource,
+    });
+    expect(again.consent).toBeUndefined();
+    expect(again.location?.searchParams.get('code')).toBeTruthy();
+    // ...unless the client asks for it.
+    const forced = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+      prompt: 'consent',
+    });
+    expect(forced.consent).toBeDefined();
+
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, none, tokens.refresh_token as string, {
+        ...insecure,
+        additionalParameters: { resource },
+      }),
+    );
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    expect((await verifyAccess(refreshed.access_token, 'fx-good')).jti).not.toBe(claims.jti);
+
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, none, refreshed.access_token, insecure),
+    );
+    expect(await revokedJtis()).toContain(decodeJwt(refreshed.access_token).jti as string);
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, none, refreshed.refresh_token as string, insecure),
+    );
+    const afterRevoke = oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      none,
+      refreshed.refresh_token as string,
+      insecure,
+    );
+    expect(
+      await oauthErrorOf(afterRevoke.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
+    ).toBe('invalid_grant');
+  });
+
+  test('loopback redirects match with any port; others exactly', async () => {
+    const client = await register({ redirect_uris: ['http://127.0.0.1/callback'] });
+    const tokens = await tokensFor(client, {
+      scope: 'fx-good:read',
+      redirectUri: 'http://127.0.0.1:53111/callback',
+    });
+    expect(tokens.access_token).toBeTruthy();
+    const wrongPath = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+      redirectUri: 'http://127.0.0.1:53111/elsewhere',
+    });
+    expect(wrongPath.status).toBe(400);
+    expect(wrongPath.page).toContain('did not register');
+    const https = await register({ redirect_uris: ['https://app.example/cb'] });
+    const otherHost = await authorize(https, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+      redirectUri: 'https://app.example:8443/cb',
+    });
+    expect(otherHost.status).toBe(400);
+  });
+
+  test('broad vault scopes are narrowed to the vaults the user picks', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const result = await authorize(client, verifier, { scope: 'vault:read', vaults: ['work'] });
+    expect(result.consent?.vault_choice).toEqual({ verbs: ['read'], vaults: ['default', 'work'] });
+    const params = oauth.validateAuthResponse(as, client, result.location as URL, 'st-1');
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        none,
+        params,
+        REDIRECT,
+        verifier,
+        insecure,
+      ),
+    );
+    expect(tokens.scope).toBe('vault:work:read');
+    const claims = await verifyAccess(tokens.access_token, 'vault.work');
+    expect(claims.aud).toBe('vault.work');
+    expect(claims.vault_scope).toEqual(['work']);
+  });
+
+  test('a denied consent goes back to the app with access_denied and iss', async () => {
+    const client = await register();
+    const { location } = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+      decision: 'deny',
+    });
+    expect(location?.searchParams.get('error')).toBe('access_denied');
+    expect(location?.searchParams.get('iss')).toBe(url);
+    expect(location?.searchParams.get('state')).toBe('st-1');
+    expect(location?.searchParams.get('code')).toBeNull();
+  });
+});
+
+describe('refusals', () => {
+  test('unknown, hub-only and other-resource scopes are refused before any code', async () => {
+    const client = await register();
+    for (const [scope, resource, error] of [
+      ['nothing:read', undefined, 'invalid_scope'],
+      ['parachute:host:admin', undefined, 'invalid_scope'],
+      ['hub:admin', undefined, 'invalid_scope'],
+      ['vault:default:read', `${url}/fx-good`, 'invalid_target'],
+      ['fx-good:read', 'https://elsewhere.example/fx-good', 'invalid_target'],
+      ['fx-good:read', `${url}/not-mounted`, 'invalid_target'],
+    ] as const) {
+      const { location } = await authorize(client, oauth.generateRandomCodeVerifier(), {
+        scope,
+        resource,
+      });
+      expect(location?.searchParams.get('error')).toBe(error);
+      expect(location?.searchParams.get('code')).toBeNull();
+      expect(location?.searchParams.get('iss')).toBe(url);
+    }
+  });
+
+  test('PKCE: a wrong verifier and a plain challenge are refused', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const { location } = await authorize(client, verifier, { scope: 'fx-good:read' });
+    const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
+    const wrong = oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      none,
+      params,
+      REDIRECT,
+      oauth.generateRandomCodeVerifier(),
+      insecure,
+    );
+    expect(
+      await oauthErrorOf(wrong.then((r) => oauth.processAuthorizationCodeResponse(as, client, r))),
+    ).toBe('invalid_grant');
+    const plain = await admin.get(
+      `/oauth/authorize?client_id=${client.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&code_challenge=${'a'.repeat(43)}&code_challenge_method=plain&scope=fx-good:read`,
+    );
+    expect(new URL(plain.headers.get('location') as string).searchParams.get('error')).toBe(
+      'invalid_request',
+    );
+  });
+
+  test('a redirect_uri at the token endpoint must be the one authorized', async () => {
+    const client = await register({
+      redirect_uris: [REDIRECT, 'http://127.0.0.1:4711/other'],
+    });
+    const verifier = oauth.generateRandomCodeVerifier();
+    const { location } = await authorize(client, verifier, { scope: 'fx-good:read' });
+    const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
+    const res = oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      none,
+      params,
+      'http://127.0.0.1:4711/other',
+      verifier,
+      insecure,
+    );
+    expect(
+      await oauthErrorOf(res.then((r) => oauth.processAuthorizationCodeResponse(as, client, r))),
+    ).toBe('invalid_grant');
+  });
+
+  test('a replayed code fails and revokes what its first use issued', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const { location } = await authorize(client, verifier, { scope: 'fx-good:read' });
+    const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
+    const exchange = () =>
+      oauth.authorizationCodeGrantRequest(as, client, none, params, REDIRECT, verifier, insecure);
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, await exchange());
+    expect(
+      await oauthErrorOf(
+        exchange().then((r) => oauth.processAuthorizationCodeResponse(as, client, r)),
+      ),
+    ).toBe('invalid_grant');
+    expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
+    const refresh = oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      none,
+      tokens.refresh_token as string,
+      insecure,
+    );
+    expect(
+      await oauthErrorOf(refresh.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
+    ).toBe('invalid_grant');
+  });
+
+  test('refresh replay revokes the family; the immediate predecessor has a grace period', async () => {
+    const client = await register();
+    const first = await tokensFor(client, { scope: 'fx-good:read' });
+    const refresh = async (token: string) =>
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, none, token, insecure),
+      );
+    const second = await refresh(first.refresh_token as string);
+    // A retry of the same refresh (the answer was lost) still works...
+    const retried = await refresh(first.refresh_token as string);
+    const third = await refresh(retried.refresh_token as string);
+    // ...but a token two rotations old is replay: the whole family ends.
+    expect(await oauthErrorOf(refresh(first.refresh_token as string))).toBe('invalid_grant');
+    expect(await oauthErrorOf(refresh(third.refresh_token as string))).toBe('invalid_grant');
+    expect(await oauthErrorOf(refresh(second.refresh_token as string))).toBe('invalid_grant');
+    expect(await revokedJtis()).toContain(decodeJwt(third.access_token).jti as string);
+  });
+
+  test('a resource other than the authorized one is refused at token and refresh', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const resource = `${url}/fx-good`;
+    const { location } = await authorize(client, verifier, { scope: 'fx-good:read', resource });
+    const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
+    const wrong = oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      none,
+      params,
+      REDIRECT,
+      verifier,
+      { ...insecure, additionalParameters: { resource: `${url}/vault/work` } },
+    );
+    expect(
+      await oauthErrorOf(wrong.then((r) => oauth.processAuthorizationCodeResponse(as, client, r))),
+    ).toBe('invalid_target');
+    const tokens = await tokensFor(client, { scope: 'fx-good:read', resource });
+    const refresh = oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      none,
+      tokens.refresh_token as string,
+      { ...insecure, additionalParameters: { resource: `${url}/vault/default` } },
+    );
+    expect(
+      await oauthErrorOf(refresh.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
+    ).toBe('invalid_target');
+  });
+
+  test('the consent answer needs the CSRF token', async () => {
+    const client = await register();
+    const target = `/oauth/authorize?client_id=${client.client_id}&response_type=code&code_challenge=${'b'.repeat(43)}&code_challenge_method=S256&scope=fx-good:read`;
+    const location = (await admin.get(target)).headers.get('location') as string;
+    expect(location).toStartWith('/admin/consent?request=');
+    const id = new URL(location, url).searchParams.get('request');
+    const forged = await admin.post(
+      `/api/oauth/requests/${id}`,
+      { decision: 'approve' },
+      {
+        'x-csrf-token': 'forged',
+      },
+    );
+    expect(forged.status).toBe(403);
+    expect(forged.json.error).toBe('csrf_failed');
+  });
+
+  test('signed out, authorize sends the browser to sign in and back', async () => {
+    const client = await register();
+    const target = `/oauth/authorize?client_id=${client.client_id}&response_type=code&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256&scope=fx-good:read`;
+    const res = await new ApiClient(url).get(target);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(target)}`);
+  });
+});
+
+describe('users and admins', () => {
+  test('a user grants only the vaults assigned to them, never admin verbs', async () => {
+    const created = await admin.post('/api/users', { username: 'reader', role: 'user' });
+    const userId = (created.json.user as { id: string }).id;
+    const reader = new ApiClient(url);
+    await reader.login('reader', created.json.temporary_password as string);
+    await reader.post('/api/account/password', {
+      current_password: created.json.temporary_password,
+      new_password: 'another long passphrase',
+    });
+    const client = await register();
+    const refused = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'vault:work:read',
+      user: reader,
+    });
+    expect(refused.location?.searchParams.get('error')).toBe('invalid_scope');
+    expect((await admin.put(`/api/users/${userId}/vaults`, { vaults: ['work'] })).status).toBe(200);
+    const tokens = await tokensFor(client, { scope: 'vault:work:read', user: reader });
+    expect(decodeJwt(tokens.access_token).sub).toBe(userId);
+    const adminVerb = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'vault:work:admin',
+      user: reader,
+    });
+    expect(adminVerb.location?.searchParams.get('error')).toBe('invalid_scope');
+    const broad = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'vault:read',
+      user: reader,
+      vaults: ['work'],
+    });
+    expect(broad.consent?.vault_choice).toEqual({ verbs: ['read'], vaults: ['work'] });
+  });
+
+  test('denying a client ends its tokens; deleting it ends its registration', async () => {
+    const client = await register();
+    const tokens = await tokensFor(client, { scope: 'fx-good:read' });
+    const denied = await admin.post(`/api/oauth/clients/${client.client_id}/deny`);
+    expect(denied.json.client).toMatchObject({ status: 'denied' });
+    expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
+    const { location } = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+    });
+    expect(location?.searchParams.get('error')).toBe('access_denied');
+    expect((await admin.delete(`/api/oauth/clients/${client.client_id}`)).status).toBe(204);
+    const gone = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: 'fx-good:read',
+    });
+    expect(gone.status).toBe(400);
+  });
+
+  test('grants and their tokens are listed and revocable', async () => {
+    const client = await register({ client_name: 'Listed app' });
+    const tokens = await tokensFor(client, { scope: 'fx-good:read' });
+    const list = (await admin.get('/api/oauth/grants')).json.grants as {
+      id: string;
+      client_name: string;
+      tokens: { id: string }[];
+    }[];
+    const grant = list.find((g) => g.client_name === 'Listed app');
+    expect(grant?.tokens).toHaveLength(1);
+    const family = grant?.tokens[0]?.id as string;
+    expect((await admin.delete(`/api/oauth/tokens/${family}`)).status).toBe(204);
+    expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
+    expect((await admin.delete(`/api/oauth/grants/${grant?.id}`)).status).toBe(204);
+    const after = (await admin.get('/api/oauth/grants')).json.grants as { id: string }[];
+    expect(after.find((g) => g.id === grant?.id)).toBeUndefined();
+  });
+});
