@@ -563,6 +563,20 @@ describe('users and admins', () => {
       vaults: ['work'],
     });
     expect(broad.consent?.vault_choice).toEqual({ verbs: ['read'], vaults: ['work'] });
+
+    // A password reset ends the user's app tokens too, where modules can see it.
+    expect((await admin.post(`/api/users/${userId}/reset-password`)).status).toBe(200);
+    expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
+    const refresh = oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      none,
+      tokens.refresh_token as string,
+      insecure,
+    );
+    expect(
+      await oauthErrorOf(refresh.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
+    ).toBe('invalid_grant');
   });
 
   test('denying a client ends its tokens; deleting it ends its registration', async () => {

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { families } from './oauth/tokens.ts';
 
 export type Role = 'admin' | 'user';
 
@@ -73,8 +74,13 @@ export const users = {
       [passwordHash, mustChange ? 1 : 0, Date.now(), id],
     );
   },
-  /** Every token issued to this user before now stops working. */
+  /**
+   * Every token issued to this user before now stops working. Apps' access
+   * tokens also join the revocation list, which modules check (they cannot
+   * see tokens_valid_after).
+   */
   invalidateTokens(db: Database, id: string): void {
+    families.revokeWhere(db, 'user_id', id);
     db.run('UPDATE users SET tokens_valid_after = ?, updated_at = ? WHERE id = ?', [
       Date.now(),
       Date.now(),
@@ -82,6 +88,7 @@ export const users = {
     ]);
   },
   delete(db: Database, id: string): void {
+    families.revokeWhere(db, 'user_id', id);
     db.run('DELETE FROM users WHERE id = ?', [id]);
   },
 };
