@@ -162,7 +162,7 @@ describe('discovery', () => {
       expect.arrayContaining(['fx-good:read', 'vault:default:read', 'vault:work:write']),
     );
     for (const scope of as.scopes_supported ?? []) {
-      expect(scope).not.toMatch(/^(parachute:host:|hub:admin)/);
+      expect(scope).not.toMatch(/^(parachute:host:|hub:admin)|:admin$/);
     }
     const oidc = await fetch(`${url}/.well-known/openid-configuration`);
     expect(await oidc.json()).toEqual(
@@ -185,11 +185,7 @@ describe('discovery', () => {
       await fetch(`${url}/.well-known/oauth-protected-resource/vault/work`)
     ).json();
     expect(vault.resource).toBe(`${url}/vault/work`);
-    expect(vault.scopes_supported).toEqual([
-      'vault:work:read',
-      'vault:work:write',
-      'vault:work:admin',
-    ]);
+    expect(vault.scopes_supported).toEqual(['vault:work:read', 'vault:work:write']);
     const missing = await fetch(`${url}/.well-known/oauth-protected-resource/nothing-here`);
     expect(missing.status).toBe(404);
   });

@@ -70,7 +70,7 @@ export class OAuthIssuer {
   ): { scopes: string[]; vaultVerbs: string[] } | OAuthProblem {
     let wanted = requested;
     if (wanted.length === 0) {
-      wanted = resource?.info?.scopes.filter((s) => !catalog.scopes.get(s)?.adminVerb) ?? [];
+      wanted = resource?.info ? catalog.offered(resource.info.scopes) : [];
       if (wanted.length === 0) {
         return scopeProblem('Say which scopes the app needs (the scope parameter is empty).');
       }

@@ -51,7 +51,7 @@ export function metadataRoutes(oauth: OAuthIssuer) {
     return metadataJson({
       resource: `${issuer}${path.replace(/\/+$/, '')}`,
       resource_name: info.module,
-      scopes_supported: info.scopes,
+      scopes_supported: catalog.offered(info.scopes),
       ...base,
     });
   };

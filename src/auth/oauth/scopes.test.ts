@@ -34,6 +34,8 @@ describe('scope catalog', () => {
     });
     expect(catalog.scopes.get('scribe:admin')?.adminVerb).toBe(true);
     expect(catalog.supported).not.toContain('parachute:host:admin');
+    expect(catalog.supported).not.toContain('scribe:admin');
+    expect(catalog.supported).toContain('scribe:jobs:write');
     expect(ScopeCatalog.isHubOnly('hub:admin')).toBe(true);
   });
 

@@ -51,9 +51,18 @@ export class ScopeCatalog {
     this.resources.sort((a, b) => b.path.length - a.path.length);
   }
 
-  /** scopes_supported: every grantable scope (never the hub's own, never the broad vault form). */
+  /**
+   * scopes_supported: what apps are offered. Never the hub's own scopes,
+   * never `admin` verbs (admins can still grant those when asked), never
+   * the broad vault form (it is narrowed on the consent page).
+   */
   get supported(): string[] {
-    return [...this.scopes.keys()].sort();
+    return this.offered([...this.scopes.keys()]).sort();
+  }
+
+  /** `scopes` without admin verbs. */
+  offered(scopes: string[]): string[] {
+    return scopes.filter((s) => this.scopes.get(s)?.adminVerb === false);
   }
 
   /** The broad `vault:<verb>` form, answered by letting the user pick vaults. */
