@@ -17,6 +17,7 @@ export const FIXTURES = [
   'sh-wrapped',
   'ignores-sigterm',
   'flood',
+  'mcp',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];

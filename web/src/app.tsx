@@ -1,6 +1,8 @@
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { Layout } from './layout.tsx';
 import { Account } from './pages/account.tsx';
+import { Apps } from './pages/apps.tsx';
+import { Consent } from './pages/consent.tsx';
 import { Login } from './pages/login.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
@@ -24,8 +26,9 @@ export function App() {
 }
 
 /**
- * Sign-in and setup stand alone (no session, no admin chrome); every other
- * path needs a session and renders inside the layout. They are picked here,
+ * Sign-in and setup stand alone (no session, no admin chrome); the consent
+ * screen stands alone too but needs a session; every other path needs a
+ * session and renders inside the layout. They are picked here,
  * not by an outer <Router>: preact-iso gives a nested Router under a default
  * route an empty path, so the admin routes below could not match.
  */
@@ -33,12 +36,20 @@ function Screens() {
   const { path } = useLocation();
   if (path === '/login') return <Login />;
   if (path === '/admin/setup') return <Setup />;
+  if (path === '/admin/consent') {
+    return (
+      <RequireSession>
+        <Consent />
+      </RequireSession>
+    );
+  }
   return (
     <RequireSession>
       <Layout>
         <Router>
           <Route path="/admin/" component={Overview} />
           <Route path="/admin/account" component={Account} />
+          <Route path="/admin/apps" component={Apps} />
           <Route default component={NotFound} />
         </Router>
       </Layout>
