@@ -162,6 +162,8 @@ export const families = {
 
   start(db: Database, auth: Authorization): Family {
     const now = Date.now();
+    // Families nobody refreshed for 30 days are over; their rows go too.
+    db.run('DELETE FROM oauth_families WHERE expires_at < ?', [now]);
     const family: Family = {
       id: `tok_${crypto.randomUUID()}`,
       grant_id: auth.grantId,
@@ -243,6 +245,11 @@ export function newRefreshToken(db: Database, familyId: string): string {
     now,
     now + REFRESH_TOKEN_TTL_MS,
     familyId,
+  ]);
+  // Rotated tokens are kept to detect replay until they would have expired anyway.
+  db.run('DELETE FROM oauth_refresh_tokens WHERE family_id = ? AND expires_at < ?', [
+    familyId,
+    now,
   ]);
   return refresh;
 }
