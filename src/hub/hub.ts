@@ -2,7 +2,7 @@ import type { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
 import { type Mount, matchMount, upstreamPath } from '../modules/mounts.ts';
-import { clientIpOf, rememberClientIp } from '../platform/client-ip.ts';
+import { rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
@@ -51,10 +51,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const server = bindServer({
     hostname: config.hostname,
     port: config.port,
-    fetch: (request, srv) => {
-      rememberClientIp(request, srv.requestIP(request)?.address);
-      return handler(request, srv);
-    },
+    fetch: (request, srv) => handler(request, srv),
   });
   const port = server.port as number;
   const url = `http://${formatHost(config.hostname)}:${port}`;
@@ -91,8 +88,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     // Module paths go straight to the proxy: no hub route lives under a mount.
     const mount =
       manager.mounts.length > 0 ? matchMount(manager.mounts, pathOf(request.url)) : null;
-    if (!mount) return tooLarge(request) ?? app.fetch(request);
-    const ip = clientIpOf(request);
+    if (!mount) {
+      rememberClientIp(request, srv.requestIP(request)?.address);
+      return tooLarge(request) ?? app.fetch(request);
+    }
+    // The proxy reads the peer address itself: recording it for hub routes
+    // (a WeakMap entry per request) is work a proxied request never uses.
+    const ip = srv.requestIP(request)?.address ?? 'unknown';
     const ctx = {
       clientIp: ip,
       trusted: trusted(ip),

@@ -38,7 +38,7 @@ export async function forward(
   ctx: ProxyContext,
 ): Promise<Response> {
   if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
-  const url = new URL(request.url);
+  const url = splitUrl(request.url);
   const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, url.pathname)}${url.search}`;
   const headers = requestHeaders(request, url, ctx);
   try {
@@ -50,36 +50,67 @@ export async function forward(
       // Pass compressed bodies through untouched, with their Content-Encoding.
       decompress: false,
     });
-    const out = new Headers(upstream.headers);
-    stripHopByHop(out);
-    return new Response(upstream.body, {
-      status: upstream.status,
-      statusText: upstream.statusText,
-      headers: out,
-    });
+    // The module's answer goes back as the same Response, its headers edited in
+    // place (Bun's fetch headers are mutable): wrapping its body in a new
+    // Response turned Bun's native body pass-through into a JS stream copy,
+    // about 15 % of the hub's throughput on small GETs.
+    stripHopByHop(upstream.headers);
+    return upstream;
   } catch {
     return unavailable(request, mount, 'unreachable');
   }
 }
 
+/** The parts of a request URL the proxy uses (a URL has them too, for the WebSocket path). */
+export interface UrlParts {
+  /** `http:` or `https:`. */
+  protocol: string;
+  host: string;
+  pathname: string;
+  search: string;
+}
+
+/**
+ * `new URL(url)`'s parts by slicing. Bun.serve hands over request.url already
+ * normalised (what `new URL(url).href` gives back: dot segments resolved,
+ * percent-encoded, no fragment), so slicing is exact and saves parsing a URL
+ * and reading four of its getters per proxied request (~0.2 us, microbenchmarked).
+ */
+export function splitUrl(url: string): UrlParts {
+  const colon = url.indexOf(':');
+  const hostStart = colon + 3;
+  let pathStart = url.indexOf('/', hostStart);
+  if (pathStart === -1) pathStart = url.length;
+  let end = url.indexOf('#', pathStart);
+  if (end === -1) end = url.length;
+  const query = url.indexOf('?', pathStart);
+  const pathEnd = query === -1 || query > end ? end : query;
+  return {
+    protocol: url.slice(0, colon + 1),
+    host: url.slice(hostStart, pathStart),
+    pathname: pathEnd === pathStart ? '/' : url.slice(pathStart, pathEnd),
+    // As URL.search: a lone `?` is no query at all.
+    search: pathEnd + 1 >= end ? '' : url.slice(pathEnd, end),
+  };
+}
+
 /** The headers a module receives: hop-by-hop and hub cookies removed, forwarding headers set. */
-export function requestHeaders(request: Request, url: URL, ctx: ProxyContext): Headers {
+export function requestHeaders(
+  request: Request,
+  url: Pick<UrlParts, 'protocol' | 'host'>,
+  ctx: ProxyContext,
+): Headers {
   const headers = new Headers(request.headers);
   stripHopByHop(headers);
   headers.delete('host');
   const cookie = headers.get('cookie');
   if (cookie) {
-    const kept = cookie
-      .split(';')
-      .map((c) => c.trim())
-      .filter(
-        (c) => c && !HUB_COOKIES.has(c.slice(0, c.indexOf('=') === -1 ? c.length : c.indexOf('='))),
-      );
-    if (kept.length > 0) headers.set('cookie', kept.join('; '));
-    else headers.delete('cookie');
+    const kept = withoutHubCookies(cookie);
+    if (kept === '') headers.delete('cookie');
+    else if (kept !== cookie) headers.set('cookie', kept);
   }
   const host = request.headers.get('host') ?? url.host;
-  const proto = url.protocol.replace(':', '');
+  const proto = url.protocol.slice(0, -1);
   if (ctx.trusted) {
     const prior = headers.get('x-forwarded-for');
     headers.set('x-forwarded-for', prior ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);
@@ -94,9 +125,28 @@ export function requestHeaders(request: Request, url: URL, ctx: ProxyContext): H
   return headers;
 }
 
+/**
+ * The Cookie header without the hub's cookies ('' when nothing is left).
+ * Requests that carry none of them (API clients, other sites' cookies) are
+ * passed as they are, without splitting the header.
+ */
+export function withoutHubCookies(cookie: string): string {
+  if (!cookie.includes('parachute_')) return cookie;
+  return cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => {
+      const eq = c.indexOf('=');
+      return c !== '' && !HUB_COOKIES.has(eq === -1 ? c : c.slice(0, eq));
+    })
+    .join('; ');
+}
+
 function stripHopByHop(headers: Headers): void {
-  for (const named of (headers.get('connection') ?? '').split(',')) {
-    if (named.trim()) headers.delete(named.trim());
+  // Most messages name nothing in Connection: skip the split for them.
+  const named = headers.get('connection');
+  if (named) {
+    for (const h of named.split(',')) if (h.trim()) headers.delete(h.trim());
   }
   for (const h of HOP_BY_HOP) headers.delete(h);
 }
