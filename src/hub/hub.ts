@@ -98,7 +98,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const ctx = {
       clientIp: ip,
       trusted: trusted(ip),
-      state: mount.managed ? manager.supervisor.status(mount.name).state : null,
+      state: mount.managed ? manager.supervisor.stateOf(mount.name) : null,
     };
     if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return upgradeToModule(request, srv, mount, ctx);
@@ -181,7 +181,8 @@ function upgradeToModule(
   if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
-  for (const [k, v] of requestHeaders(request, url, ctx)) if (!HANDSHAKE.test(k)) headers[k] = v;
+  for (const [k, v] of requestHeaders(new Headers(request.headers), url, ctx))
+    if (!HANDSHAKE.test(k)) headers[k] = v;
   const protocols = (request.headers.get('sec-websocket-protocol') ?? '')
     .split(',')
     .map((p) => p.trim())

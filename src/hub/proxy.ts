@@ -32,33 +32,33 @@ export interface ProxyContext {
  * module, and forwarding headers say what the hub saw unless the peer is a
  * trusted proxy.
  */
-export async function forward(
+export function forward(
   request: Request,
   mount: Mount,
   ctx: ProxyContext,
-): Promise<Response> {
+): Response | Promise<Response> {
   if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
   const url = splitUrl(request.url);
   const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, url.pathname)}${url.search}`;
-  const headers = requestHeaders(request, url, ctx);
-  try {
-    const upstream = await fetch(target, {
-      method: request.method,
-      headers,
-      body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
-      redirect: 'manual',
-      // Pass compressed bodies through untouched, with their Content-Encoding.
-      decompress: false,
-    });
-    // The module's answer goes back as the same Response, its headers edited in
-    // place (Bun's fetch headers are mutable): wrapping its body in a new
-    // Response turned Bun's native body pass-through into a JS stream copy,
-    // about 15 % of the hub's throughput on small GETs.
-    stripHopByHop(upstream.headers);
-    return upstream;
-  } catch {
-    return unavailable(request, mount, 'unreachable');
-  }
+  const headers = requestHeaders(request.headers, url, ctx);
+  return fetch(target, {
+    method: request.method,
+    headers,
+    body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
+    redirect: 'manual',
+    // Pass compressed bodies through untouched, with their Content-Encoding.
+    decompress: false,
+  }).then(
+    (upstream) => {
+      // The module's answer goes back as the same Response, its headers edited
+      // in place (Bun's fetch headers are mutable): wrapping its body in a new
+      // Response turned Bun's native body pass-through into a JS stream copy,
+      // about 15 % of the hub's throughput on small GETs.
+      stripHopByHop(upstream.headers);
+      return upstream;
+    },
+    () => unavailable(request, mount, 'unreachable'),
+  );
 }
 
 /** The parts of a request URL the proxy uses (a URL has them too, for the WebSocket path). */
@@ -94,13 +94,19 @@ export function splitUrl(url: string): UrlParts {
   };
 }
 
-/** The headers a module receives: hop-by-hop and hub cookies removed, forwarding headers set. */
+/**
+ * Turns a client's request headers into what the module receives, editing
+ * `headers` in place: hop-by-hop and hub cookies removed, forwarding
+ * headers set. The proxy passes the request's own headers (the request is
+ * forwarded once and never read again; copying them was measurable per
+ * request); the WebSocket bridge passes a copy, as the upgrade still needs them.
+ */
 export function requestHeaders(
-  request: Request,
+  headers: Headers,
   url: Pick<UrlParts, 'protocol' | 'host'>,
   ctx: ProxyContext,
 ): Headers {
-  const headers = new Headers(request.headers);
+  const host = headers.get('host') ?? url.host;
   stripHopByHop(headers);
   headers.delete('host');
   const cookie = headers.get('cookie');
@@ -109,7 +115,6 @@ export function requestHeaders(
     if (kept === '') headers.delete('cookie');
     else if (kept !== cookie) headers.set('cookie', kept);
   }
-  const host = request.headers.get('host') ?? url.host;
   const proto = url.protocol.slice(0, -1);
   if (ctx.trusted) {
     const prior = headers.get('x-forwarded-for');

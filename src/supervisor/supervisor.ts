@@ -149,6 +149,11 @@ export class Supervisor {
     };
   }
 
+  /** Just the state: what the proxy checks on every request (status() builds a whole report). */
+  stateOf(name: string): ModuleState {
+    return this.get(name).state;
+  }
+
   logs(name: string): LogBuffer {
     return this.get(name).logs;
   }
