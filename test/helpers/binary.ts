@@ -1,19 +1,29 @@
-import { copyFileSync, existsSync, linkSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Subprocess } from 'bun';
 
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
 
+// Test folders go when the test run ends: each holds a link to that build's
+// binary, so kept folders pinned 100+ MB per build. PARACHUTE_KEEP_TEST_DIRS=1
+// keeps them for inspection.
+const testDirs: string[] = [];
+process.on('exit', () => {
+  if (process.env.PARACHUTE_KEEP_TEST_DIRS === '1') return;
+  for (const dir of testDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * Puts dist/parachute alone into a fresh empty folder and returns its path,
  * so every test proves the binary needs nothing beside it. A hard link, not
- * a copy: a copy per call filled a disk with 108 MB binaries. (The folder is
- * left for inspection; hubs started from it may outlive the calling test.)
+ * a copy: a copy per call filled a disk with 108 MB binaries. The folder
+ * lasts until the test run ends (hubs started from it may outlive the test).
  */
 export function isolatedBinary(): { dir: string; bin: string } {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'parachute-e2e-'));
+  testDirs.push(dir);
   const bin = join(dir, 'parachute');
   try {
     linkSync(BUILT, bin);
