@@ -5,14 +5,16 @@ import type { Subprocess } from 'bun';
 
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
 
-// Test folders go when the test run ends: each holds a link to that build's
-// binary, so kept folders pinned 100+ MB per build. PARACHUTE_KEEP_TEST_DIRS=1
-// keeps them for inspection.
+// Test folders go when the test run ends (test/helpers/preload.ts): each
+// holds a link to that build's binary, so kept folders pinned 100+ MB per
+// build. PARACHUTE_KEEP_TEST_DIRS=1 keeps them for inspection.
 const testDirs: string[] = [];
-process.on('exit', () => {
+
+/** Removes every folder isolatedBinary() made in this test run. */
+export function removeTestDirs(): void {
   if (process.env.PARACHUTE_KEEP_TEST_DIRS === '1') return;
-  for (const dir of testDirs) rmSync(dir, { recursive: true, force: true });
-});
+  for (const dir of testDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /**
  * Puts dist/parachute alone into a fresh empty folder and returns its path,
