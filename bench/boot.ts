@@ -9,6 +9,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './lib.ts';
 
 const RUNS = Number(process.argv[2] ?? 20);
 const IDLE_SETTLE_MS = 1000;
@@ -29,13 +30,6 @@ interface Sample {
   rssMb: number;
   /** RssAnon: heap and other private memory; the rest of RSS is the binary's shared code pages. */
   anonMb: number;
-}
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
 }
 
 async function firstHealthy(url: string, deadline: number): Promise<void> {

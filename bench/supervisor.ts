@@ -24,6 +24,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Subprocess } from 'bun';
+import { freePort, waitFor } from './lib.ts';
 
 const RESTART_RUNS = Number(process.argv[2] ?? 15);
 const FLOOD_RUNS = 3;
@@ -109,33 +110,6 @@ function table(rows: string[][]): void {
     );
   }
   console.log();
-}
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-  everyMs = 10,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let lastError: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await Bun.sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
 }
 
 /** True if a TCP connection to 127.0.0.1:port is accepted right now. */

@@ -96,12 +96,18 @@ async function authorize(client: oauth.Client, verifier: string, options: Author
   return { location: new URL(answer.json.redirect as string), consent: shown.json };
 }
 
-/** Authorizes and exchanges the code: the whole happy path. */
-async function tokensFor(client: oauth.Client, options: AuthorizeOptions = {}) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const { location } = await authorize(client, verifier, options);
-  if (!location) throw new Error('no redirect');
-  const params = oauth.validateAuthResponse(as, client, location, 'st-1');
+/** Request options with an RFC 8707 `resource`, when one is given. */
+function withResource(resource?: string) {
+  return { ...insecure, ...(resource ? { additionalParameters: { resource } } : {}) };
+}
+
+/** Exchanges an authorization code; rejects with the library's error on refusal. */
+async function exchangeCode(
+  client: oauth.Client,
+  params: URLSearchParams,
+  verifier: string,
+  options: { redirectUri?: string; resource?: string } = {},
+) {
   const res = await oauth.authorizationCodeGrantRequest(
     as,
     client,
@@ -109,12 +115,30 @@ async function tokensFor(client: oauth.Client, options: AuthorizeOptions = {}) {
     params,
     options.redirectUri ?? REDIRECT,
     verifier,
-    {
-      ...insecure,
-      ...(options.resource ? { additionalParameters: { resource: options.resource } } : {}),
-    },
+    withResource(options.resource),
   );
   return oauth.processAuthorizationCodeResponse(as, client, res);
+}
+
+/** Uses a refresh token; rejects with the library's error on refusal. */
+async function refreshWith(client: oauth.Client, token: string | undefined, resource?: string) {
+  const res = await oauth.refreshTokenGrantRequest(
+    as,
+    client,
+    none,
+    token as string,
+    withResource(resource),
+  );
+  return oauth.processRefreshTokenResponse(as, client, res);
+}
+
+/** Authorizes and exchanges the code: the whole happy path. */
+async function tokensFor(client: oauth.Client, options: AuthorizeOptions = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const { location } = await authorize(client, verifier, options);
+  if (!location) throw new Error('no redirect');
+  const params = oauth.validateAuthResponse(as, client, location, 'st-1');
+  return exchangeCode(client, params, verifier, options);
 }
 
 async function verifyAccess(token: string, audience: string) {
@@ -270,14 +294,7 @@ describe('authorization code flow', () => {
     });
     expect(forced.consent).toBeDefined();
 
-    const refreshed = await oauth.processRefreshTokenResponse(
-      as,
-      client,
-      await oauth.refreshTokenGrantRequest(as, client, none, tokens.refresh_token as string, {
-        ...insecure,
-        additionalParameters: { resource },
-      }),
-    );
+    const refreshed = await refreshWith(client, tokens.refresh_token, resource);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect((await verifyAccess(refreshed.access_token, 'fx-good')).jti).not.toBe(claims.jti);
 
@@ -288,16 +305,7 @@ describe('authorization code flow', () => {
     await oauth.processRevocationResponse(
       await oauth.revocationRequest(as, client, none, refreshed.refresh_token as string, insecure),
     );
-    const afterRevoke = oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      none,
-      refreshed.refresh_token as string,
-      insecure,
-    );
-    expect(
-      await oauthErrorOf(afterRevoke.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
-    ).toBe('invalid_grant');
+    expect(await oauthErrorOf(refreshWith(client, refreshed.refresh_token))).toBe('invalid_grant');
   });
 
   test('loopback redirects match with any port; others exactly', async () => {
@@ -327,19 +335,7 @@ describe('authorization code flow', () => {
     const result = await authorize(client, verifier, { scope: 'vault:read', vaults: ['work'] });
     expect(result.consent?.vault_choice).toEqual({ verbs: ['read'], vaults: ['default', 'work'] });
     const params = oauth.validateAuthResponse(as, client, result.location as URL, 'st-1');
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        none,
-        params,
-        REDIRECT,
-        verifier,
-        insecure,
-      ),
-    );
+    const tokens = await exchangeCode(client, params, verifier);
     expect(tokens.scope).toBe('vault:work:read');
     const claims = await verifyAccess(tokens.access_token, 'vault.work');
     expect(claims.aud).toBe('vault.work');
@@ -385,17 +381,8 @@ describe('refusals', () => {
     const verifier = oauth.generateRandomCodeVerifier();
     const { location } = await authorize(client, verifier, { scope: 'fx-good:read' });
     const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
-    const wrong = oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      none,
-      params,
-      REDIRECT,
-      oauth.generateRandomCodeVerifier(),
-      insecure,
-    );
     expect(
-      await oauthErrorOf(wrong.then((r) => oauth.processAuthorizationCodeResponse(as, client, r))),
+      await oauthErrorOf(exchangeCode(client, params, oauth.generateRandomCodeVerifier())),
     ).toBe('invalid_grant');
     const plain = await admin.get(
       `/oauth/authorize?client_id=${client.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&code_challenge=${'a'.repeat(43)}&code_challenge_method=plain&scope=fx-good:read`,
@@ -412,17 +399,10 @@ describe('refusals', () => {
     const verifier = oauth.generateRandomCodeVerifier();
     const { location } = await authorize(client, verifier, { scope: 'fx-good:read' });
     const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
-    const res = oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      none,
-      params,
-      'http://127.0.0.1:4711/other',
-      verifier,
-      insecure,
-    );
     expect(
-      await oauthErrorOf(res.then((r) => oauth.processAuthorizationCodeResponse(as, client, r))),
+      await oauthErrorOf(
+        exchangeCode(client, params, verifier, { redirectUri: 'http://127.0.0.1:4711/other' }),
+      ),
     ).toBe('invalid_grant');
   });
 
@@ -431,44 +411,24 @@ describe('refusals', () => {
     const verifier = oauth.generateRandomCodeVerifier();
     const { location } = await authorize(client, verifier, { scope: 'fx-good:read' });
     const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
-    const exchange = () =>
-      oauth.authorizationCodeGrantRequest(as, client, none, params, REDIRECT, verifier, insecure);
-    const tokens = await oauth.processAuthorizationCodeResponse(as, client, await exchange());
-    expect(
-      await oauthErrorOf(
-        exchange().then((r) => oauth.processAuthorizationCodeResponse(as, client, r)),
-      ),
-    ).toBe('invalid_grant');
+    const tokens = await exchangeCode(client, params, verifier);
+    expect(await oauthErrorOf(exchangeCode(client, params, verifier))).toBe('invalid_grant');
     expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
-    const refresh = oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      none,
-      tokens.refresh_token as string,
-      insecure,
-    );
-    expect(
-      await oauthErrorOf(refresh.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
-    ).toBe('invalid_grant');
+    expect(await oauthErrorOf(refreshWith(client, tokens.refresh_token))).toBe('invalid_grant');
   });
 
   test('refresh replay revokes the family; the immediate predecessor has a grace period', async () => {
     const client = await register();
     const first = await tokensFor(client, { scope: 'fx-good:read' });
-    const refresh = async (token: string) =>
-      oauth.processRefreshTokenResponse(
-        as,
-        client,
-        await oauth.refreshTokenGrantRequest(as, client, none, token, insecure),
-      );
-    const second = await refresh(first.refresh_token as string);
+    const refresh = (token: string | undefined) => refreshWith(client, token);
+    const second = await refresh(first.refresh_token);
     // A retry of the same refresh (the answer was lost) still works...
-    const retried = await refresh(first.refresh_token as string);
-    const third = await refresh(retried.refresh_token as string);
+    const retried = await refresh(first.refresh_token);
+    const third = await refresh(retried.refresh_token);
     // ...but a token two rotations old is replay: the whole family ends.
-    expect(await oauthErrorOf(refresh(first.refresh_token as string))).toBe('invalid_grant');
-    expect(await oauthErrorOf(refresh(third.refresh_token as string))).toBe('invalid_grant');
-    expect(await oauthErrorOf(refresh(second.refresh_token as string))).toBe('invalid_grant');
+    expect(await oauthErrorOf(refresh(first.refresh_token))).toBe('invalid_grant');
+    expect(await oauthErrorOf(refresh(third.refresh_token))).toBe('invalid_grant');
+    expect(await oauthErrorOf(refresh(second.refresh_token))).toBe('invalid_grant');
     expect(await revokedJtis()).toContain(decodeJwt(third.access_token).jti as string);
   });
 
@@ -478,29 +438,11 @@ describe('refusals', () => {
     const resource = `${url}/fx-good`;
     const { location } = await authorize(client, verifier, { scope: 'fx-good:read', resource });
     const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
-    const wrong = oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      none,
-      params,
-      REDIRECT,
-      verifier,
-      { ...insecure, additionalParameters: { resource: `${url}/vault/work` } },
-    );
-    expect(
-      await oauthErrorOf(wrong.then((r) => oauth.processAuthorizationCodeResponse(as, client, r))),
-    ).toBe('invalid_target');
+    const wrong = exchangeCode(client, params, verifier, { resource: `${url}/vault/work` });
+    expect(await oauthErrorOf(wrong)).toBe('invalid_target');
     const tokens = await tokensFor(client, { scope: 'fx-good:read', resource });
-    const refresh = oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      none,
-      tokens.refresh_token as string,
-      { ...insecure, additionalParameters: { resource: `${url}/vault/default` } },
-    );
-    expect(
-      await oauthErrorOf(refresh.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
-    ).toBe('invalid_target');
+    const refresh = refreshWith(client, tokens.refresh_token, `${url}/vault/default`);
+    expect(await oauthErrorOf(refresh)).toBe('invalid_target');
   });
 
   test('the consent answer needs the CSRF token', async () => {
@@ -563,16 +505,7 @@ describe('users and admins', () => {
     // A password reset ends the user's app tokens too, where modules can see it.
     expect((await admin.post(`/api/users/${userId}/reset-password`)).status).toBe(200);
     expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
-    const refresh = oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      none,
-      tokens.refresh_token as string,
-      insecure,
-    );
-    expect(
-      await oauthErrorOf(refresh.then((r) => oauth.processRefreshTokenResponse(as, client, r))),
-    ).toBe('invalid_grant');
+    expect(await oauthErrorOf(refreshWith(client, tokens.refresh_token))).toBe('invalid_grant');
   });
 
   test('denying a client ends its tokens; deleting it ends its registration', async () => {
