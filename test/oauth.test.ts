@@ -233,6 +233,34 @@ describe('registration', () => {
     }
   });
 
+  test('malformed registrations get RFC 7591 errors that name the problem', async () => {
+    for (const [body, error, words] of [
+      ['{not json', 'invalid_client_metadata', 'JSON object'],
+      ['[]', 'invalid_client_metadata', 'JSON object'],
+      ['{"redirect_uris":"https://a.example/cb"}', 'invalid_redirect_uri', 'list of 1 to 20 URLs'],
+      [
+        '{"redirect_uris":["https://a.example/cb"],"client_name":7}',
+        'invalid_client_metadata',
+        'client_name',
+      ],
+      [
+        '{"redirect_uris":["https://a.example/cb"],"grant_types":["password"]}',
+        'invalid_client_metadata',
+        'password',
+      ],
+    ] as const) {
+      const res = await fetch(`${url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status).toBe(400);
+      const answer = await res.json();
+      expect(answer.error).toBe(error);
+      expect(answer.error_description).toContain(words);
+    }
+  });
+
   test('registers a public client, pending until approved', async () => {
     const client = await register({ token_endpoint_auth_method: 'client_secret_basic' });
     expect(client.client_id).toMatch(/^client_/);

@@ -50,12 +50,19 @@ export type RegistrationResult =
 export function parseRegistration(body: unknown): RegistrationResult {
   const parsed = Registration.safeParse(body);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || 'body';
-    const error = field.startsWith('redirect_uris')
-      ? 'invalid_redirect_uri'
-      : 'invalid_client_metadata';
-    return { ok: false, error, description: `${field}: ${issue?.message ?? 'invalid'}` };
+    const field = String(parsed.error.issues[0]?.path[0] ?? 'body');
+    if (field === 'redirect_uris') {
+      return {
+        ok: false,
+        error: 'invalid_redirect_uri',
+        description: 'redirect_uris must be a list of 1 to 20 URLs',
+      };
+    }
+    return {
+      ok: false,
+      error: 'invalid_client_metadata',
+      description: `${field} has the wrong type or is too long`,
+    };
   }
   const data = parsed.data;
   for (const uri of data.redirect_uris) {

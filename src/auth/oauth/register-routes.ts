@@ -18,7 +18,7 @@ export function registerRoutes(oauth: OAuthIssuer) {
     .options('/oauth/register', preflight)
     .post('/oauth/register', async ({ request }) => {
       const body = await request.json().catch(() => undefined);
-      if (body === undefined || typeof body !== 'object' || body === null) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         return oauthError(400, 'invalid_client_metadata', 'The body must be a JSON object.');
       }
       const parsed = parseRegistration(body);
