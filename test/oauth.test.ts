@@ -553,6 +553,21 @@ describe('users and admins', () => {
     expect(gone.status).toBe(400);
   });
 
+  test('the operator token manages apps too; app tokens cannot', async () => {
+    const client = await register({ client_name: 'Automated' });
+    const listed = (await call('GET', '/api/oauth/clients')).json.clients as {
+      client_id: string;
+    }[];
+    expect(listed.map((c) => c.client_id)).toContain(client.client_id);
+    const approved = await call('POST', `/api/oauth/clients/${client.client_id}/approve`);
+    expect(approved.json.client).toMatchObject({ status: 'approved' });
+    const tokens = await tokensFor(client, { scope: 'fx-good:read' });
+    const asApp = await new ApiClient(url, { origin: null }).get('/api/oauth/clients', {
+      authorization: `Bearer ${tokens.access_token}`,
+    });
+    expect(asApp.status).toBe(401);
+  });
+
   test('grants and their tokens are listed and revocable', async () => {
     const client = await register({ client_name: 'Listed app' });
     const tokens = await tokensFor(client, { scope: 'fx-good:read' });

@@ -1,11 +1,42 @@
 import { Elysia } from 'elysia';
+import type { AuthContext } from '../context.ts';
 import { authError } from '../errors.ts';
-import { requireSession } from '../guard.ts';
-import type { User } from '../users.ts';
+import { authenticate } from '../guard.ts';
 import { clients, publicClient } from './clients.ts';
 import { grants, scopeList } from './grants.ts';
 import type { OAuthIssuer } from './issuer.ts';
 import { families } from './tokens.ts';
+
+/** Who manages apps: a signed-in user, or the operator token (acting as an admin). */
+interface Actor {
+  admin: boolean;
+  userId: string | null;
+}
+
+/**
+ * A session (with CSRF on mutations), or a bearer token with
+ * parachute:host:admin such as the operator token, so automation can manage
+ * apps like every other hub API.
+ */
+function requireActor(ctx: AuthContext) {
+  return new Elysia({ name: 'oauth.actor' }).resolve(
+    { as: 'scoped' },
+    async ({ request, status, set }) => {
+      const bearer = /^bearer /i.test(request.headers.get('authorization') ?? '');
+      const check = await authenticate(ctx, request, bearer ? 'parachute:host:admin' : null);
+      if (!check.ok) {
+        if (check.status === 401) set.headers['www-authenticate'] = 'Bearer realm="parachute"';
+        return status(check.status, check.body);
+      }
+      const p = check.principal;
+      const actor: Actor =
+        p.kind === 'session'
+          ? { admin: p.user.role === 'admin', userId: p.user.id }
+          : { admin: true, userId: p.user?.id ?? null };
+      return { actor };
+    },
+  );
+}
 
 /**
  * The Connected apps page's API (auth.md section 4): every user sees and
@@ -16,11 +47,11 @@ export function appsRoutes(oauth: OAuthIssuer) {
   const db = oauth.auth.db;
   const adminOnly = authError('insufficient_scope', 'Only admins manage registered apps.');
   const unknownClient = (id: string) => authError('unknown_client', `No app with client_id ${id}.`);
-  const mayManage = (user: User, ownerId: string) => user.role === 'admin' || user.id === ownerId;
+  const mayManage = (actor: Actor, ownerId: string) => actor.admin || actor.userId === ownerId;
   return new Elysia({ name: 'oauth.apps' })
-    .use(requireSession(oauth.auth))
-    .get('/api/oauth/grants', ({ user }) => ({
-      grants: grants.list(db, user.role === 'admin' ? null : user.id).map((g) => ({
+    .use(requireActor(oauth.auth))
+    .get('/api/oauth/grants', ({ actor }) => ({
+      grants: grants.list(db, actor.admin ? null : actor.userId).map((g) => ({
         id: g.id,
         client_id: g.client_id,
         client_name: g.client_name,
@@ -38,9 +69,9 @@ export function appsRoutes(oauth: OAuthIssuer) {
         })),
       })),
     }))
-    .delete('/api/oauth/grants/:id', ({ params, user, status }) => {
+    .delete('/api/oauth/grants/:id', ({ params, actor, status }) => {
       const grant = grants.byId(db, params.id);
-      if (!grant || !mayManage(user, grant.user_id)) {
+      if (!grant || !mayManage(actor, grant.user_id)) {
         return status(404, authError('unknown_grant', `No grant with id ${params.id}.`));
       }
       // Access tokens first: deleting the grant cascades to the families that list them.
@@ -48,20 +79,20 @@ export function appsRoutes(oauth: OAuthIssuer) {
       db.run('DELETE FROM oauth_grants WHERE id = ?', [grant.id]);
       return new Response(null, { status: 204 });
     })
-    .delete('/api/oauth/tokens/:id', ({ params, user, status }) => {
+    .delete('/api/oauth/tokens/:id', ({ params, actor, status }) => {
       const family = families.byId(db, params.id);
-      if (!family || !mayManage(user, family.user_id)) {
+      if (!family || !mayManage(actor, family.user_id)) {
         return status(404, authError('unknown_token', `No token with id ${params.id}.`));
       }
       families.revoke(db, family.id);
       return new Response(null, { status: 204 });
     })
-    .get('/api/oauth/clients', ({ user, status }) => {
-      if (user.role !== 'admin') return status(403, adminOnly);
+    .get('/api/oauth/clients', ({ actor, status }) => {
+      if (!actor.admin) return status(403, adminOnly);
       return { clients: clients.list(db).map(publicClient) };
     })
-    .post('/api/oauth/clients/:id/:action', ({ params, user, status }) => {
-      if (user.role !== 'admin') return status(403, adminOnly);
+    .post('/api/oauth/clients/:id/:action', ({ params, actor, status }) => {
+      if (!actor.admin) return status(403, adminOnly);
       if (params.action !== 'approve' && params.action !== 'deny') {
         return status(404, authError('not_found', `Use /approve or /deny, not /${params.action}.`));
       }
@@ -71,8 +102,8 @@ export function appsRoutes(oauth: OAuthIssuer) {
       clients.setStatus(db, client.client_id, params.action === 'approve' ? 'approved' : 'denied');
       return { client: publicClient(clients.byId(db, client.client_id) ?? client) };
     })
-    .delete('/api/oauth/clients/:id', ({ params, user, status }) => {
-      if (user.role !== 'admin') return status(403, adminOnly);
+    .delete('/api/oauth/clients/:id', ({ params, actor, status }) => {
+      if (!actor.admin) return status(403, adminOnly);
       const client = clients.byId(db, params.id);
       if (!client) return status(404, unknownClient(params.id));
       families.revokeWhere(db, 'client_id', client.client_id);
