@@ -133,6 +133,12 @@ async function compile(outfile: string, commit: string, target?: string) {
     minify: true,
     // Precompiled bytecode roughly halves the time from exec to listening.
     bytecode: true,
+    // Modules loaded with import() (the admin app, hub/lazy-app.ts) become
+    // their own chunks inside the binary: an idle hub never pages them in.
+    // Without splitting they would share the main chunk, wrapped in lazy
+    // initialisers that every import pays for.
+    splitting: true,
+    format: 'esm',
     define: { PARACHUTE_BUILD_COMMIT: JSON.stringify(commit) },
   });
   if (!result.success) {

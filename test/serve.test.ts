@@ -167,6 +167,13 @@ describe('health and readiness', () => {
     const res = await fetch(`${url}/health`);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
+    // Probes are answered before the router, with the headers of every hub response.
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await fetch(`${url}/health`, { method: 'HEAD' })).status).toBe(200);
+    const readiness = await fetch(`${url}/api/ready`);
+    expect(readiness.status).toBe(200);
+    expect(readiness.headers.get('cache-control')).toBe('no-store');
+    expect(await readiness.json()).toEqual({ status: 'ready' });
     const body = await res.json();
     const version = (await runBinary(bin, ['--version'])).stdout.split(' ')[1];
     expect(body).toEqual({ status: 'ok', version, db: 'ok', modules: { running: 0, total: 0 } });

@@ -1,4 +1,3 @@
-import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import { accountRoutes } from '../auth/account-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
@@ -15,7 +14,6 @@ import { modulesRoutes } from '../modules/modules-routes.ts';
 import type { BootState } from './boot-state.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { errorMapping } from './errors.ts';
-import { healthRoutes } from './health.ts';
 import { securityHeaders } from './security-headers.ts';
 import { spaRoutes } from './spa.ts';
 import type { SpaFiles } from './spa-files.ts';
@@ -23,13 +21,16 @@ import type { SpaFiles } from './spa-files.ts';
 /** What the routes need from the running hub. */
 export interface AppDeps {
   state: BootState;
-  db: Database;
   auth: AuthContext;
   modules: ModuleManager;
   spaFiles: SpaFiles;
 }
 
-/** Every URL the hub answers, top to bottom: cross-cutting plugins, then one line per route group. */
+/**
+ * Every URL of the hub's own, top to bottom: cross-cutting plugins, then one
+ * line per route group. Probes (/health, /api/ready) and module mounts are
+ * answered before this app (hub/hub.ts); it is built on first use (hub/lazy-app.ts).
+ */
 export function createApp(deps: AppDeps) {
   return (
     new Elysia({ name: 'hub', strictPath: true })
@@ -37,8 +38,6 @@ export function createApp(deps: AppDeps) {
       .use(errorMapping())
       // 503 setup_required on /api/* until the first admin exists
       .use(setupGate(deps.auth))
-      // GET /health, GET /api/ready
-      .use(healthRoutes(deps.state, () => pingDb(deps.db)))
       // GET /.well-known/jwks.json
       .use(keysRoutes(deps.auth))
       // GET /.well-known/parachute.json, GET /
@@ -60,13 +59,4 @@ export function createApp(deps: AppDeps) {
       // GET /admin, /admin/*, /login (embedded SPA)
       .use(spaRoutes(deps.spaFiles))
   );
-}
-
-function pingDb(db: Database): boolean {
-  try {
-    db.query('SELECT 1').get();
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,10 +1,6 @@
 import { Elysia } from 'elysia';
 import { log } from '../platform/log.ts';
-
-/** The JSON error shape of every hub API (modules.md section 6). */
-export function errorBody(error: string, description: string) {
-  return { error, error_description: description };
-}
+import { errorBody } from './error-body.ts';
 
 /**
  * Maps framework errors to the hub's JSON shape. Unexpected errors are

@@ -8,11 +8,11 @@ import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { removeRuntime, writeRuntime } from '../platform/runtime-file.ts';
 import { openStoreWhenUnlocked } from '../store/db.ts';
-import { createApp } from './app.ts';
 import { type BootState, newBootState } from './boot-state.ts';
-import { errorBody } from './errors.ts';
+import { errorBody } from './error-body.ts';
 import { trustedProxy } from './forwarded.ts';
-import { healthBody, readyResponse } from './health.ts';
+import { probeResponse } from './health.ts';
+import { lazyApp } from './lazy-app.ts';
 import { startModules } from './modules-boot.ts';
 import { forward, requestHeaders, unavailable } from './proxy.ts';
 import type { HubServer } from './server.ts';
@@ -75,9 +75,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     server.stop(true);
     throw error;
   }
-  const app = createApp({
+  const store = db;
+  const checkDb = () => pingDb(store);
+  const app = lazyApp({
     state,
-    db,
     auth: auth.ctx,
     modules: modules.manager,
     spaFiles: config.spaFiles,
@@ -86,11 +87,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const manager = modules.manager;
   handler = (request, srv) => {
     // Module paths go straight to the proxy: no hub route lives under a mount.
-    const mount =
-      manager.mounts.length > 0 ? matchMount(manager.mounts, pathOf(request.url)) : null;
+    const path = pathOf(request.url);
+    const mount = manager.mounts.length > 0 ? matchMount(manager.mounts, path) : null;
     if (!mount) {
+      const probe = probeResponse(request, path, state, checkDb);
+      if (probe) return probe;
       rememberClientIp(request, srv.requestIP(request)?.address);
-      return tooLarge(request) ?? app.fetch(request);
+      return tooLarge(request) ?? app(request);
     }
     // The proxy reads the peer address itself: recording it for hub routes
     // (a WeakMap entry per request) is work a proxied request never uses.
@@ -140,14 +143,22 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
 /** Answers while the store is still opening: probes work, everything else says to retry. */
 function bootingHandler(state: BootState): FetchHandler {
   return (request) => {
-    const path = new URL(request.url).pathname;
-    if (path === '/health') return Response.json(healthBody(state));
-    if (path === '/api/ready') return readyResponse(state);
+    const probe = probeResponse(request, pathOf(request.url), state);
+    if (probe) return probe;
     return Response.json(errorBody('starting', 'The hub is starting; retry in a moment.'), {
       status: 503,
       headers: { 'retry-after': '1' },
     });
   };
+}
+
+function pingDb(db: Database): boolean {
+  try {
+    db.query('SELECT 1').get();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function formatHost(hostname: string): string {

@@ -1,9 +1,9 @@
 import { Elysia } from 'elysia';
+import { HUB_HEADERS } from './hub-headers.ts';
 
-/** Headers every response of the hub's own carries; pages that must not be framed add their own. */
+/** Adds HUB_HEADERS to every response of the hub's routes. */
 export function securityHeaders() {
   return new Elysia({ name: 'hub.security-headers' }).onRequest(({ set }) => {
-    set.headers['x-content-type-options'] = 'nosniff';
-    set.headers['referrer-policy'] = 'same-origin';
+    Object.assign(set.headers, HUB_HEADERS);
   });
 }
