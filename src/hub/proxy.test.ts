@@ -6,6 +6,9 @@ describe('withoutHubCookies', () => {
     expect(withoutHubCookies('a=1; parachute_session=s; b=2; parachute_csrf=c')).toBe('a=1; b=2');
     expect(withoutHubCookies('parachute_session=s;parachute_csrf=c')).toBe('');
     expect(withoutHubCookies(' parachute_csrf=c ;  theme=dark ')).toBe('theme=dark');
+    expect(withoutHubCookies('a=1;parachute_csrf=c;b=2')).toBe('a=1;b=2');
+    // A bare name (no `=`) is that cookie too.
+    expect(withoutHubCookies('parachute_session; a=1')).toBe('a=1');
   });
 
   test('keeps look-alikes and passes headers without hub cookies untouched', () => {
@@ -13,6 +16,10 @@ describe('withoutHubCookies', () => {
       'parachute_sessionx=1; x_parachute_session=2',
     );
     expect(withoutHubCookies('a=1;b=2')).toBe('a=1;b=2');
+    // The name inside another cookie's value is not a hub cookie.
+    expect(withoutHubCookies('next=parachute_session=x; b=2')).toBe(
+      'next=parachute_session=x; b=2',
+    );
   });
 });
 
