@@ -210,15 +210,19 @@ const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').l
 for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
 
 const idleHub = cases.slice(1, 4).map((c) => c.name);
-const worstBoot = Math.max(
-  ...idleHub.map((n) => median((written.get(n) ?? []).map((s) => s.bootMs))),
-);
-const worstRss = Math.max(...idleHub.map((n) => median((disk.get(n) ?? []).map((s) => s.rssMb))));
+const worst = (results: Map<string, Sample[]>, of: (s: Sample) => number) =>
+  Math.max(...idleHub.map((n) => median((results.get(n) ?? []).map(of))));
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-console.log('\ntargets for the hub (its three boot cases, medians):');
+const worstBoot = worst(written, (s) => s.bootMs);
+const rssFromDisk = worst(disk, (s) => s.rssMb);
+const rssWritten = worst(written, (s) => s.rssMb);
+console.log('\ntargets for the hub (the worst median of its three boot cases):');
 console.log(
   `  boot <= 60 ms (binary in page cache): ${ms(worstBoot)}  ${verdict(worstBoot <= 60)}`,
 );
 console.log(
-  `  idle RSS <= 45 MB (started from disk, as after a reboot): ${worstRss.toFixed(1)} MB  ${verdict(worstRss <= 45)}`,
+  `  idle RSS <= 45 MB, started from disk (as after a reboot): ${rssFromDisk.toFixed(1)} MB  ${verdict(rssFromDisk <= 45)}`,
+);
+console.log(
+  `  idle RSS <= 45 MB, binary just written (first start after an install): ${rssWritten.toFixed(1)} MB  ${verdict(rssWritten <= 45)}`,
 );
