@@ -58,6 +58,25 @@ describe('JWKS', () => {
     expect(Buffer.from(key.n as string, 'base64url').length * 8).toBe(2048);
     expect(decodeProtectedHeader(await operatorToken(h.home)).kid).toBe(key.kid);
   });
+
+  test('a hub nobody has set up makes its key on the first JWKS request, never an empty set', async () => {
+    const { url, hub: h } = await freshHub();
+    hubs.push(h);
+    const db = new Database(join(h.home, 'hub.db'), { readonly: true });
+    const stored = () =>
+      (db.query('SELECT kid FROM signing_keys').all() as { kid: string }[]).map((r) => r.kid);
+    // Ready, and no RSA key generated at boot.
+    expect(stored()).toEqual([]);
+    const kids = async () =>
+      (
+        (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
+      ).keys.map((k) => k.kid);
+    const [first, second] = await Promise.all([kids(), kids()]);
+    expect(first).toHaveLength(1);
+    expect(second).toEqual(first);
+    expect(stored()).toEqual(first);
+    db.close();
+  });
 });
 
 describe('bearer tokens on hub APIs', () => {

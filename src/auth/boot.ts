@@ -15,14 +15,13 @@ type Env = Record<string, string | undefined>;
 const MAINTENANCE_EVERY_MS = 6 * 3600 * 1000;
 
 /**
- * Everything auth needs at boot: the signing key, the origin, the first
+ * Everything auth needs at boot: the origin, the first
  * admin (from env, else the bootstrap banner), a fresh operator token, and
  * a timer that keeps the operator token fresh and prunes dead sessions.
  */
 export async function startAuth(db: Database, home: string, port: number, env: Env) {
-  const keys = new SigningKeys(db);
-  await keys.ensureActive();
-  const ctx = new AuthContext(db, keys, home, port, env);
+  // The signing key is created on first need (see SigningKeys.ensureActive).
+  const ctx = new AuthContext(db, new SigningKeys(db), home, port, env);
   await seedAdminFromEnv(ctx, env);
   if (!ctx.hasAdmin) {
     const banner = bootstrapBanner(ctx.bootstrap.issue(), `${ctx.origin}/admin/setup`);

@@ -7,7 +7,10 @@ import type { AuthContext } from './context.ts';
  */
 export function keysRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.keys' })
-    .get('/.well-known/jwks.json', ({ set }) => {
+    .get('/.well-known/jwks.json', async ({ set }) => {
+      // Never an empty set: a module that cached one would refuse the first
+      // tokens until its JWKS cache expired.
+      await ctx.keys.ensureActive();
       // Short: after a rotation, modules see the new key within minutes.
       set.headers['cache-control'] = 'public, max-age=300';
       return ctx.keys.jwks();

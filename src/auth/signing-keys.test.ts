@@ -31,3 +31,13 @@ test('a retired key that signed nothing leaves the JWKS at once', async () => {
   const newKid = await keys.rotate();
   expect(keys.jwks().keys.map((k) => k.kid)).toEqual([newKid]);
 });
+
+test('the first key is made once on first need, even when several ask for it at the same time', async () => {
+  const db = openStore(join(mkdtempSync(join(tmpdir(), 'parachute-keys-')), 'hub.db'));
+  const keys = new SigningKeys(db);
+  expect(keys.jwks().keys).toEqual([]);
+  const [a, b] = await Promise.all([keys.active(), keys.active(), keys.ensureActive()]);
+  expect(a.kid).toBe(b.kid);
+  expect(keys.jwks().keys.map((k) => k.kid)).toEqual([a.kid]);
+  expect((db.query('SELECT COUNT(*) AS n FROM signing_keys').get() as { n: number }).n).toBe(1);
+});

@@ -21,10 +21,17 @@ interface KeyRow {
 export class SigningKeys {
   private readonly publicKeys = new Map<string, CryptoKey>();
   private activeCache: { kid: string; key: CryptoKey } | null = null;
+  /** The key being created, so concurrent first uses share one generation. */
+  private creating: Promise<KeyRow> | null = null;
 
   constructor(private readonly db: Database) {}
 
-  /** Creates the first key on first boot. */
+  /**
+   * Creates the first key if there is none. Called on first need (a token to
+   * sign, the JWKS asked for), not at boot: a new hub that nobody has set up
+   * yet never pays for RSA generation (50-100 ms on a worker thread, ~4 MB of
+   * RSS that stays).
+   */
   async ensureActive(): Promise<void> {
     if (!this.activeRow()) await this.insertNewKey();
   }
@@ -89,7 +96,14 @@ export class SigningKeys {
       .get() as KeyRow | null;
   }
 
-  private async insertNewKey(): Promise<KeyRow> {
+  private insertNewKey(): Promise<KeyRow> {
+    this.creating ??= this.generateAndInsert().finally(() => {
+      this.creating = null;
+    });
+    return this.creating;
+  }
+
+  private async generateAndInsert(): Promise<KeyRow> {
     const fresh = await generate();
     // Another process (the CLI) may have created one meanwhile: keep a single active key.
     const existing = this.activeRow();
