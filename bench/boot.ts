@@ -64,6 +64,7 @@ const crashHome = join(work, 'crash-home');
 const cases: Case[] = [
   { name: 'floor: compiled Bun.serve', binary: 'floor' },
   {
+    // Migrations and the bootstrap token; the RSA signing key waits for first need.
     name: 'hub, first boot (new home)',
     binary: 'hub',
     home: () => mkdtempSync(join(work, 'home-')),
