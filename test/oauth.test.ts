@@ -57,7 +57,8 @@ async function register(metadata: Record<string, unknown> = {}): Promise<oauth.C
 interface AuthorizeOptions {
   scope?: string;
   resource?: string;
-  redirectUri?: string;
+  /** null: leave redirect_uri out (allowed when the client registered only one). */
+  redirectUri?: string | null;
   prompt?: string;
   vaults?: string[];
   decision?: 'approve' | 'deny';
@@ -72,7 +73,9 @@ interface AuthorizeOptions {
 async function authorize(client: oauth.Client, verifier: string, options: AuthorizeOptions = {}) {
   const target = new URL(as.authorization_endpoint as string);
   target.searchParams.set('client_id', client.client_id);
-  target.searchParams.set('redirect_uri', options.redirectUri ?? REDIRECT);
+  if (options.redirectUri !== null) {
+    target.searchParams.set('redirect_uri', options.redirectUri ?? REDIRECT);
+  }
   target.searchParams.set('response_type', 'code');
   target.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
   target.searchParams.set('code_challenge_method', 'S256');
@@ -138,7 +141,22 @@ async function tokensFor(client: oauth.Client, options: AuthorizeOptions = {}) {
   const { location } = await authorize(client, verifier, options);
   if (!location) throw new Error('no redirect');
   const params = oauth.validateAuthResponse(as, client, location, 'st-1');
-  return exchangeCode(client, params, verifier, options);
+  return exchangeCode(client, params, verifier, {
+    resource: options.resource,
+    redirectUri: options.redirectUri ?? undefined,
+  });
+}
+
+/** A non-admin user who has set their own password, signed in. */
+async function newUser(username: string) {
+  const created = await admin.post('/api/users', { username, role: 'user' });
+  const browser = new ApiClient(url);
+  await browser.login(username, created.json.temporary_password as string);
+  await browser.post('/api/account/password', {
+    current_password: created.json.temporary_password,
+    new_password: 'another long passphrase',
+  });
+  return { id: (created.json.user as { id: string }).id, browser };
 }
 
 async function verifyAccess(token: string, audience: string) {
@@ -158,6 +176,16 @@ async function revokedJtis(): Promise<string[]> {
       jtis: string[];
     }
   ).jtis;
+}
+
+/** A raw form-encoded POST, for what oauth4webapi will not send. */
+async function postForm(path: string, params: Record<string, string>) {
+  const res = await fetch(`${url}${path}`, { method: 'POST', body: new URLSearchParams(params) });
+  return {
+    status: res.status,
+    headers: res.headers,
+    json: (await res.json()) as Record<string, string>,
+  };
 }
 
 /** The RFC 6749 error code a failing oauth4webapi call reports. */
@@ -261,6 +289,16 @@ describe('registration', () => {
     }
   });
 
+  test('a registration is bounded in size, so open registration cannot fill the disk', async () => {
+    const res = await fetch(`${url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], padding: 'x'.repeat(200_000) }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_client_metadata');
+  });
+
   test('registers a public client, pending until approved', async () => {
     const client = await register({ token_endpoint_auth_method: 'client_secret_basic' });
     expect(client.client_id).toMatch(/^client_/);
@@ -357,6 +395,51 @@ describe('authorization code flow', () => {
     expect(otherHost.status).toBe(400);
   });
 
+  test('redirect_uri left out at authorize may be left out at token (RFC 6749 section 4.1.3)', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const { location } = await authorize(client, verifier, {
+      scope: 'fx-good:read',
+      redirectUri: null,
+    });
+    expect(`${location?.origin}${location?.pathname}`).toBe(REDIRECT);
+    const res = await postForm('/oauth/token', {
+      grant_type: 'authorization_code',
+      client_id: client.client_id,
+      code: location?.searchParams.get('code') as string,
+      code_verifier: verifier,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.access_token).toBeTruthy();
+    // Sent at authorize (a loopback port of its own), it is required at token.
+    const loopback = await register({ redirect_uris: ['http://127.0.0.1/callback'] });
+    const sent = await authorize(loopback, verifier, {
+      scope: 'fx-good:read',
+      redirectUri: 'http://127.0.0.1:53112/callback',
+    });
+    const missing = await postForm('/oauth/token', {
+      grant_type: 'authorization_code',
+      client_id: loopback.client_id,
+      code: sent.location?.searchParams.get('code') as string,
+      code_verifier: verifier,
+    });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toBe('invalid_grant');
+  });
+
+  test('revoking a refresh token works whatever token_type_hint says (RFC 7009 section 2.1)', async () => {
+    const client = await register();
+    const tokens = await tokensFor(client, { scope: 'fx-good:read' });
+    const res = await postForm('/oauth/revoke', {
+      client_id: client.client_id,
+      token: tokens.refresh_token as string,
+      token_type_hint: 'access_token',
+    });
+    expect(res.status).toBe(200);
+    expect(await oauthErrorOf(refreshWith(client, tokens.refresh_token))).toBe('invalid_grant');
+    expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
+  });
+
   test('broad vault scopes are narrowed to the vaults the user picks', async () => {
     const client = await register();
     const verifier = oauth.generateRandomCodeVerifier();
@@ -402,6 +485,67 @@ describe('refusals', () => {
       expect(location?.searchParams.get('code')).toBeNull();
       expect(location?.searchParams.get('iss')).toBe(url);
     }
+  });
+
+  test('errors for an app nobody approved are shown, not redirected to its https address', async () => {
+    // Anyone can register; the hub must not bounce browsers to any address (RFC 9700 4.11.2).
+    const site = 'https://app.example/cb';
+    const client = await register({ redirect_uris: [site] });
+    const verifier = oauth.generateRandomCodeVerifier();
+    const shown = await authorize(client, verifier, { scope: 'nothing:read', redirectUri: site });
+    expect(shown.status).toBe(400);
+    expect(shown.location).toBeUndefined();
+    expect(shown.page).toContain('Return to app.example');
+    const back = new URL(
+      (/href="([^"]+)"/.exec(shown.page ?? '')?.[1] ?? '').replace(/&#(\d+);/g, (_, c) =>
+        String.fromCharCode(Number(c)),
+      ),
+    );
+    expect(back.origin + back.pathname).toBe(site);
+    expect(back.searchParams.get('error')).toBe('invalid_scope');
+    expect(back.searchParams.get('state')).toBe('st-1');
+    expect(back.searchParams.get('iss')).toBe(url);
+
+    // Once an admin approves the app, its errors go back to it as usual.
+    expect((await call('POST', `/api/oauth/clients/${client.client_id}/approve`)).status).toBe(200);
+    const { location } = await authorize(client, verifier, {
+      scope: 'nothing:read',
+      redirectUri: site,
+    });
+    expect(location?.origin).toBe('https://app.example');
+    expect(location?.searchParams.get('error')).toBe('invalid_scope');
+  });
+
+  test('a missing response_type is invalid_request; an unknown one unsupported_response_type', async () => {
+    const client = await register();
+    const base = `/oauth/authorize?client_id=${client.client_id}&code_challenge=${'d'.repeat(43)}&code_challenge_method=S256&scope=fx-good:read&state=st-1`;
+    for (const [extra, error] of [
+      ['', 'invalid_request'],
+      ['&response_type=token', 'unsupported_response_type'],
+    ] as const) {
+      const res = await admin.get(base + extra);
+      const location = new URL(res.headers.get('location') as string);
+      expect(location.searchParams.get('error')).toBe(error);
+      expect(location.searchParams.get('state')).toBe('st-1');
+    }
+  });
+
+  test('an unknown client is invalid_client, challenged in the scheme it used (RFC 6749 section 5.2)', async () => {
+    const basic = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa('client_unknown:')}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
+    });
+    expect(basic.status).toBe(401);
+    expect(((await basic.json()) as { error: string }).error).toBe('invalid_client');
+    expect(basic.headers.get('www-authenticate')).toStartWith('Basic ');
+    const body = await postForm('/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: 'x',
+      client_id: 'client_unknown',
+    });
+    expect(body.status).toBe(401);
+    expect(body.json.error).toBe('invalid_client');
   });
 
   test('PKCE: a wrong verifier and a plain challenge are refused', async () => {
@@ -534,6 +678,55 @@ describe('users and admins', () => {
     expect((await admin.post(`/api/users/${userId}/reset-password`)).status).toBe(200);
     expect(await revokedJtis()).toContain(decodeJwt(tokens.access_token).jti as string);
     expect(await oauthErrorOf(refreshWith(client, tokens.refresh_token))).toBe('invalid_grant');
+  });
+
+  test('unassigning a vault ends the user’s app tokens and codes for it', async () => {
+    const user = await newUser('unassigned');
+    expect(
+      (await admin.put(`/api/users/${user.id}/vaults`, { vaults: ['work', 'default'] })).status,
+    ).toBe(200);
+    const client = await register();
+    const work = await tokensFor(client, { scope: 'vault:work:read', user: user.browser });
+    const kept = await tokensFor(client, { scope: 'vault:default:read', user: user.browser });
+    const verifier = oauth.generateRandomCodeVerifier();
+    const pending = await authorize(client, verifier, {
+      scope: 'vault:work:read',
+      user: user.browser,
+    });
+    const params = oauth.validateAuthResponse(as, client, pending.location as URL, 'st-1');
+    const open = await user.browser.get(
+      `/oauth/authorize?client_id=${client.client_id}&response_type=code&code_challenge=${'e'.repeat(43)}&code_challenge_method=S256&scope=vault:work:read&prompt=consent`,
+    );
+    const consentPage = new URL(open.headers.get('location') as string, url);
+    const requestId = consentPage.searchParams.get('request') as string;
+
+    expect((await admin.put(`/api/users/${user.id}/vaults`, { vaults: ['default'] })).status).toBe(
+      200,
+    );
+    expect(await revokedJtis()).toContain(decodeJwt(work.access_token).jti as string);
+    expect(await oauthErrorOf(refreshWith(client, work.refresh_token))).toBe('invalid_grant');
+    expect(await oauthErrorOf(exchangeCode(client, params, verifier))).toBe('invalid_grant');
+    // A consent page left open is answered with what the user holds now.
+    const late = await user.browser.post(`/api/oauth/requests/${requestId}`, {
+      decision: 'approve',
+    });
+    expect(late.status).toBe(400);
+    expect(late.json.error).toBe('invalid_scope');
+    // Tokens for a vault the user still holds are untouched.
+    expect((await refreshWith(client, kept.refresh_token)).access_token).toBeTruthy();
+  });
+
+  test('a password reset also voids codes not yet exchanged', async () => {
+    const user = await newUser('resetcode');
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const { location } = await authorize(client, verifier, {
+      scope: 'fx-good:read',
+      user: user.browser,
+    });
+    const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
+    expect((await admin.post(`/api/users/${user.id}/reset-password`)).status).toBe(200);
+    expect(await oauthErrorOf(exchangeCode(client, params, verifier))).toBe('invalid_grant');
   });
 
   test('denying a client ends its tokens; deleting it ends its registration', async () => {

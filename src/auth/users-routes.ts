@@ -3,6 +3,7 @@ import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
 import { requireAuth } from './guard.ts';
 import { userVaults } from './oauth/grants.ts';
+import { families } from './oauth/tokens.ts';
 import { hashPassword, temporaryPassword } from './passwords.ts';
 import { CreateUserBody, parseBody, UserVaultsBody } from './schema.ts';
 import { sessions } from './sessions.ts';
@@ -51,10 +52,14 @@ export function usersRoutes(ctx: AuthContext) {
         return { vaults: userVaults.of(ctx.db, params.id) };
       })
       .put('/api/users/:id/vaults', ({ params, body, status }) => {
-        if (!users.byId(ctx.db, params.id)) return status(404, unknownUser(params.id));
+        const user = users.byId(ctx.db, params.id);
+        if (!user) return status(404, unknownUser(params.id));
         const parsed = parseBody(UserVaultsBody, body);
         if (!parsed.ok) return status(400, parsed.error);
         userVaults.set(ctx.db, params.id, parsed.data.vaults);
+        // Admins hold every vault whatever is assigned; a user's apps lose what they lost.
+        if (user.role !== 'admin')
+          families.revokeOutsideVaults(ctx.db, user.id, parsed.data.vaults);
         return { vaults: userVaults.of(ctx.db, params.id) };
       })
       .delete('/api/users/:id', ({ params, principal, status }) => {

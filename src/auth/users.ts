@@ -81,6 +81,8 @@ export const users = {
    */
   invalidateTokens(db: Database, id: string): void {
     families.revokeWhere(db, 'user_id', id);
+    // A code issued a moment ago would otherwise still start a new family.
+    db.run('DELETE FROM oauth_codes WHERE user_id = ? AND used_at IS NULL', [id]);
     db.run('UPDATE users SET tokens_valid_after = ?, updated_at = ? WHERE id = ?', [
       Date.now(),
       Date.now(),

@@ -9,7 +9,7 @@ import { type Client, clients } from './clients.ts';
 import { grants, scopeList } from './grants.ts';
 import { isProblem, type OAuthIssuer, type ResolvedResource } from './issuer.ts';
 import type { PendingAuthorization } from './pending.ts';
-import { matchRedirectUri } from './redirects.ts';
+import { isLoopbackRedirect, matchRedirectUri } from './redirects.ts';
 import { codes } from './tokens.ts';
 
 // Parameters that must appear at most once (RFC 6749 section 3.1).
@@ -53,12 +53,34 @@ export function authorizeRoutes(oauth: OAuthIssuer) {
     const state = q.get('state');
     const back = (params: Record<string, string>) =>
       callback(redirectUri, { ...params, ...(state !== null ? { state } : {}), iss: oauth.issuer });
-    const fail = (error: string, description: string) =>
-      back({ error, error_description: description });
+    // Anyone can register a client, so an error would make the hub an open
+    // redirector to any https address (RFC 9700 section 4.11.2). Errors go
+    // back on their own only to an app a user or admin approved, or to the
+    // user's own machine; otherwise the hub shows them and the person chooses.
+    const trusted = client.status === 'approved' || isLoopbackRedirect(redirectUri);
+    const fail = (error: string, description: string) => {
+      const params = { error, error_description: description };
+      if (trusted) return back(params);
+      return errorPage(
+        `${client.client_name ?? 'This app'} cannot connect`,
+        `${description} (${error})`,
+        {
+          href: callbackUrl(redirectUri, {
+            ...params,
+            ...(state !== null ? { state } : {}),
+            iss: oauth.issuer,
+          }),
+          label: `Return to ${new URL(redirectUri).host}`,
+        },
+      );
+    };
 
     const repeated = SINGLE_PARAMS.find((p) => q.getAll(p).length > 1);
     if (repeated) return fail('invalid_request', `${repeated} appears more than once`);
-    if (q.get('response_type') !== 'code') {
+    const responseType = q.get('response_type');
+    // Missing is a malformed request; present but not `code` is unsupported (RFC 6749 4.1.2.1).
+    if (responseType === null) return fail('invalid_request', 'response_type=code is required');
+    if (responseType !== 'code') {
       return fail('unsupported_response_type', 'response_type must be code');
     }
     const challenge = q.get('code_challenge');
@@ -200,25 +222,31 @@ function finalScopes(
   user: User,
   picked: unknown,
 ): { list: string[] } | ReturnType<typeof authError> {
-  if (pending.vaultVerbs.length === 0) return { list: pending.scopes };
   const catalog = oauth.catalog();
-  const allowed = oauth.vaultsOf(user, catalog);
-  if (!Array.isArray(picked) || picked.length === 0) {
-    return authError('invalid_request', 'Pick at least one vault this app may use.');
-  }
   const list = [...pending.scopes];
-  for (const vault of picked) {
-    if (typeof vault !== 'string' || !allowed.includes(vault)) {
-      return authError('invalid_request', `You cannot grant access to the vault ${String(vault)}.`);
+  if (pending.vaultVerbs.length > 0) {
+    const allowed = oauth.vaultsOf(user, catalog);
+    if (!Array.isArray(picked) || picked.length === 0) {
+      return authError('invalid_request', 'Pick at least one vault this app may use.');
     }
-    for (const verb of pending.vaultVerbs) {
-      const scope = `vault:${vault}:${verb}`;
-      if (!catalog.scopes.has(scope)) {
-        return authError('invalid_request', `The vault ${vault} does not offer ${verb} access.`);
+    for (const vault of picked) {
+      if (typeof vault !== 'string' || !allowed.includes(vault)) {
+        return authError(
+          'invalid_request',
+          `You cannot grant access to the vault ${String(vault)}.`,
+        );
       }
-      list.push(scope);
+      for (const verb of pending.vaultVerbs) {
+        const scope = `vault:${vault}:${verb}`;
+        if (!catalog.scopes.has(scope)) {
+          return authError('invalid_request', `The vault ${vault} does not offer ${verb} access.`);
+        }
+        list.push(scope);
+      }
     }
   }
+  // Checked again even when nothing was picked: an admin may have taken a
+  // vault away from the user while the page was open.
   const resource = pending.resource ? oauth.resolveResource(catalog, pending.resource) : null;
   const checked = oauth.checkScopes(
     catalog,
@@ -284,9 +312,20 @@ function redirect(location: string): Response {
   });
 }
 
-/** Errors that cannot go back to the app: the redirect URI itself is not trusted. */
-function errorPage(title: string, message: string): Response {
-  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><body style="font-family:system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
+/**
+ * Errors the hub shows instead of sending the browser back: the redirect URI
+ * is unknown, or belongs to an app nobody has approved (then `back` offers
+ * the way back as a link the person follows or not).
+ */
+function errorPage(
+  title: string,
+  message: string,
+  back?: { href: string; label: string },
+): Response {
+  const link = back
+    ? `<p><a href="${escapeHtml(back.href)}" rel="noreferrer">${escapeHtml(back.label)}</a></p>`
+    : '';
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><body style="font-family:system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${link}</body></html>`;
   return new Response(html, {
     status: 400,
     headers: {

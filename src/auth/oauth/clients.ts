@@ -22,6 +22,12 @@ interface ClientRow extends Omit<Client, 'redirect_uris' | 'metadata'> {
 }
 
 const GRANT_TYPES = ['authorization_code', 'refresh_token'];
+/**
+ * Registration is open and unknown fields are stored and echoed, so the
+ * whole registration is bounded: the largest one the field limits allow (20
+ * redirect URIs of 2 KB, name, URLs, scope) fits easily.
+ */
+const MAX_METADATA_BYTES = 64 * 1024;
 const optionalUrl = z.optional(z.string().check(z.maxLength(2048)));
 
 /** RFC 7591 client metadata; unknown fields are kept and echoed back. */
@@ -65,6 +71,13 @@ export function parseRegistration(body: unknown): RegistrationResult {
     };
   }
   const data = parsed.data;
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_METADATA_BYTES) {
+    return {
+      ok: false,
+      error: 'invalid_client_metadata',
+      description: `The registration is larger than ${MAX_METADATA_BYTES} bytes.`,
+    };
+  }
   for (const uri of data.redirect_uris) {
     const problem = redirectUriProblem(uri);
     if (problem) return { ok: false, error: 'invalid_redirect_uri', description: problem };

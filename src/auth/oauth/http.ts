@@ -31,10 +31,18 @@ export function noStoreJson(status: number, body: unknown, headers: Record<strin
   });
 }
 
-/** An RFC 6749 section 5.2 error answer. */
-export function oauthError(status: number, error: string, description: string): Response {
-  const headers: Record<string, string> =
-    status === 401 ? { 'www-authenticate': `Bearer error="${error}"` } : {};
+/**
+ * An RFC 6749 section 5.2 error answer. A 401 challenges in `scheme`: the
+ * one the client authenticated with (section 5.2 requires Basic after Basic).
+ */
+export function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  scheme: 'Bearer' | 'Basic' = 'Bearer',
+): Response {
+  const challenge = scheme === 'Basic' ? 'Basic realm="parachute"' : `Bearer error="${error}"`;
+  const headers: Record<string, string> = status === 401 ? { 'www-authenticate': challenge } : {};
   return noStoreJson(status, { error, error_description: description }, headers);
 }
 

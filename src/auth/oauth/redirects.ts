@@ -20,6 +20,12 @@ export function redirectUriProblem(uri: string): string | null {
   return `${uri} uses the ${url.protocol} scheme; only https, or http on loopback, is accepted`;
 }
 
+/** Whether `uri` leads back to the user's own machine (http on a loopback host). */
+export function isLoopbackRedirect(uri: string): boolean {
+  const url = URL.parse(uri);
+  return url !== null && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
+
 /**
  * The registered URI that `requested` matches, or null. Loopback redirects
  * match with any port, because native apps get a port from the OS when they

@@ -56,12 +56,9 @@ export function tokenRoutes(oauth: OAuthIssuer) {
       if (client instanceof Response) return client;
       if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
       // RFC 7009 section 2.2: unknown, expired or foreign tokens still get 200.
-      if (
-        params.token_type_hint !== 'access_token' &&
-        revokeRefreshToken(db, params.token, client.client_id)
-      ) {
-        return noStoreJson(200, {});
-      }
+      // The hint only orders the search (section 2.1): a refresh token sent
+      // as `access_token` must still end its family, so both kinds are tried.
+      if (revokeRefreshToken(db, params.token, client.client_id)) return noStoreJson(200, {});
       await revokeAccessToken(oauth, params.token, client.client_id);
       return noStoreJson(200, {});
     });
@@ -74,7 +71,13 @@ async function exchangeCode(oauth: OAuthIssuer, client: Client, params: Params) 
     throw new GrantError('invalid_request', 'code_verifier is required (PKCE)');
   const auth = codes.redeem(db, params.code, {
     clientId: client.client_id,
-    redirectUri: params.redirect_uri ?? null,
+    // Left out at authorize, the only registered URI was used, and it may be
+    // left out here too (RFC 6749 section 4.1.3). No other redirect was
+    // possible then; a loopback URI with a port of its own was sent at
+    // authorize, does not equal the registered one, and must be sent here.
+    redirectUri:
+      params.redirect_uri ??
+      (client.redirect_uris.length === 1 ? (client.redirect_uris[0] as string) : null),
     codeVerifier: params.code_verifier,
   });
   if (params.resource !== undefined && params.resource !== (auth.resource ?? params.resource)) {
@@ -169,7 +172,8 @@ async function revokeAccessToken(oauth: OAuthIssuer, token: string, clientId: st
 function identify(db: Database, params: Params, request: Request): Client | Response {
   let clientId = params.client_id;
   const basic = request.headers.get('authorization');
-  if (!clientId && basic?.toLowerCase().startsWith('basic ')) {
+  const scheme = basic?.toLowerCase().startsWith('basic ') ? 'Basic' : 'Bearer';
+  if (!clientId && basic && scheme === 'Basic') {
     const decoded = Buffer.from(basic.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     try {
@@ -178,13 +182,14 @@ function identify(db: Database, params: Params, request: Request): Client | Resp
       clientId = undefined;
     }
   }
-  if (!clientId) return oauthError(401, 'invalid_client', 'client_id is required.');
+  if (!clientId) return oauthError(401, 'invalid_client', 'client_id is required.', scheme);
   const client = clients.byId(db, clientId);
   if (!client) {
     return oauthError(
       401,
       'invalid_client',
       'This client is not registered here (or was deleted); register again.',
+      scheme,
     );
   }
   if (client.status === 'denied') {

@@ -69,6 +69,11 @@ export class GrantError extends Error {
   }
 }
 
+/** The vault a `vault:<name>:<verb>` scope names, or null. */
+export function vaultOfScope(scope: string): string | null {
+  return /^vault:([^:]+):[a-z]+$/.exec(scope)?.[1] ?? null;
+}
+
 /** RFC 7636: the S256 challenge of a verifier (43-128 unreserved characters). */
 export function pkceChallenge(verifier: string): string | null {
   if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) return null;
@@ -217,6 +222,31 @@ export const families = {
     })();
   },
 
+  /**
+   * A user no longer holds vaults outside `vaults` (an admin unassigned
+   * them): their families and unused codes naming such a vault end now, so
+   * apps keep nothing the user could not grant today (auth.md section 4).
+   */
+  revokeOutsideVaults(db: Database, userId: string, vaults: string[]): void {
+    const keep = new Set(vaults);
+    const outside = (scope: string) =>
+      scope.split(' ').some((s) => {
+        const vault = vaultOfScope(s);
+        return vault !== null && !keep.has(vault);
+      });
+    const live = db.query('SELECT id, scope FROM oauth_families WHERE user_id = ?').all(userId) as {
+      id: string;
+      scope: string;
+    }[];
+    for (const f of live) if (outside(f.scope)) families.revoke(db, f.id);
+    const unused = db
+      .query('SELECT code_hash, scope FROM oauth_codes WHERE user_id = ? AND used_at IS NULL')
+      .all(userId) as { code_hash: string; scope: string }[];
+    for (const c of unused) {
+      if (outside(c.scope)) db.run('DELETE FROM oauth_codes WHERE code_hash = ?', [c.code_hash]);
+    }
+  },
+
   revokeWhere(db: Database, column: 'grant_id' | 'client_id' | 'user_id', value: string): void {
     const ids = db.query(`SELECT id FROM oauth_families WHERE ${column} = ?`).all(value) as {
       id: string;
@@ -264,7 +294,7 @@ export async function issueTokens(
   refreshToken: string,
 ): Promise<IssuedTokens> {
   const scopes = scope.split(' ').filter(Boolean);
-  const vaults = [...new Set(scopes.flatMap((s) => /^vault:([^:]+):[a-z]+$/.exec(s)?.[1] ?? []))];
+  const vaults = [...new Set(scopes.flatMap((s) => vaultOfScope(s) ?? []))];
   const { token, jti, exp } = await signToken(keys, {
     iss: issuer,
     sub: family.user_id,
