@@ -427,6 +427,39 @@ describe('authorization code flow', () => {
     expect(missing.json.error).toBe('invalid_grant');
   });
 
+  test('a malformed body or a repeated parameter is invalid_request a browser client can read', async () => {
+    const client = await register();
+    const cases: [string, string, string][] = [
+      ['/oauth/token', 'application/json', '{"grant_type": "refresh_token",'],
+      ['/oauth/token', 'application/json', '["grant_type"]'],
+      [
+        '/oauth/token',
+        'application/x-www-form-urlencoded',
+        `grant_type=refresh_token&refresh_token=a&client_id=${client.client_id}&client_id=other`,
+      ],
+      ['/oauth/revoke', 'application/json', 'not json'],
+    ];
+    for (const [path, type, body] of cases) {
+      const res = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    }
+    // A JSON object is still accepted, as some clients send one.
+    const json = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'password', client_id: client.client_id }),
+    });
+    expect(((await json.json()) as { error: string }).error).toBe('unsupported_grant_type');
+    expect(json.status).toBe(400);
+  });
+
   test('revoking a refresh token works whatever token_type_hint says (RFC 7009 section 2.1)', async () => {
     const client = await register();
     const tokens = await tokensFor(client, { scope: 'fx-good:read' });

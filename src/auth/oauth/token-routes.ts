@@ -29,39 +29,49 @@ export function tokenRoutes(oauth: OAuthIssuer) {
   return new Elysia({ name: 'oauth.token' })
     .options('/oauth/token', preflight)
     .options('/oauth/revoke', preflight)
-    .post('/oauth/token', async ({ body, request }) => {
-      const params = formParams(body);
-      const client = identify(db, params, request);
-      if (client instanceof Response) return client;
-      try {
-        if (params.grant_type === 'authorization_code') {
-          return await exchangeCode(oauth, client, params);
+    .post(
+      '/oauth/token',
+      async ({ request }) => {
+        const params = await readParams(request);
+        if (params instanceof Response) return params;
+        const client = identify(db, params, request);
+        if (client instanceof Response) return client;
+        try {
+          if (params.grant_type === 'authorization_code') {
+            return await exchangeCode(oauth, client, params);
+          }
+          if (params.grant_type === 'refresh_token') return await refresh(oauth, client, params);
+        } catch (error) {
+          if (error instanceof GrantError) return oauthError(400, error.code, error.description);
+          throw error;
         }
-        if (params.grant_type === 'refresh_token') return await refresh(oauth, client, params);
-      } catch (error) {
-        if (error instanceof GrantError) return oauthError(400, error.code, error.description);
-        throw error;
-      }
-      return oauthError(
-        400,
-        params.grant_type ? 'unsupported_grant_type' : 'invalid_request',
-        params.grant_type
-          ? `grant_type ${params.grant_type} is not supported; use authorization_code or refresh_token`
-          : 'grant_type is required',
-      );
-    })
-    .post('/oauth/revoke', async ({ body, request }) => {
-      const params = formParams(body);
-      const client = identify(db, params, request);
-      if (client instanceof Response) return client;
-      if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
-      // RFC 7009 section 2.2: unknown, expired or foreign tokens still get 200.
-      // The hint only orders the search (section 2.1): a refresh token sent
-      // as `access_token` must still end its family, so both kinds are tried.
-      if (revokeRefreshToken(db, params.token, client.client_id)) return noStoreJson(200, {});
-      await revokeAccessToken(oauth, params.token, client.client_id);
-      return noStoreJson(200, {});
-    });
+        return oauthError(
+          400,
+          params.grant_type ? 'unsupported_grant_type' : 'invalid_request',
+          params.grant_type
+            ? `grant_type ${params.grant_type} is not supported; use authorization_code or refresh_token`
+            : 'grant_type is required',
+        );
+      },
+      { parse: 'none' },
+    )
+    .post(
+      '/oauth/revoke',
+      async ({ request }) => {
+        const params = await readParams(request);
+        if (params instanceof Response) return params;
+        const client = identify(db, params, request);
+        if (client instanceof Response) return client;
+        if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
+        // RFC 7009 section 2.2: unknown, expired or foreign tokens still get 200.
+        // The hint only orders the search (section 2.1): a refresh token sent
+        // as `access_token` must still end its family, so both kinds are tried.
+        if (revokeRefreshToken(db, params.token, client.client_id)) return noStoreJson(200, {});
+        await revokeAccessToken(oauth, params.token, client.client_id);
+        return noStoreJson(200, {});
+      },
+      { parse: 'none' },
+    );
 }
 
 async function exchangeCode(oauth: OAuthIssuer, client: Client, params: Params) {
@@ -199,12 +209,35 @@ function identify(db: Database, params: Params, request: Request): Client | Resp
 }
 
 /** The body as string fields (form-encoded per RFC 6749; JSON is accepted too). */
-function formParams(body: unknown): Params {
-  const params: Params = {};
-  if (body && typeof body === 'object') {
-    for (const [key, value] of Object.entries(body)) {
-      if (typeof value === 'string') params[key] = value;
+/**
+ * The body's parameters: form-encoded as RFC 6749 says, or a JSON object,
+ * which some clients send. Read here, not by the framework, so that a
+ * malformed body or a repeated parameter (section 3.2) is an RFC 6749 error
+ * with this endpoint's headers (no-store, CORS) that a browser client can read.
+ */
+async function readParams(request: Request): Promise<Params | Response> {
+  let entries: [string, unknown][];
+  try {
+    if ((request.headers.get('content-type') ?? '').includes('application/json')) {
+      const body: unknown = await request.json();
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TypeError();
+      entries = Object.entries(body);
+    } else {
+      entries = [...new URLSearchParams(await request.text())];
     }
+  } catch {
+    return oauthError(
+      400,
+      'invalid_request',
+      'The body must be form-encoded (application/x-www-form-urlencoded) or a JSON object.',
+    );
+  }
+  const params: Params = Object.create(null);
+  for (const [key, value] of entries) {
+    if (Object.hasOwn(params, key)) {
+      return oauthError(400, 'invalid_request', `${key} appears more than once`);
+    }
+    if (typeof value === 'string') params[key] = value;
   }
   return params;
 }
