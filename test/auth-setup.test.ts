@@ -238,3 +238,34 @@ describe('CSRF on cookie-authenticated mutations', () => {
     expect((await admin.get('/api/users', { 'x-csrf-token': 'nonsense' })).status).toBe(200);
   });
 });
+
+describe('request bodies', () => {
+  /** A body sent chunked, with no Content-Length, as a stream of `total` bytes. */
+  const chunked = (text: string, total = text.length) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder().encode(text.padEnd(total, ' '));
+        for (let at = 0; at < bytes.length; at += 64 * 1024) {
+          controller.enqueue(bytes.subarray(at, at + 64 * 1024));
+        }
+        controller.close();
+      },
+    });
+
+  test('a chunked body over 1 MiB is refused with 413; a small one reaches the route', async () => {
+    const { hub, url } = await start();
+    const post = (body: ReadableStream<Uint8Array>) =>
+      fetch(`${url}/api/setup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: url },
+        body,
+      });
+    const setup = JSON.stringify({ bootstrap_token: await bootstrapToken(hub), ...ADMIN });
+    const huge = await post(chunked(setup, 8 * 1024 * 1024));
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: string }).error).toBe('payload_too_large');
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    // The same setup, small and chunked, goes through: nothing was used up by the refusal.
+    expect((await post(chunked(setup))).status).toBe(201);
+  });
+});

@@ -92,7 +92,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     if (!mount) {
       const probe = probeResponse(request, path, state, checkDb);
       if (probe) return probe;
-      rememberClientIp(request, srv.requestIP(request)?.address);
+      const ip = srv.requestIP(request)?.address;
+      if (request.body !== null && !request.headers.has('content-length')) {
+        return readBounded(request).then((read) => {
+          if (read instanceof Response) return read;
+          rememberClientIp(read, ip);
+          return app(read);
+        });
+      }
+      rememberClientIp(request, ip);
       return tooLarge(request) ?? app(request);
     }
     // The proxy reads the peer address itself: recording it for hub routes
@@ -213,14 +221,45 @@ function upgradeToModule(
 /** The hub's own APIs take small JSON; a body over this is refused before it is read. */
 const HUB_BODY_LIMIT = 1024 * 1024;
 
+/** A declared length over the limit: refused before a byte is read. */
 function tooLarge(request: Request): Response | null {
   const length = Number(request.headers.get('content-length') ?? 0);
-  if (length <= HUB_BODY_LIMIT) return null;
+  return length > HUB_BODY_LIMIT ? payloadTooLarge() : null;
+}
+
+/**
+ * A chunked body declares no length, and the server takes bodies of any
+ * size (modules may stream gigabytes): read one for a hub route up to the
+ * limit here, so no route ever buffers more, whoever sends it.
+ */
+async function readBounded(request: Request): Promise<Request | Response> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of request.body as ReadableStream<Uint8Array>) {
+      size += chunk.byteLength;
+      // Leaving the loop cancels the rest of the body.
+      if (size > HUB_BODY_LIMIT) return payloadTooLarge();
+      chunks.push(chunk);
+    }
+  } catch {
+    return Response.json(errorBody('invalid_request', 'The request body was cut off.'), {
+      status: 400,
+    });
+  }
+  const headers = new Headers(request.headers);
+  headers.delete('transfer-encoding');
+  return new Request(request.url, {
+    method: request.method,
+    headers,
+    body: Buffer.concat(chunks),
+    signal: request.signal,
+  });
+}
+
+function payloadTooLarge(): Response {
   return Response.json(
-    {
-      error: 'payload_too_large',
-      error_description: `The hub's APIs accept bodies up to ${HUB_BODY_LIMIT} bytes.`,
-    },
+    errorBody('payload_too_large', `The hub's APIs accept bodies up to ${HUB_BODY_LIMIT} bytes.`),
     { status: 413 },
   );
 }
