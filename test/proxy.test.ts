@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { packFixture } from './helpers/fixtures.ts';
 import {
@@ -33,6 +34,34 @@ interface Echo {
 }
 const echo = async (res: Response) => (await res.json()) as Echo;
 
+/** Sends `head` as raw bytes (fetch() would fix a bad Host) and returns the hub's whole answer. */
+function rawHttp(head: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+/** Opens a WebSocket through the hub and records what happens to it. */
+async function openWs(path: string, protocols: string[] = []) {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}${path}`, protocols);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+  });
+  const opened = await new Promise<boolean>((resolve) => {
+    ws.onopen = () => resolve(true);
+    ws.onerror = () => resolve(false);
+  });
+  return { ws, opened, closed };
+}
+
 describe('path-routing proxy', () => {
   test('strips the mount path and keeps the query', async () => {
     const res = await fetch(`${url}/fx-good/echo/a/b?x=1&y=2`);
@@ -56,7 +85,7 @@ describe('path-routing proxy', () => {
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-host']).toBe(new URL(url).host);
     expect(seen.headers['x-forwarded-proto']).toBe('http');
-    expect(seen.headers.forwarded).toBe(`for=127.0.0.1;host=${new URL(url).host};proto=http`);
+    expect(seen.headers.forwarded).toBe(`for=127.0.0.1;host="${new URL(url).host}";proto=http`);
   });
 
   test('the hub’s session and CSRF cookies never reach a module; other cookies do', async () => {
@@ -131,7 +160,7 @@ describe('path-routing proxy', () => {
       ws.onopen = () => resolve();
       ws.onerror = () => reject(new Error('could not connect through the hub'));
     });
-    // Sent before the module's side may be open: queued, not lost.
+    // The module's side is open before the client's (hub/ws-bridge.ts): nothing to queue.
     ws.send('hello');
     ws.send(new Uint8Array([1, 2, 3]));
     const deadline = Date.now() + 5000;
@@ -143,6 +172,46 @@ describe('path-routing proxy', () => {
     });
     ws.close(1000, 'done');
     expect(await closed).toBe(1000);
+  });
+
+  test('the sub-protocol the client is told is the one the module chose', async () => {
+    const both = await openWs('/fx-good/ws', ['fx.v1', 'fx.v2']);
+    expect(both.opened).toBe(true);
+    expect(both.ws.protocol).toBe('fx.v2');
+    both.ws.close();
+    await both.closed;
+    // The module chose none of those offered: that handshake fails for a
+    // browser (WHATWG WebSockets) as it does for the hub, rather than the client
+    // being told it speaks `fx.v1`.
+    const none = await openWs('/fx-good/ws', ['fx.v1']);
+    expect(none.opened).toBe(false);
+    // No protocol offered, none chosen.
+    const plain = await openWs('/fx-good/ws');
+    expect(plain.opened).toBe(true);
+    expect(plain.ws.protocol).toBe('');
+    plain.ws.close();
+    await plain.closed;
+  });
+
+  test('a module refusing the upgrade makes the upgrade fail, not open then close', async () => {
+    const res = await fetch(`${url}/fx-good/ws-refused`, {
+      headers: {
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
+    expect(res.status).toBe(502);
+    const refused = await openWs('/fx-good/ws-refused');
+    expect(refused.opened).toBe(false);
+  });
+
+  test('a module dropping its WebSocket closes the client with 1011, not a clean close', async () => {
+    const { ws, opened, closed } = await openWs('/fx-good/ws');
+    expect(opened).toBe(true);
+    ws.send('terminate');
+    expect((await closed).code).toBe(1011);
   });
 
   test('a WebSocket upgrade to a stopped module gets the 502 answer, not a hang', async () => {
@@ -170,6 +239,43 @@ describe('path-routing proxy', () => {
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: string }).error).toBe('payload_too_large');
+  });
+
+  test('a request with a Host the hub cannot parse is refused, never sent to another address', async () => {
+    const hits: string[] = [];
+    const elsewhere = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch(request) {
+        hits.push(request.url);
+        return new Response('a loopback service the module never exposed');
+      },
+    });
+    try {
+      // With `Host: a@b` Bun hands over the raw request-target as request.url;
+      // read as a URL, its `:yy/` is the end of an authority, and the path after
+      // the mount became `@127.0.0.1:<port>/steal`, appended to the module's address.
+      const answer = await rawHttp(
+        `GET /x/fx-good/:yy/zzzzzzz@127.0.0.1:${elsewhere.port}/steal HTTP/1.1\r\nHost: a@b\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(hits).toEqual([]);
+      const hubRoute = await rawHttp(
+        'GET /health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+      );
+      expect(hubRoute.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    } finally {
+      elsewhere.stop(true);
+    }
+  });
+
+  test('Forwarded quotes the host, so a Host header cannot add a `for` of its own', async () => {
+    const seen = await echo(
+      await fetch(`${url}/fx-good/echo/fwd`, { headers: { host: 'a,for=6.6.6.6;by=x' } }),
+    );
+    // RFC 7239 section 4: a value that is not a token (a port's `:`, `,`, `;`) is a quoted-string.
+    expect(seen.headers.forwarded).toBe('for=127.0.0.1;host="a,for=6.6.6.6;by=x";proto=http');
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
   test('paths outside every mount stay the hub’s', async () => {

@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
-import { type Mount, matchMount, upstreamPath } from '../modules/mounts.ts';
+import { matchMount } from '../modules/mounts.ts';
 import { rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
@@ -14,10 +14,10 @@ import { trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
 import { lazyApp } from './lazy-app.ts';
 import { startModules } from './modules-boot.ts';
-import { forward, requestHeaders, unavailable } from './proxy.ts';
-import type { HubServer } from './server.ts';
+import { forward } from './proxy.ts';
 import { bindServer, type FetchHandler } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
+import { upgradeToModule } from './ws-bridge.ts';
 
 /** How the hub is asked to run (commands/serve.ts fills it from flags and env). */
 export interface HubConfig {
@@ -51,7 +51,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const server = bindServer({
     hostname: config.hostname,
     port: config.port,
-    fetch: (request, srv) => handler(request, srv),
+    fetch: (request, srv) => (hostIsValid(request) ? handler(request, srv) : badHost()),
   });
   const port = server.port as number;
   const url = `http://${formatHost(config.hostname)}:${port}`;
@@ -179,43 +179,27 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+// Bun builds request.url from the Host header; when that is not a host it
+// can parse (`a@b`, `a b`), request.url is the raw request-target (`/x/...`),
+// which every path check here misreads: the proxy once took its `:yy/` for
+// the end of an authority and sent the request to another address.
+function hostIsValid(request: Request): boolean {
+  return request.url.charCodeAt(0) !== 47; // '/'
+}
+
+// RFC 9112 section 3.2: a request with an invalid Host is answered 400.
+function badHost(): Response {
+  return Response.json(errorBody('invalid_request', 'The Host header is not a valid host.'), {
+    status: 400,
+  });
+}
+
 // The path of an absolute request URL, without building a URL object per request.
 function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2);
   if (start === -1) return '/';
   const end = url.search(/[?#]/);
   return end === -1 ? url.slice(start) : url.slice(start, end);
-}
-
-// WebSocket handshake headers belong to each hop; the rest are forwarded.
-const HANDSHAKE = /^sec-websocket-|^upgrade$|^connection$/;
-
-/** Upgrades a client to a WebSocket bridged to the module (hub/ws-bridge.ts), or explains why not. */
-function upgradeToModule(
-  request: Request,
-  srv: HubServer,
-  mount: Mount,
-  ctx: Parameters<typeof forward>[2],
-): Response | undefined {
-  if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
-  const url = new URL(request.url);
-  const headers: Record<string, string> = {};
-  for (const [k, v] of requestHeaders(new Headers(request.headers), url, ctx))
-    if (!HANDSHAKE.test(k)) headers[k] = v;
-  const protocols = (request.headers.get('sec-websocket-protocol') ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const upgraded = srv.upgrade(request, {
-    data: {
-      target: `ws://127.0.0.1:${mount.port}${upstreamPath(mount, url.pathname)}${url.search}`,
-      protocols,
-      headers,
-      pending: [],
-    },
-    ...(protocols[0] ? { headers: { 'sec-websocket-protocol': protocols[0] } } : {}),
-  });
-  return upgraded ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
 }
 
 /** The hub's own APIs take small JSON; a body over this is refused before it is read. */

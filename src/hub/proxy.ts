@@ -124,7 +124,7 @@ export function requestHeaders(
     headers.set('x-forwarded-for', ctx.clientIp);
     headers.set('x-forwarded-proto', proto);
     headers.set('x-forwarded-host', host);
-    headers.set('forwarded', `for=${quoteIp(ctx.clientIp)};host=${host};proto=${proto}`);
+    headers.set('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
   }
   return headers;
 }
@@ -155,6 +155,12 @@ function stripHopByHop(headers: Headers): void {
     for (const h of named.split(',')) if (h.trim()) headers.delete(h.trim());
   }
   for (const h of HOP_BY_HOP) headers.delete(h);
+}
+
+// RFC 7239 §4: a host with a port is not a token, and unquoted, a Host of
+// `a,for=6.6.6.6` added a `for` the client chose to what the hub saw.
+function quoted(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
 // RFC 7239 §6: IPv6 addresses are quoted and bracketed.
