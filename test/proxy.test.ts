@@ -50,6 +50,18 @@ function rawHttp(head: string): Promise<string> {
 }
 
 /** Opens a WebSocket through the hub and records what happens to it. */
+/** A bare WebSocket handshake request, to see the hub's HTTP answer to it. */
+function upgradeRequest(path: string) {
+  return fetch(`${url}${path}`, {
+    headers: {
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    },
+  });
+}
+
 async function openWs(path: string, protocols: string[] = []) {
   const ws = new WebSocket(`${url.replace('http', 'ws')}${path}`, protocols);
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -194,14 +206,7 @@ describe('path-routing proxy', () => {
   });
 
   test('a module refusing the upgrade makes the upgrade fail, not open then close', async () => {
-    const res = await fetch(`${url}/fx-good/ws-refused`, {
-      headers: {
-        upgrade: 'websocket',
-        connection: 'Upgrade',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      },
-    });
+    const res = await upgradeRequest('/fx-good/ws-refused');
     expect(res.status).toBe(502);
     const refused = await openWs('/fx-good/ws-refused');
     expect(refused.opened).toBe(false);
@@ -217,14 +222,7 @@ describe('path-routing proxy', () => {
   test('a WebSocket upgrade to a stopped module gets the 502 answer, not a hang', async () => {
     expect((await call('POST', '/api/modules/fx-good/stop')).json.state).toBe('stopped');
     try {
-      const res = await fetch(`${url}/fx-good/ws`, {
-        headers: {
-          upgrade: 'websocket',
-          connection: 'Upgrade',
-          'sec-websocket-version': '13',
-          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        },
-      });
+      const res = await upgradeRequest('/fx-good/ws');
       expect(res.status).toBe(502);
     } finally {
       await call('POST', '/api/modules/fx-good/start');

@@ -32,10 +32,9 @@ export function tokenRoutes(oauth: OAuthIssuer) {
     .post(
       '/oauth/token',
       async ({ request }) => {
-        const params = await readParams(request);
-        if (params instanceof Response) return params;
-        const client = identify(db, params, request);
-        if (client instanceof Response) return client;
+        const call = await readCall(db, request);
+        if (call instanceof Response) return call;
+        const { params, client } = call;
         try {
           if (params.grant_type === 'authorization_code') {
             return await exchangeCode(oauth, client, params);
@@ -58,10 +57,9 @@ export function tokenRoutes(oauth: OAuthIssuer) {
     .post(
       '/oauth/revoke',
       async ({ request }) => {
-        const params = await readParams(request);
-        if (params instanceof Response) return params;
-        const client = identify(db, params, request);
-        if (client instanceof Response) return client;
+        const call = await readCall(db, request);
+        if (call instanceof Response) return call;
+        const { params, client } = call;
         if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
         // RFC 7009 section 2.2: unknown, expired or foreign tokens still get 200.
         // The hint only orders the search (section 2.1): a refresh token sent
@@ -209,6 +207,17 @@ function identify(db: Database, params: Params, request: Request): Client | Resp
 }
 
 /** The body as string fields (form-encoded per RFC 6749; JSON is accepted too). */
+/** The body's parameters and the client sending them, or the error answer. */
+async function readCall(
+  db: Database,
+  request: Request,
+): Promise<{ params: Params; client: Client } | Response> {
+  const params = await readParams(request);
+  if (params instanceof Response) return params;
+  const client = identify(db, params, request);
+  return client instanceof Response ? client : { params, client };
+}
+
 /**
  * The body's parameters: form-encoded as RFC 6749 says, or a JSON object,
  * which some clients send. Read here, not by the framework, so that a
