@@ -198,7 +198,9 @@ function badHost(): Response {
 function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2);
   if (start === -1) return '/';
-  const end = url.search(/[?#]/);
+  let end = url.indexOf('?', start);
+  const hash = url.indexOf('#', start);
+  if (end === -1 || (hash !== -1 && hash < end)) end = hash;
   return end === -1 ? url.slice(start) : url.slice(start, end);
 }
 

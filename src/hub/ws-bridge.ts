@@ -1,7 +1,7 @@
 import type { ServerWebSocket, WebSocketHandler } from 'bun';
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
 import { errorBody } from './error-body.ts';
-import { type ProxyContext, requestHeaders, unavailable } from './proxy.ts';
+import { type ProxyContext, pathAndQuery, requestHeaders, unavailable } from './proxy.ts';
 import type { HubServer } from './server.ts';
 
 /** What the upgrade hands the bridge: the module's side, already open. */
@@ -33,15 +33,14 @@ export async function upgradeToModule(
   ctx: ProxyContext,
 ): Promise<Response | undefined> {
   if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
-  const url = new URL(request.url);
   const headers: Record<string, string> = {};
-  for (const [k, v] of requestHeaders(new Headers(request.headers), url, ctx))
+  for (const [k, v] of requestHeaders(new Headers(request.headers), request.url, ctx))
     if (!HANDSHAKE.test(k)) headers[k] = v;
   const protocols = (request.headers.get('sec-websocket-protocol') ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  const target = `ws://127.0.0.1:${mount.port}${upstreamPath(mount, url.pathname)}${url.search}`;
+  const target = `ws://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(request.url))}`;
   const data = await connectModule(target, protocols, headers);
   if (!data) {
     // Bun's WebSocket does not say what the module answered, so no status to pass on.

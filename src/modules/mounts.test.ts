@@ -26,5 +26,9 @@ describe('routing', () => {
     expect(upstreamPath(mount('/files', true), '/files/a/b')).toBe('/a/b');
     expect(upstreamPath(mount('/files', true), '/files')).toBe('/');
     expect(upstreamPath(mount('/vault'), '/vault/x')).toBe('/vault/x');
+    // The query stays; the mount itself is the module's root.
+    expect(upstreamPath(mount('/files', true), '/files?x=1')).toBe('/?x=1');
+    expect(upstreamPath(mount('/files', true), '/files/a?x=/b')).toBe('/a?x=/b');
+    expect(upstreamPath(mount('/vault'), '/vault?x=1')).toBe('/vault?x=1');
   });
 });

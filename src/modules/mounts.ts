@@ -19,13 +19,25 @@ export function sortMounts(mounts: Mount[]): Mount[] {
 /** The mount serving `pathname` (the prefix itself, or anything below it), or null. */
 export function matchMount(mounts: Mount[], pathname: string): Mount | null {
   for (const m of mounts) {
-    if (pathname === m.prefix || pathname.startsWith(`${m.prefix}/`)) return m;
+    // Runs on every request: no `${prefix}/` string built per mount.
+    const n = m.prefix.length;
+    if (
+      pathname.startsWith(m.prefix) &&
+      (pathname.length === n || pathname.charCodeAt(n) === 47) // '/'
+    ) {
+      return m;
+    }
   }
   return null;
 }
 
-/** The path the module receives: with `stripPrefix`, the part after the mount (at least `/`). */
-export function upstreamPath(mount: Mount, pathname: string): string {
-  if (!mount.stripPrefix) return pathname;
-  return pathname.slice(mount.prefix.length) || '/';
+/**
+ * The path and query the module receives for a request's path and query
+ * under this mount: with `stripPrefix`, the part after the mount (at least
+ * `/`, so `/files?x=1` reaches the module as `/?x=1`).
+ */
+export function upstreamPath(mount: Mount, pathAndQuery: string): string {
+  if (!mount.stripPrefix) return pathAndQuery;
+  const rest = pathAndQuery.slice(mount.prefix.length);
+  return rest === '' || rest.charCodeAt(0) === 63 ? `/${rest}` : rest; // 63: '?'
 }
