@@ -9,6 +9,10 @@
  *    its API as a local folder package, requests under its mount `/bench`);
  *  - through a minimal compiled `Bun.serve` + `fetch` forwarding proxy
  *    (bench/fixtures/bun-proxy.ts, built like the hub: the floor for a Bun proxy);
+ *  - through that proxy plus the per-request work any correct forwarding proxy
+ *    does (bench/fixtures/bun-proxy-forwarding.ts: peer address, hop-by-hop
+ *    headers both ways, hub cookies, forwarding headers), so the output can
+ *    say how much of the hub's cost is that work and how much is its own;
  *  - through nginx (`proxy_pass` to an upstream with `keepalive 64`, one worker);
  *  - through Caddy (`reverse_proxy`).
  *
@@ -80,6 +84,8 @@ const PASSWORD = 'bench-proxy-password';
 const TARGET_VS_BUN = 0.95;
 const TARGET_VS_CADDY = 2;
 const TARGET_ADDED_P99_MS = 1;
+/** The second floor's row (bench/fixtures/bun-proxy-forwarding.ts). */
+const FORWARDING = 'Bun proxy + forwarding';
 
 const root = resolve(import.meta.dir, '..');
 // PARACHUTE_BENCH_HUB measures another build of the hub (say, before a change) with the same bench.
@@ -297,21 +303,21 @@ async function hubCookies(url: string): Promise<string> {
   return `_ga=GA1.1.1804471234.1731000000; theme=dark; ${session}; lang=en-GB; ${csrf}; _gid=GA1.1.2093312233.1731000000`;
 }
 
-/** The floor: bench/fixtures/bun-proxy.ts compiled with the flags bench/boot.ts uses. */
-async function startBunProxy(upstream: string): Promise<Target> {
-  const bin = join(work, 'bun-proxy');
+/** A Bun proxy from bench/fixtures, compiled with the flags bench/boot.ts uses (like the hub). */
+async function startBunProxy(upstream: string, fixture: string, name: string): Promise<Target> {
+  const bin = join(work, fixture.replace(/\.ts$/, ''));
   const built = await Bun.build({
-    entrypoints: [join(import.meta.dir, 'fixtures/bun-proxy.ts')],
+    entrypoints: [join(import.meta.dir, 'fixtures', fixture)],
     compile: { outfile: bin, autoloadDotenv: false, autoloadBunfig: false },
     minify: true,
     bytecode: true,
   });
-  if (!built.success) throw new Error('could not compile the minimal Bun proxy');
+  if (!built.success) throw new Error(`could not compile ${fixture}`);
   const port = freePort();
   const child = spawn([bin], { PORT: String(port), UPSTREAM: upstream });
   const base = `http://127.0.0.1:${port}`;
-  await answering('the minimal Bun proxy', base, child);
-  return { name: 'minimal Bun proxy', base, pids: [child.proc.pid] };
+  await answering(name, base, child);
+  return { name, base, pids: [child.proc.pid] };
 }
 
 async function startNginx(upstreamPort: number): Promise<Target | null> {
@@ -571,7 +577,10 @@ try {
   const targets: Target[] = [
     { name: 'direct', base: direct, pids: [] },
     { name: 'hub', base: `${hubUrl}${MOUNT}`, pids: [hubPid] },
-    await startBunProxy(direct),
+    // The floor: the least a Bun forwarding proxy can do.
+    await startBunProxy(direct, 'bun-proxy.ts', 'minimal Bun proxy'),
+    // The floor plus the per-request work any correct proxy must do.
+    await startBunProxy(direct, 'bun-proxy-forwarding.ts', FORWARDING),
   ];
   const nginx = await startNginx(modulePort);
   if (nginx) targets.push(nginx);
@@ -713,7 +722,16 @@ try {
       '      forwarding in JS over pooled Bun.connect sockets instead (an HTTP/1.1 prototype, GETs only, no header work) measured only ~1.05x the fetch floor, so closing it needs a native pass-through in Bun;',
     );
     console.log(
-      "      the hub's part: Bun's requestIP costs a getpeername syscall per request, and the header edits (hop-by-hop both ways, cookies, four forwarding headers) go through Headers calls.",
+      "      the hub's part is mostly the forwarding work any correct proxy does (below): Bun's requestIP costs a getpeername syscall per request, and the header edits (hop-by-hop both ways, cookies, four forwarding headers) go through Headers calls.",
+    );
+  }
+  const fwd = byId('small', FORWARDING);
+  if (small.hub && small.bun && fwd) {
+    console.log(
+      `info  the forwarding work alone (small GET): ${FORWARDING} / minimal Bun proxy ${(fwd.rps / small.bun.rps).toFixed(2)}x (+${(fwd.cpuUs - small.bun.cpuUs).toFixed(1)} us/req of proxy CPU)`,
+    );
+    console.log(
+      `info  the hub's own routing and bookkeeping (small GET): hub / ${FORWARDING} ${(small.hub.rps / fwd.rps).toFixed(2)}x (${(small.hub.cpuUs - fwd.cpuUs).toFixed(1)} us/req of proxy CPU)`,
     );
   }
   for (const c of CASES.filter((x) => x.id === 'big' || x.id === 'upload')) {
