@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
   hubWithOperator,
@@ -15,12 +16,15 @@ const hubs = trackHubs();
 let url: string;
 let home: string;
 let call: OperatorCall;
+/** What the hub has written to stderr (its warnings) so far. */
+let hubStderr: () => string;
 
 beforeAll(async () => {
   const started = await hubWithOperator(hubs);
   url = started.url;
   home = started.hub.home;
   call = started.call;
+  hubStderr = started.hub.stderr;
   expect((await install(call, { package: await packFixture('good') })).state).toBe('succeeded');
   await running(call, 'fx-good');
 }, 60_000);
@@ -49,7 +53,6 @@ function rawHttp(head: string): Promise<string> {
   });
 }
 
-/** Opens a WebSocket through the hub and records what happens to it. */
 /** A bare WebSocket handshake request, to see the hub's HTTP answer to it. */
 function upgradeRequest(path: string) {
   return fetch(`${url}${path}`, {
@@ -62,6 +65,7 @@ function upgradeRequest(path: string) {
   });
 }
 
+/** Opens a WebSocket through the hub and records what happens to it. */
 async function openWs(path: string, protocols: string[] = []) {
   const ws = new WebSocket(`${url.replace('http', 'ws')}${path}`, protocols);
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -116,6 +120,36 @@ describe('path-routing proxy', () => {
       }),
     );
     expect(onlyHub.headers.cookie).toBeUndefined();
+  });
+
+  test('a module cannot set the hub’s session or CSRF cookie; its own cookies pass', async () => {
+    const setCookies = async (...cookies: string[]) => {
+      const query = cookies.map((c) => `c=${encodeURIComponent(c)}`).join('&');
+      const res = await fetch(`${url}/fx-good/set-cookie?${query}`);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      return res.headers.getSetCookie();
+    };
+    expect(
+      await setCookies(
+        'parachute_session=planted; Path=/; HttpOnly',
+        'theme=light; Path=/',
+        ' parachute_csrf =known; Path=/',
+        'parachute_session',
+        'lang=fr',
+      ),
+    ).toEqual(['theme=light; Path=/', 'lang=fr']);
+    expect(await setCookies('parachute_csrf=x; Path=/')).toEqual([]);
+    // Look-alike names are the module's own.
+    expect(await setCookies('parachute_sessions=1', 'x_parachute_csrf=2')).toEqual([
+      'parachute_sessions=1',
+      'x_parachute_csrf=2',
+    ]);
+    // The operator is told which module tried, once.
+    const warning =
+      "parachute-fixture-good tried to set the hub's parachute_session or parachute_csrf cookie";
+    await waitFor('the hub to warn', () => (hubStderr().includes(warning) ? true : undefined));
+    expect(hubStderr().split(warning).length - 1).toBe(1);
   });
 
   test('hop-by-hop headers, including those named in Connection, are not forwarded', async () => {

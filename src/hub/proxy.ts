@@ -1,5 +1,6 @@
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth/cookies.ts';
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
+import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
 import { escapeHtml } from './html.ts';
 
@@ -57,7 +58,40 @@ export async function forward(
   // Response turned Bun's native body pass-through into a JS stream copy,
   // about 15 % of the hub's throughput on small GETs.
   stripHopByHop(upstream.headers);
+  if (upstream.headers.has('set-cookie')) keepHubCookiesFromModule(upstream.headers, mount.name);
   return upstream;
+}
+
+/** Modules already told the operator once that the hub dropped their Set-Cookie. */
+const warnedCookieSetters = new Set<string>();
+
+/**
+ * Drops a module's Set-Cookie for the hub's own cookies. Modules share the
+ * hub's origin, so without this one could sign its visitors in as someone
+ * else (session fixation), sign them out, or replace the CSRF token: page
+ * scripts cannot overwrite the HttpOnly session cookie, but a response header can.
+ */
+function keepHubCookiesFromModule(headers: Headers, module: string): void {
+  const all = headers.getSetCookie();
+  const kept = all.filter((cookie) => !isHubCookie(cookie));
+  if (kept.length === all.length) return;
+  headers.delete('set-cookie');
+  for (const cookie of kept) headers.append('set-cookie', cookie);
+  if (!warnedCookieSetters.has(module)) {
+    warnedCookieSetters.add(module);
+    log.warn(
+      `${module} tried to set the hub's ${SESSION_COOKIE} or ${CSRF_COOKIE} cookie; the hub drops those Set-Cookie headers (this is said once)`,
+    );
+  }
+}
+
+// A Set-Cookie's name is what comes before its first `=` (all of a bare `name`), trimmed.
+function isHubCookie(setCookie: string): boolean {
+  const semicolon = setCookie.indexOf(';');
+  const pair = semicolon === -1 ? setCookie : setCookie.slice(0, semicolon);
+  const eq = pair.indexOf('=');
+  const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
+  return name === SESSION_COOKIE || name === CSRF_COOKIE;
 }
 
 /**
