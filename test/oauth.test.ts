@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { ADMIN, ApiClient } from './helpers/api.ts';
+import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import { hubWithOperator, install, type OperatorCall, trackHubs } from './helpers/modules.ts';
 
@@ -309,6 +309,26 @@ describe('registration', () => {
       unknown
     >[];
     expect(listed.find((c) => c.client_id === client.client_id)?.status).toBe('pending');
+  });
+});
+
+describe('registration limits', () => {
+  test('one address registers at most 60 apps an hour; the next gets 429 with Retry-After', async () => {
+    // A hub of its own: the limit would otherwise refuse this file's other registrations.
+    const { hub, url: own } = await freshHub();
+    hubs.push(hub);
+    const registerAt = () =>
+      fetch(`${own}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [REDIRECT] }),
+      });
+    for (let i = 0; i < 60; i++) expect((await registerAt()).status).toBe(201);
+    const refused = await registerAt();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    expect(((await refused.json()) as { error: string }).error).toBe('temporarily_unavailable');
   });
 });
 

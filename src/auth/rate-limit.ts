@@ -2,51 +2,69 @@
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const FAILURES_PER_ACCOUNT = 5;
 export const FAILURES_PER_IP = 60;
-// Bounds memory under a spray of usernames from many addresses.
+// Bounds memory under a spray of keys from many addresses.
 const MAX_KEYS = 50_000;
 
-/** In-memory sliding-window counter of failed logins. */
+/** In-memory sliding-window event counts per key, bounded in keys (the least recently used go first). */
+export class SlidingWindow {
+  private readonly events = new Map<string, number[]>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Seconds until `key` may have another event without exceeding `limit`, or 0 now. */
+  wait(key: string, limit: number, now = Date.now()): number {
+    const list = this.recent(key, now);
+    if (list.length < limit) return 0;
+    const oldestCounted = list[list.length - limit] as number;
+    return Math.max(1, Math.ceil((oldestCounted + this.windowMs - now) / 1000));
+  }
+
+  record(key: string, now = Date.now()): void {
+    const list = this.recent(key, now);
+    list.push(now);
+    // Re-inserted, so the Map's order is least recently used first.
+    this.events.delete(key);
+    this.events.set(key, list);
+    while (this.events.size > MAX_KEYS) {
+      this.events.delete(this.events.keys().next().value as string);
+    }
+  }
+
+  forget(key: string): void {
+    this.events.delete(key);
+  }
+
+  private recent(key: string, now: number): number[] {
+    const list = (this.events.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    if (list.length === 0) this.events.delete(key);
+    else this.events.set(key, list);
+    return list;
+  }
+}
+
+/** Failed logins, counted per address and per (address, account). */
 export class LoginRateLimiter {
-  private readonly failures = new Map<string, number[]>();
+  private readonly failures = new SlidingWindow(LOGIN_WINDOW_MS);
 
   /** Seconds until another attempt is allowed, or 0 when it is allowed now. */
   retryAfterSeconds(ip: string, username: string, now = Date.now()): number {
-    const waits = [
-      this.wait(`ip:${ip}`, FAILURES_PER_IP, now),
-      this.wait(`pair:${ip}:${username.toLowerCase()}`, FAILURES_PER_ACCOUNT, now),
-    ];
-    return Math.max(...waits);
+    return Math.max(
+      this.failures.wait(`ip:${ip}`, FAILURES_PER_IP, now),
+      this.failures.wait(pairKey(ip, username), FAILURES_PER_ACCOUNT, now),
+    );
   }
 
   recordFailure(ip: string, username: string, now = Date.now()): void {
-    for (const key of [`ip:${ip}`, `pair:${ip}:${username.toLowerCase()}`]) {
-      const list = this.recent(key, now);
-      list.push(now);
-      this.failures.delete(key);
-      this.failures.set(key, list);
-    }
-    while (this.failures.size > MAX_KEYS) {
-      const oldest = this.failures.keys().next().value as string;
-      this.failures.delete(oldest);
-    }
+    this.failures.record(`ip:${ip}`, now);
+    this.failures.record(pairKey(ip, username), now);
   }
 
   /** A successful login clears that account's failures from that address. */
   recordSuccess(ip: string, username: string): void {
-    this.failures.delete(`pair:${ip}:${username.toLowerCase()}`);
+    this.failures.forget(pairKey(ip, username));
   }
+}
 
-  private wait(key: string, limit: number, now: number): number {
-    const list = this.recent(key, now);
-    if (list.length < limit) return 0;
-    const oldestCounted = list[list.length - limit] as number;
-    return Math.max(1, Math.ceil((oldestCounted + LOGIN_WINDOW_MS - now) / 1000));
-  }
-
-  private recent(key: string, now: number): number[] {
-    const list = (this.failures.get(key) ?? []).filter((t) => now - t < LOGIN_WINDOW_MS);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
-  }
+function pairKey(ip: string, username: string): string {
+  return `pair:${ip}:${username.toLowerCase()}`;
 }

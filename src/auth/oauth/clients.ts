@@ -171,6 +171,21 @@ export const clients = {
     ).n;
   },
 
+  /**
+   * Makes room for one more pending client under `max`: drops the oldest
+   * pending clients nobody has used. Returns how many were dropped.
+   */
+  evictOldestPending(db: Database, max: number): number {
+    const excess = clients.countPending(db) - (max - 1);
+    if (excess <= 0) return 0;
+    return db.run(
+      `DELETE FROM oauth_clients WHERE client_id IN (
+         SELECT client_id FROM oauth_clients WHERE status = 'pending' AND last_used_at IS NULL
+         ORDER BY created_at, rowid LIMIT ?)`,
+      [excess],
+    ).changes;
+  },
+
   /** Drops pending clients that were never used and are older than `maxAgeMs`. */
   prunePending(db: Database, maxAgeMs: number): void {
     db.run(
