@@ -83,7 +83,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     modules: modules.manager,
     spaFiles: config.spaFiles,
   });
-  const trusted = trustedProxy(config.env ?? process.env);
+  const trusted = trustedProxy(config.env ?? process.env, (entry, why) =>
+    log.warn(`PARACHUTE_TRUSTED_PROXIES: ignoring ${JSON.stringify(entry)}: ${why}`),
+  );
   const manager = modules.manager;
   handler = (request, srv) => {
     // Module paths go straight to the proxy: no hub route lives under a mount.
