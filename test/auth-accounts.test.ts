@@ -39,6 +39,42 @@ describe('login rate limit', () => {
     expect(other.status).toBe(401);
   });
 
+  test('behind a trusted proxy, the limit is per visitor the proxy names, not per proxy', async () => {
+    const started = await setUpHub({ PARACHUTE_TRUSTED_PROXIES: '127.0.0.1, ::1' });
+    hubs.push(started.hub);
+    // As Caddy on the same machine would send them: the visitor it saw, appended.
+    const via = (visitor: string) => ({ 'x-forwarded-for': `10.9.9.9, ${visitor}` });
+    const attacker = new ApiClient(started.url);
+    for (let i = 0; i < 5; i++) {
+      const res = await attacker.post(
+        '/api/auth/login',
+        { username: 'admin', password: `wrong password ${i}` },
+        via('198.51.100.66'),
+      );
+      expect(res.status).toBe(401);
+    }
+    const limited = await attacker.post('/api/auth/login', ADMIN, via('198.51.100.66'));
+    expect(limited.status).toBe(429);
+    // The admin, another visitor behind the same proxy, still signs in.
+    const admin = await new ApiClient(started.url).post(
+      '/api/auth/login',
+      ADMIN,
+      via('203.0.113.5'),
+    );
+    expect(admin.status).toBe(200);
+    // A hub that trusts no proxy counts the peer, whatever X-Forwarded-For says.
+    const { url } = await hub();
+    const direct = new ApiClient(url);
+    for (let i = 0; i < 5; i++) {
+      await direct.post(
+        '/api/auth/login',
+        { username: 'admin', password: `wrong password ${i}` },
+        via(`198.51.100.${i}`),
+      );
+    }
+    expect((await direct.post('/api/auth/login', ADMIN, via('203.0.113.5'))).status).toBe(429);
+  });
+
   test('unknown users and wrong passwords look the same', async () => {
     const { url } = await hub();
     const a = await new ApiClient(url).post('/api/auth/login', {

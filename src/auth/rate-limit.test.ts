@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test';
 import {
+  addressKey,
   FAILURES_PER_ACCOUNT,
   FAILURES_PER_IP,
   LOGIN_WINDOW_MS,
@@ -34,4 +35,20 @@ test('a success clears that account’s failures from that address', () => {
   limiter.recordSuccess('10.0.0.1', 'admin');
   limiter.recordFailure('10.0.0.1', 'admin', t0);
   expect(limiter.retryAfterSeconds('10.0.0.1', 'admin', t0)).toBe(0);
+});
+
+test('IPv6 addresses count by their /64, so rotating through a block does not escape the limit', () => {
+  expect(addressKey('2001:db8:1:2::5')).toBe(addressKey('2001:0DB8:1:2:ffff:1:2:3'));
+  expect(addressKey('2001:db8:1:2::5')).not.toBe(addressKey('2001:db8:1:3::5'));
+  // IPv4, bare or as a dual-stack socket reports it, counts alone.
+  expect(addressKey('::ffff:198.51.100.7')).toBe('198.51.100.7');
+  expect(addressKey('198.51.100.7')).not.toBe(addressKey('198.51.100.8'));
+  const limiter = new LoginRateLimiter();
+  for (let i = 0; i < FAILURES_PER_IP; i++) {
+    limiter.recordFailure(`2001:db8:1:2::${i.toString(16)}`, `user${i}`, t0);
+  }
+  expect(limiter.retryAfterSeconds('2001:db8:1:2:aaaa::1', 'fresh-name', t0 + 1)).toBeGreaterThan(
+    0,
+  );
+  expect(limiter.retryAfterSeconds('2001:db8:1:3::1', 'fresh-name', t0 + 1)).toBe(0);
 });

@@ -1,3 +1,5 @@
+import { ipv6 } from '../platform/ip-address.ts';
+
 /** auth.md section 6: 5 failures per 15 min per (IP, username), 60 per 15 min per IP. */
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const FAILURES_PER_ACCOUNT = 5;
@@ -42,20 +44,37 @@ export class SlidingWindow {
   }
 }
 
-/** Failed logins, counted per address and per (address, account). */
+/**
+ * The key an address is counted under: an IPv6 address by its /64, the
+ * smallest block a network hands a host, so one machine cannot get around a
+ * limit by rotating through its 2^64 addresses. IPv4 addresses (also in
+ * their `::ffff:` form) count one by one.
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const w = ipv6(ip);
+  if (w === null) return ip;
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) {
+    return [w[3] >>> 24, (w[3] >>> 16) & 255, (w[3] >>> 8) & 255, w[3] & 255].join('.');
+  }
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+  return `${hex(w[0])}${hex(w[1])}::/64`;
+}
+
+/** Failed logins, counted per address (an IPv6 /64) and per (address, account). */
 export class LoginRateLimiter {
   private readonly failures = new SlidingWindow(LOGIN_WINDOW_MS);
 
   /** Seconds until another attempt is allowed, or 0 when it is allowed now. */
   retryAfterSeconds(ip: string, username: string, now = Date.now()): number {
     return Math.max(
-      this.failures.wait(`ip:${ip}`, FAILURES_PER_IP, now),
+      this.failures.wait(`ip:${addressKey(ip)}`, FAILURES_PER_IP, now),
       this.failures.wait(pairKey(ip, username), FAILURES_PER_ACCOUNT, now),
     );
   }
 
   recordFailure(ip: string, username: string, now = Date.now()): void {
-    this.failures.record(`ip:${ip}`, now);
+    this.failures.record(`ip:${addressKey(ip)}`, now);
     this.failures.record(pairKey(ip, username), now);
   }
 
@@ -66,5 +85,5 @@ export class LoginRateLimiter {
 }
 
 function pairKey(ip: string, username: string): string {
-  return `pair:${ip}:${username.toLowerCase()}`;
+  return `pair:${addressKey(ip)}:${username.toLowerCase()}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { trustedProxy } from './forwarded.ts';
+import { clientAddressOf, trustedProxy } from './forwarded.ts';
 
 /** The trust check for `list`, and the entries it reported as invalid. */
 function trust(list: string, env: Record<string, string | undefined> = {}) {
@@ -205,5 +205,48 @@ describe('invalid entries', () => {
     const { check, invalid } = trust('  ');
     expect(invalid).toEqual([]);
     expect(check('::1')).toBe(false);
+  });
+});
+
+describe('the client address for the hub’s own routes', () => {
+  const behind = (list: string, env: Record<string, string> = {}) => {
+    const all = { ...env, PARACHUTE_TRUSTED_PROXIES: list };
+    const resolve = clientAddressOf(all, trustedProxy(all));
+    return (peer: string, headers: Record<string, string> = {}) =>
+      resolve(peer, new Headers(headers));
+  };
+
+  test('an untrusted peer is the client, whatever it claims', () => {
+    const of = behind('10.0.0.0/8');
+    expect(of('203.0.113.7', { 'x-forwarded-for': '198.51.100.1' })).toBe('203.0.113.7');
+    expect(behind('')('127.0.0.1', { 'x-forwarded-for': '198.51.100.1' })).toBe('127.0.0.1');
+  });
+
+  test('behind listed proxies, the rightmost address that is not one of them', () => {
+    const of = behind('127.0.0.1, 10.0.0.0/8, ::1');
+    // Caddy on the same machine appended the visitor it saw.
+    expect(of('127.0.0.1', { 'x-forwarded-for': '198.51.100.1' })).toBe('198.51.100.1');
+    expect(of('::1', { 'x-forwarded-for': '2001:db8::5' })).toBe('2001:db8::5');
+    // What the client wrote itself (left of the real entry) is never believed.
+    expect(of('127.0.0.1', { 'x-forwarded-for': '1.1.1.1, 198.51.100.1' })).toBe('198.51.100.1');
+    // Proxies in a chain are skipped.
+    expect(of('127.0.0.1', { 'x-forwarded-for': '1.1.1.1, 198.51.100.1, 10.0.0.5' })).toBe(
+      '198.51.100.1',
+    );
+    // No header, or a malformed chain: the proxy's own address.
+    expect(of('127.0.0.1')).toBe('127.0.0.1');
+    expect(of('127.0.0.1', { 'x-forwarded-for': '198.51.100.1, ' })).toBe('127.0.0.1');
+    // Only listed proxies in the chain: the one closest to the client.
+    expect(of('127.0.0.1', { 'x-forwarded-for': '10.0.0.9, 10.0.0.5' })).toBe('10.0.0.9');
+  });
+
+  test('on Fly, the address its edge puts in Fly-Client-IP; on Render, the peer', () => {
+    const fly = behind('', { FLY_APP_NAME: 'hub' });
+    expect(
+      fly('172.16.1.2', { 'fly-client-ip': '198.51.100.1', 'x-forwarded-for': '1.1.1.1, 9.9.9.9' }),
+    ).toBe('198.51.100.1');
+    expect(fly('172.16.1.2')).toBe('172.16.1.2');
+    const render = behind('', { RENDER_EXTERNAL_URL: 'https://hub.onrender.com' });
+    expect(render('10.21.0.1', { 'x-forwarded-for': '198.51.100.1' })).toBe('10.21.0.1');
   });
 });

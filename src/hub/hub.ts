@@ -10,7 +10,7 @@ import { removeRuntime, writeRuntime } from '../platform/runtime-file.ts';
 import { openStoreWhenUnlocked } from '../store/db.ts';
 import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './error-body.ts';
-import { trustedProxy } from './forwarded.ts';
+import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
 import { lazyApp } from './lazy-app.ts';
 import { startModules } from './modules-boot.ts';
@@ -86,6 +86,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const trusted = trustedProxy(config.env ?? process.env, (entry, why) =>
     log.warn(`PARACHUTE_TRUSTED_PROXIES: ignoring ${JSON.stringify(entry)}: ${why}`),
   );
+  const clientAddress = clientAddressOf(config.env ?? process.env, trusted);
   const manager = modules.manager;
   handler = (request, srv) => {
     // Module paths go straight to the proxy: no hub route lives under a mount.
@@ -94,7 +95,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     if (!mount) {
       const probe = probeResponse(request, path, state, checkDb);
       if (probe) return probe;
-      const ip = srv.requestIP(request)?.address;
+      const peer = srv.requestIP(request)?.address;
+      const ip = peer && clientAddress(peer, request.headers);
       if (request.body !== null && !request.headers.has('content-length')) {
         return readBounded(request).then((read) => {
           if (read instanceof Response) return read;

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../../platform/client-ip.ts';
-import { SlidingWindow } from '../rate-limit.ts';
+import { addressKey, SlidingWindow } from '../rate-limit.ts';
 import { clients, parseRegistration } from './clients.ts';
 import { noStoreJson, oauthError, preflight } from './http.ts';
 import type { OAuthIssuer } from './issuer.ts';
@@ -24,7 +24,7 @@ export function registerRoutes(oauth: OAuthIssuer) {
   return new Elysia({ name: 'oauth.register' })
     .options('/oauth/register', preflight)
     .post('/oauth/register', async ({ request }) => {
-      const address = clientIpOf(request);
+      const address = addressKey(clientIpOf(request));
       const wait = registrations.wait(address, REGISTRATIONS_PER_ADDRESS);
       if (wait > 0) {
         return noStoreJson(
