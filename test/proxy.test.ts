@@ -78,6 +78,86 @@ async function openWs(path: string, protocols: string[] = []) {
   return { ws, opened, closed };
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * A WebSocket client on a bare TCP socket that stops reading once the
+ * handshake is answered, so the hub's queue towards it can only fill.
+ */
+async function unreadWebSocket(path: string) {
+  const { hostname, port, host } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    let head = '';
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (head.includes('\r\n\r\n')) return;
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.pause();
+      if (head.startsWith('HTTP/1.1 101')) resolve();
+      else reject(new Error(`no upgrade: ${head.split('\r\n')[0]}`));
+    });
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+  });
+  return {
+    /** Sends a short text message, masked as a client must (RFC 6455 section 5.3). */
+    sendText(text: string) {
+      const mask = [0x12, 0x34, 0x56, 0x78];
+      const payload = [...Buffer.from(text)].map((b, i) => b ^ (mask[i % 4] as number));
+      socket.write(Buffer.from([0x81, 0x80 | payload.length, ...mask, ...payload]));
+    },
+    /** Bytes read so far, handshake and frame headers included. */
+    received: () => bytes,
+    resume: () => socket.resume(),
+    destroy: () => socket.destroy(),
+  };
+}
+
+/** What the fixture's /ws?tag= socket has sent and received (test/fixtures/modules/README.md). */
+async function moduleSocket(tag: string) {
+  const res = await fetch(`${url}/fx-good/ws-stats?tag=${tag}`);
+  return (await res.json()) as { sent: number; received: number; closed: boolean };
+}
+
+/** Polls `read` until its value is above zero and has not changed for 300 ms; returns it. */
+function stopsGrowing(what: string, read: () => number | Promise<number>) {
+  let last = -1;
+  let since = Date.now();
+  return waitFor(what, async () => {
+    const value = await read();
+    if (value !== last) [last, since] = [value, Date.now()];
+    return value > 0 && Date.now() - since >= 300 ? value : undefined;
+  });
+}
+
+/** Samples the hub's resident memory (VmRSS) every 20 ms until `stop()`. */
+function sampleHubRss() {
+  const { pid } = JSON.parse(readFileSync(join(home, 'run', 'hub.json'), 'utf8')) as {
+    pid: number;
+  };
+  const rss = () =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+  const before = rss();
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss());
+  }, 20);
+  // A failed test never calls stop(); this must not keep the run alive.
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      return { before, peak: Math.max(peak, rss()) };
+    },
+  };
+}
+
 describe('path-routing proxy', () => {
   test('strips the mount path and keeps the query', async () => {
     const res = await fetch(`${url}/fx-good/echo/a/b?x=1&y=2`);
@@ -262,6 +342,74 @@ describe('path-routing proxy', () => {
       await call('POST', '/api/modules/fx-good/start');
       await running(call, 'fx-good');
     }
+  });
+
+  test('a module flooding a WebSocket client that does not read is held back; the hub stays small', async () => {
+    const flood = 256 * MiB;
+    const memory = sampleHubRss();
+    const client = await unreadWebSocket('/fx-good/ws?tag=flood-unread');
+    try {
+      client.sendText(`flood ${flood / MiB}`);
+      // Backpressure reaches the module once the buffers on the way are
+      // full; a hub that kept reading would take the whole flood.
+      const heldAt = await stopsGrowing(
+        'the module to be held back',
+        async () => (await moduleSocket('flood-unread')).sent,
+      );
+      expect(heldAt).toBeLessThan(64 * MiB);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      // Nothing was dropped on the way: once the client reads, all of it comes.
+      client.resume();
+      await waitFor('the whole flood to reach the client', () =>
+        client.received() >= flood ? true : undefined,
+      );
+    } finally {
+      client.destroy();
+    }
+    await waitFor('the module’s side to close', async () =>
+      (await moduleSocket('flood-unread')).closed ? true : undefined,
+    );
+    const { before, peak } = memory.stop();
+    expect(peak - before).toBeLessThan(64 * MiB);
+  });
+
+  test('a WebSocket client flooding a module that does not read is held back; the hub stays small', async () => {
+    const flood = 256 * MiB;
+    const memory = sampleHubRss();
+    const { ws, opened, closed } = await openWs('/fx-good/ws?tag=hold');
+    expect(opened).toBe(true);
+    const holding = new Promise((resolve) => {
+      ws.onmessage = resolve;
+    });
+    ws.send('hold');
+    await holding;
+    const piece = new Uint8Array(MiB);
+    let pushed = 0;
+    // Sends whenever the client's own queue is short, as fast as the hub reads.
+    const push = () => {
+      while (pushed < flood && ws.bufferedAmount < MiB) {
+        ws.send(piece);
+        pushed += piece.length;
+      }
+      return pushed;
+    };
+    const heldAt = await stopsGrowing('the client to be held back', push);
+    expect(heldAt).toBeLessThan(64 * MiB);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    await fetch(`${url}/fx-good/ws-release?tag=hold`);
+    const atModule = await waitFor('the whole flood to reach the module', async () => {
+      push();
+      const { received } = await moduleSocket('hold');
+      return received >= flood ? received : undefined;
+    });
+    expect(atModule).toBe(flood);
+    ws.close(1000, 'done');
+    expect((await closed).code).toBe(1000);
+    await waitFor('the module’s side to close', async () =>
+      (await moduleSocket('hold')).closed ? true : undefined,
+    );
+    const { before, peak } = memory.stop();
+    expect(peak - before).toBeLessThan(64 * MiB);
   });
 
   test('the hub’s own APIs refuse oversized bodies before reading them', async () => {
