@@ -5,7 +5,7 @@ import type { ModuleState } from '../supervisor/states.ts';
 import { escapeHtml } from './html.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
-const HOP_BY_HOP = [
+export const HOP_BY_HOP = [
   'connection',
   'keep-alive',
   'proxy-authenticate',
