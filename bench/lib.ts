@@ -1,4 +1,4 @@
-// Helpers the benchmarks share.
+// Helpers the benchmarks share (the tests use waitFor too, through test/helpers/binary.ts).
 
 /** A port that was free a moment ago, on loopback. */
 export function freePort(): number {
@@ -26,5 +26,7 @@ export async function waitFor<T>(
     }
     await Bun.sleep(everyMs);
   }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`,
+  );
 }

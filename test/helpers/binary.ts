@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Subprocess } from 'bun';
+import { waitFor as pollUntil } from '../../bench/lib.ts';
 
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
 
@@ -36,25 +37,12 @@ export function isolatedBinary(): { dir: string; bin: string } {
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await Bun.sleep(10);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`,
-  );
+  return pollUntil(what, probe, timeoutMs);
 }
 
 /** Runs the binary to completion and returns its exit code and output. */
