@@ -12,7 +12,8 @@
  *  - through that proxy plus the per-request work any correct forwarding proxy
  *    does (bench/fixtures/bun-proxy-forwarding.ts: peer address, hop-by-hop
  *    headers both ways, hub cookies, forwarding headers), so the output can
- *    say how much of the hub's cost is that work and how much is its own;
+ *    say what that work costs done with fetch, against the hub doing it over
+ *    its own client (src/hub/module-http.ts, for GETs without a body);
  *  - through nginx (`proxy_pass` to an upstream with `keepalive 64`, one worker);
  *  - through Caddy (`reverse_proxy`).
  *
@@ -719,10 +720,7 @@ try {
       "      the Bun floor: fetch runs on its own HTTP client thread, so each request crosses threads twice (eventfd writes, wake-ups; about 11 syscalls a request against nginx's 5, one thread) and builds JS Request/Response/Headers objects;",
     );
     console.log(
-      '      forwarding in JS over pooled Bun.connect sockets instead (an HTTP/1.1 prototype, GETs only, no header work) measured only ~1.05x the fetch floor, so closing it needs a native pass-through in Bun;',
-    );
-    console.log(
-      "      the hub's part is mostly the forwarding work any correct proxy does (below): Bun's requestIP costs a getpeername syscall per request, and the header edits (hop-by-hop both ways, cookies, four forwarding headers) go through Headers calls.",
+      "      the hub sends bodiless GETs over its own pooled HTTP/1.1 connections on the JS thread (src/hub/module-http.ts), which skips that hand-off and pays for the forwarding work (below); what is left to nginx is JS objects per request and Bun's event loop, which only a native pass-through in Bun would remove.",
     );
   }
   const fwd = byId('small', FORWARDING);
@@ -731,7 +729,7 @@ try {
       `info  the forwarding work alone (small GET): ${FORWARDING} / minimal Bun proxy ${(fwd.rps / small.bun.rps).toFixed(2)}x (+${(fwd.cpuUs - small.bun.cpuUs).toFixed(1)} us/req of proxy CPU)`,
     );
     console.log(
-      `info  the hub's own routing and bookkeeping (small GET): hub / ${FORWARDING} ${(small.hub.rps / fwd.rps).toFixed(2)}x (${(small.hub.cpuUs - fwd.cpuUs).toFixed(1)} us/req of proxy CPU)`,
+      `info  the hub against the same work done with fetch (small GET): hub / ${FORWARDING} ${(small.hub.rps / fwd.rps).toFixed(2)}x (${(small.hub.cpuUs - fwd.cpuUs).toFixed(1)} us/req of proxy CPU): its own client, less its routing and bookkeeping`,
     );
   }
   for (const c of CASES.filter((x) => x.id === 'big' || x.id === 'upload')) {

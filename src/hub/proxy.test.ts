@@ -1,5 +1,6 @@
-import { describe, expect, test } from 'bun:test';
-import { pathAndQuery, withoutHubCookies } from './proxy.ts';
+import { afterEach, describe, expect, test } from 'bun:test';
+import type { Mount } from '../modules/mounts.ts';
+import { forward, pathAndQuery, withoutHubCookies } from './proxy.ts';
 
 describe('withoutHubCookies', () => {
   test("drops the hub's session and CSRF cookies wherever they are", () => {
@@ -35,5 +36,77 @@ describe('pathAndQuery', () => {
     // Bun keeps a fragment sent in the request line; it never reaches a module.
     expect(pathAndQuery('http://h:1/a#b?c')).toBe('/a');
     expect(pathAndQuery('http://h:1/a?x#y')).toBe('/a?x');
+  });
+});
+
+describe('forward, answered through the hub’s own client (GETs without a body)', () => {
+  /** A module on a raw TCP port answering every request with `answer`, and a server forwarding to it. */
+  function proxyTo(answer: string) {
+    const module = Bun.listen({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        data(socket) {
+          socket.write(answer);
+        },
+      },
+    });
+    const mount: Mount = {
+      prefix: '/m',
+      name: 'fx-raw',
+      port: module.port,
+      stripPrefix: true,
+      websocket: false,
+      managed: false,
+    };
+    const hub = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: (request) =>
+        forward(request, mount, { clientIp: '127.0.0.1', trusted: false, state: null }),
+    });
+    stops.push(() => {
+      hub.stop(true);
+      module.stop(true);
+    });
+    return `http://127.0.0.1:${hub.port}/m/x`;
+  }
+  const stops: (() => void)[] = [];
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop();
+  });
+
+  test('hop-by-hop answer headers and those Connection names are dropped; the rest pass as sent', async () => {
+    const url = proxyTo(
+      'HTTP/1.1 200 OK\r\nconnection: keep-alive, x-secret\r\nkeep-alive: timeout=5\r\nx-secret: 1\r\n' +
+        'proxy-authenticate: Basic\r\nupgrade: h2c\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n' +
+        'set-cookie: parachute_session=forged; Path=/\r\nset-cookie: theme=dark\r\n' +
+        'x-keep: kept\r\ncontent-length: 5\r\n\r\nhello',
+    );
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('hello');
+    for (const name of ['x-secret', 'keep-alive', 'proxy-authenticate', 'upgrade']) {
+      expect(res.headers.get(name)).toBeNull();
+    }
+    expect(res.headers.get('x-keep')).toBe('kept');
+    expect(res.headers.get('date')).toBe('Sun, 06 Nov 1994 08:49:37 GMT');
+    expect(res.headers.getSetCookie()).toEqual(['theme=dark']);
+    expect(res.headers.get('content-length')).toBe('5');
+    // The module sent no Content-Type: the visitor is not told one it did not send.
+    expect(res.headers.get('content-type')).toBeNull();
+  });
+
+  test('an answer that breaks HTTP is a 502 that says so', async () => {
+    const url = proxyTo('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 7\r\n\r\nhello');
+    const res = await fetch(url, { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(502);
+    const body = await res.json();
+    expect(body).toMatchObject({
+      error: 'module_unavailable',
+      module: 'fx-raw',
+      state: 'misbehaving',
+    });
+    expect(body.error_description).toContain('not valid HTTP/1.1');
   });
 });

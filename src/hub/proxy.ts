@@ -3,6 +3,7 @@ import { type Mount, upstreamPath } from '../modules/mounts.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
 import { escapeHtml } from './html.ts';
+import { type ModuleHttpError, type ModuleResponse, moduleGet } from './module-http.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
 export const HOP_BY_HOP = [
@@ -32,19 +33,49 @@ export interface ProxyContext {
  * module, and forwarding headers say what the hub saw unless the peer is a
  * trusted proxy.
  */
-export async function forward(
+export function forward(request: Request, mount: Mount, ctx: ProxyContext): Promise<Response> {
+  if (ctx.state !== null && ctx.state !== 'running') {
+    return Promise.resolve(unavailable(request, mount, ctx.state));
+  }
+  const url = request.url;
+  const target = upstreamPath(mount, pathAndQuery(url));
+  // Most requests are GETs without a body: they take the hub's own client.
+  if (request.method === 'GET' && request.body === null && PLAIN_TARGET.test(target)) {
+    let lines = '';
+    eachUpstreamHeader(request.headers, url, ctx, (name, value) => {
+      lines += `${name}: ${value}\r\n`;
+    });
+    return moduleGet(mount.port, target, lines).then(
+      (answer) => moduleResponse(answer, mount, request),
+      (error: ModuleHttpError) => {
+        if (!error.invalidAnswer) return unavailable(request, mount, 'unreachable');
+        warnInvalidAnswer(mount.name, error.message);
+        return unavailable(request, mount, 'misbehaving');
+      },
+    );
+  }
+  return forwardWithFetch(request, mount, ctx, `http://127.0.0.1:${mount.port}${target}`);
+}
+
+// A request-target the hub's client writes as it is: printable ASCII, no space.
+const PLAIN_TARGET = /^\/[\x21-\x7e]*$/;
+
+/** Every other request: Bun's fetch, which streams request bodies of any size. */
+async function forwardWithFetch(
   request: Request,
   mount: Mount,
   ctx: ProxyContext,
+  target: string,
 ): Promise<Response> {
-  if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
-  const url = request.url;
-  const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(url))}`;
+  const headers = new Headers();
+  eachUpstreamHeader(request.headers, request.url, ctx, (name, value) =>
+    headers.append(name, value),
+  );
   let upstream: Response;
   try {
     upstream = await fetch(target, {
       method: request.method,
-      headers: requestHeaders(request.headers, url, ctx),
+      headers,
       body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
       redirect: 'manual',
       // Pass compressed bodies through untouched, with their Content-Encoding.
@@ -55,11 +86,74 @@ export async function forward(
   }
   // The module's answer goes back as the same Response, its headers edited
   // in place (Bun's fetch headers are mutable): wrapping its body in a new
-  // Response turned Bun's native body pass-through into a JS stream copy,
-  // about 15 % of the hub's throughput on small GETs.
-  stripHopByHop(upstream.headers);
+  // Response turned Bun's native body pass-through into a JS stream copy.
+  const drop = hopByHopNames(upstream.headers.get('connection'));
+  for (const name of drop) upstream.headers.delete(name);
   if (upstream.headers.has('set-cookie')) keepHubCookiesFromModule(upstream.headers, mount.name);
   return upstream;
+}
+
+/**
+ * The Response for an answer read by the hub's own client: hop-by-hop
+ * headers and the hub's cookies dropped, the rest as the module sent them.
+ */
+function moduleResponse(answer: ModuleResponse, mount: Mount, request: Request): Response {
+  let drop = HOP_BY_HOP_NAMES;
+  let hasType = false;
+  for (const [name, value] of answer.headers) {
+    if (name === 'connection') drop = hopByHopNames(value);
+    else if (name === 'content-type') hasType = true;
+  }
+  const headers: [string, string][] = [];
+  for (const pair of answer.headers) {
+    const [name, value] = pair;
+    if (drop.has(name)) continue;
+    // Bun frames the body it is given; the module's length would be a second one.
+    if (name === 'content-length' && answer.body !== null) continue;
+    if (name === 'set-cookie' && isHubCookie(value)) {
+      warnCookieSetter(mount.name);
+      continue;
+    }
+    headers.push(pair);
+  }
+  let body = answer.body;
+  // Bun labels a bytes body application/octet-stream when no type is given;
+  // a module that sent none gets none (a finished stream carries no type).
+  if (body instanceof Uint8Array && !hasType && body.length > 0) body = finishedStream(body);
+  try {
+    return new Response(body as BodyInit | null, {
+      status: answer.status,
+      statusText: answer.statusText,
+      headers,
+    });
+  } catch (error) {
+    // A header Response refuses (a control character in a value): the module's answer is broken.
+    if (body instanceof ReadableStream) void body.cancel();
+    warnInvalidAnswer(
+      mount.name,
+      `${mount.name} sent a header the hub cannot pass on: ${String(error)}`,
+    );
+    return unavailable(request, mount, 'misbehaving');
+  }
+}
+
+/** Modules already reported for answers that are not HTTP/1.1. */
+const warnedInvalidAnswers = new Set<string>();
+
+// Said once per module: a module that answers every request wrongly would flood the log.
+function warnInvalidAnswer(module: string, why: string): void {
+  if (warnedInvalidAnswers.has(module)) return;
+  warnedInvalidAnswers.add(module);
+  log.warn(`${module}: ${why}; the hub answered 502 (this is said once per module)`);
+}
+
+function finishedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 /** Modules already told the operator once that the hub dropped their Set-Cookie. */
@@ -77,12 +171,15 @@ function keepHubCookiesFromModule(headers: Headers, module: string): void {
   if (kept.length === all.length) return;
   headers.delete('set-cookie');
   for (const cookie of kept) headers.append('set-cookie', cookie);
-  if (!warnedCookieSetters.has(module)) {
-    warnedCookieSetters.add(module);
-    log.warn(
-      `${module} tried to set the hub's ${SESSION_COOKIE} or ${CSRF_COOKIE} cookie; the hub drops those Set-Cookie headers (this is said once)`,
-    );
-  }
+  warnCookieSetter(module);
+}
+
+function warnCookieSetter(module: string): void {
+  if (warnedCookieSetters.has(module)) return;
+  warnedCookieSetters.add(module);
+  log.warn(
+    `${module} tried to set the hub's ${SESSION_COOKIE} or ${CSRF_COOKIE} cookie; the hub drops those Set-Cookie headers (this is said once)`,
+  );
 }
 
 // A Set-Cookie's name is what comes before its first `=` (all of a bare `name`), trimmed.
@@ -115,35 +212,63 @@ function hostOf(url: string): string {
 }
 
 /**
- * Turns a client's request headers into what the module receives, editing
- * `headers` in place: hop-by-hop and hub cookies removed, forwarding
- * headers set. The proxy passes the request's own headers (the request is
- * forwarded once and never read again; copying them was measurable per
- * request); the WebSocket bridge passes a copy, as the upgrade still needs them.
+ * Calls `add` with each header the module receives for a request with these
+ * headers: hop-by-hop headers and the hub's cookies left out, the Host left
+ * to the client that sends it, and the forwarding headers set to what the
+ * hub saw (appended to, from a trusted proxy). `headers` is not changed.
  */
-export function requestHeaders(headers: Headers, url: string, ctx: ProxyContext): Headers {
-  const host = headers.get('host') ?? hostOf(url);
-  stripHopByHop(headers);
-  headers.delete('host');
-  const cookie = headers.get('cookie');
-  if (cookie) {
-    const kept = withoutHubCookies(cookie);
-    if (kept === '') headers.delete('cookie');
-    else if (kept !== cookie) headers.set('cookie', kept);
+export function eachUpstreamHeader(
+  headers: Headers,
+  url: string,
+  ctx: ProxyContext,
+  add: (name: string, value: string) => void,
+): void {
+  const drop = hopByHopNames(headers.get('connection'));
+  let host: string | null = null;
+  let priorFor: string | null = null;
+  let sentProto = false;
+  let sentHost = false;
+  for (const [name, value] of headers) {
+    if (drop.has(name)) continue;
+    switch (name) {
+      case 'host':
+        host = value;
+        continue;
+      case 'cookie': {
+        const kept = withoutHubCookies(value);
+        if (kept !== '') add(name, kept);
+        continue;
+      }
+      // From anyone but a trusted proxy, what a client says it forwarded is dropped.
+      case 'x-forwarded-for':
+        if (ctx.trusted) priorFor = value;
+        continue;
+      case 'x-forwarded-proto':
+        if (!ctx.trusted) continue;
+        sentProto = true;
+        break;
+      case 'x-forwarded-host':
+        if (!ctx.trusted) continue;
+        sentHost = true;
+        break;
+      case 'forwarded':
+        if (!ctx.trusted) continue;
+        break;
+    }
+    add(name, value);
   }
+  host ??= hostOf(url);
   const proto = url.startsWith('https:') ? 'https' : 'http';
   if (ctx.trusted) {
-    const prior = headers.get('x-forwarded-for');
-    headers.set('x-forwarded-for', prior ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);
-    if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', proto);
-    if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', host);
+    add('x-forwarded-for', priorFor ? `${priorFor}, ${ctx.clientIp}` : ctx.clientIp);
+    if (!sentProto) add('x-forwarded-proto', proto);
+    if (!sentHost) add('x-forwarded-host', host);
   } else {
-    headers.set('x-forwarded-for', ctx.clientIp);
-    headers.set('x-forwarded-proto', proto);
-    headers.set('x-forwarded-host', host);
-    headers.set('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
+    add('x-forwarded-for', ctx.clientIp);
+    add('x-forwarded-proto', proto);
+    add('x-forwarded-host', host);
+    add('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
   }
-  return headers;
 }
 
 /**
@@ -165,13 +290,18 @@ const HUB_COOKIE_PAIRS = new RegExp(
 );
 const EDGE_SEPARATORS = /^[; \t]+|[; \t]+$/g;
 
-function stripHopByHop(headers: Headers): void {
-  // Most messages name nothing in Connection: skip the split for them.
-  const named = headers.get('connection');
-  if (named) {
-    for (const h of named.split(',')) if (h.trim()) headers.delete(h.trim());
+const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
+/** The hop-by-hop header names of a message: RFC 9110's and those its Connection header lists. */
+function hopByHopNames(connection: string | null): ReadonlySet<string> {
+  // Most messages name nothing in Connection but keep-alive or close.
+  if (!connection) return HOP_BY_HOP_NAMES;
+  const names = new Set(HOP_BY_HOP);
+  for (const name of connection.split(',')) {
+    const trimmed = name.trim().toLowerCase();
+    if (trimmed) names.add(trimmed);
   }
-  for (const h of HOP_BY_HOP) headers.delete(h);
+  return names;
 }
 
 // RFC 7239 §4: a host with a port is not a token, and unquoted, a Host of
@@ -190,7 +320,7 @@ function quoteIp(ip: string): string {
 export function unavailable(
   request: Request,
   mount: Mount,
-  state: ModuleState | 'unreachable',
+  state: ModuleState | 'unreachable' | 'misbehaving',
 ): Response {
   const retrying = state === 'starting' || state === 'backoff';
   const status = retrying ? 503 : 502;
@@ -198,7 +328,9 @@ export function unavailable(
     ? 'It is starting; try again in a few seconds.'
     : state === 'unreachable'
       ? `The hub could not connect to it. Check its logs: parachute logs ${mount.name}`
-      : `Start it from the admin UI or with: parachute start ${mount.name} (its logs: parachute logs ${mount.name})`;
+      : state === 'misbehaving'
+        ? `Its answer was not valid HTTP/1.1 (the hub's log says how). Check its logs: parachute logs ${mount.name}`
+        : `Start it from the admin UI or with: parachute start ${mount.name} (its logs: parachute logs ${mount.name})`;
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (retrying) headers['retry-after'] = '2';
   if ((request.headers.get('accept') ?? '').includes('text/html')) {

@@ -1,7 +1,7 @@
 import type { WebSocket as BunWebSocket, ServerWebSocket, WebSocketHandler } from 'bun';
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
 import { errorBody } from './error-body.ts';
-import { type ProxyContext, pathAndQuery, requestHeaders, unavailable } from './proxy.ts';
+import { eachUpstreamHeader, type ProxyContext, pathAndQuery, unavailable } from './proxy.ts';
 import type { HubServer } from './server.ts';
 
 /** What the upgrade hands the bridge: the module's side, already open. */
@@ -53,8 +53,9 @@ export async function upgradeToModule(
 ): Promise<Response | undefined> {
   if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
   const headers: Record<string, string> = {};
-  for (const [k, v] of requestHeaders(new Headers(request.headers), request.url, ctx))
-    if (!HANDSHAKE.test(k)) headers[k] = v;
+  eachUpstreamHeader(request.headers, request.url, ctx, (name, value) => {
+    if (!HANDSHAKE.test(name)) headers[name] = value;
+  });
   const protocols = (request.headers.get('sec-websocket-protocol') ?? '')
     .split(',')
     .map((p) => p.trim())
