@@ -310,6 +310,22 @@ describe("the hub's HTTP/1.1 client for modules", () => {
     await waitFor('the module to see the close', () => mod.closed() >= 1 || undefined);
   });
 
+  test('a visitor cancelling an answer already all read in leaves the next request on that connection alone', async () => {
+    let answerNext: (() => void) | undefined;
+    const mod = scriptedModule((socket, seen) => {
+      if (seen.onConnection === 0) socket.write(ok('x'.repeat(300 * 1024)));
+      else answerNext = () => socket.write(ok('next'));
+    });
+    const first = await moduleGet(mod.port, '/big', '');
+    await waitFor('the answer to be read in', () => idleConnections(mod.port) === 1 || undefined);
+    const second = moduleGet(mod.port, '/next', '');
+    await waitFor('the second request to arrive', () => answerNext);
+    await (first.body as ReadableStream<Uint8Array>).cancel();
+    answerNext?.();
+    expect(await text(await second)).toBe('next');
+    expect(mod.connections()).toBe(1);
+  });
+
   test('a streamed answer on a reused connection outlives the idle timeout', async () => {
     const mod = scriptedModule((socket, seen) => {
       if (seen.onConnection === 0) {

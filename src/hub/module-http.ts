@@ -408,17 +408,23 @@ function hand(socket: Socket<Connection>, body: ModuleResponse['body']): void {
 
 function openStream(socket: Socket<Connection>): void {
   const c = socket.data;
+  let own: ReadableStreamDefaultController<Uint8Array> | null = null;
+  // Once this answer is all in, the connection may carry another request:
+  // pull and cancel act only while it still carries this one.
+  const current = () => own !== null && c.stream === own;
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        own = controller;
         c.stream = controller;
       },
       pull() {
         // The reader caught up: read from the module again.
-        if (c.stream) socket.resume();
+        if (current()) socket.resume();
       },
       cancel() {
         // The visitor went away: the rest of this answer is not wanted.
+        if (!current()) return;
         c.stream = null;
         retire(socket);
       },
