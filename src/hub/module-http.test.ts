@@ -226,6 +226,18 @@ describe("the hub's HTTP/1.1 client for modules", () => {
     expect(mod.connections()).toBe(2);
   });
 
+  test('idle connections the module closes leave the pool at once', async () => {
+    const open: Socket<Conn>[] = [];
+    const mod = scriptedModule((socket) => {
+      open.push(socket);
+      socket.write(ok('ok'));
+    });
+    await Promise.all([1, 2, 3].map(async () => text(await moduleGet(mod.port, '/', ''))));
+    expect(idleConnections(mod.port)).toBe(3);
+    for (const socket of open) socket.end();
+    await waitFor('the pool to empty', () => idleConnections(mod.port) === 0 || undefined);
+  });
+
   test('a new connection closed unanswered is an error, not retried', async () => {
     const mod = scriptedModule((socket) => socket.terminate());
     await expect(moduleGet(mod.port, '/', '')).rejects.toBeInstanceOf(ModuleHttpError);
@@ -324,6 +336,20 @@ describe("the hub's HTTP/1.1 client for modules", () => {
     answerNext?.();
     expect(await text(await second)).toBe('next');
     expect(mod.connections()).toBe(1);
+  });
+
+  test('a module silent for longer than allowed fails the request, before its head or mid-body', async () => {
+    const mod = scriptedModule((socket, seen) => {
+      // Never answers /mute; answers /half with a head and a first chunk, then nothing.
+      if (seen.head.startsWith('GET /half')) {
+        socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nsome\r\n');
+      }
+    });
+    const mute = moduleGet(mod.port, '/mute', '', 1);
+    const half = await moduleGet(mod.port, '/half', '', 1);
+    await expect(mute).rejects.toThrow(/sent nothing for 1 s/);
+    await expect(text(half)).rejects.toThrow(/sent nothing for 1 s/);
+    await waitFor('both connections to be closed', () => mod.closed() >= 2 || undefined);
   });
 
   test('a streamed answer on a reused connection outlives the idle timeout', async () => {

@@ -44,6 +44,13 @@ const HEAD_LIMIT = 64 * 1024;
  * one under a request; when it does, the request is retried once.
  */
 const IDLE_SECONDS = 2;
+/**
+ * How long a module may send nothing while a request waits on it (for its
+ * answer, or the rest of a body) before the hub gives up: Bun's fetch default,
+ * so a wedged module cannot pile up connections. Time the visitor is not
+ * reading does not count.
+ */
+export const MODULE_SILENCE_SECONDS = 300;
 /** Idle connections kept per module port; more are closed once their response is done. */
 const IDLE_PER_PORT = 128;
 /** A stream holds this much unread body before the module's socket is paused. */
@@ -62,6 +69,8 @@ type Phase =
   | 'dead';
 
 interface Exchange {
+  /** How long the module may stay silent on this request (MODULE_SILENCE_SECONDS). */
+  silenceMs: number;
   resolve(response: ModuleResponse): void;
   reject(error: Error): void;
   /** Called instead of reject when a pooled connection closed before answering. */
@@ -74,6 +83,11 @@ interface Connection {
   exchange: Exchange | null;
   /** Any byte of the answer arrived (a closed connection after that is not retried). */
   answered: boolean;
+  /** When the module last sent a byte (performance.now()), and how long it may stay silent. */
+  lastByteAt: number;
+  silenceMs: number;
+  /** Reading is paused because the visitor is not reading. */
+  paused: boolean;
   /** Bytes not yet parsed: part of a head or of a chunk-size line. */
   pending: Buffer | null;
   /** Body bytes left in a sized body or the current chunk. */
@@ -108,13 +122,14 @@ export function moduleGet(
   port: number,
   target: string,
   headerLines: string,
+  silenceSeconds = MODULE_SILENCE_SECONDS,
 ): Promise<ModuleResponse> {
   const request = Buffer.from(
     `GET ${target} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${headerLines}\r\n`,
     'latin1',
   );
   return new Promise((resolve, reject) => {
-    const exchange: Exchange = { resolve, reject };
+    const exchange: Exchange = { silenceMs: silenceSeconds * 1000, resolve, reject };
     const pooled = takeIdle(port);
     if (pooled) {
       // A pooled connection the module closed meanwhile: one more try on a new one.
@@ -168,6 +183,9 @@ function newConnection(port: number): Connection {
     phase: 'idle',
     exchange: null,
     answered: false,
+    lastByteAt: 0,
+    silenceMs: 0,
+    paused: false,
     pending: null,
     remaining: 0,
     keepAlive: false,
@@ -183,7 +201,9 @@ function send(socket: Socket<Connection>, request: Uint8Array, exchange: Exchang
   c.phase = 'head';
   c.exchange = exchange;
   c.answered = false;
-  socket.timeout(0);
+  c.lastByteAt = performance.now();
+  c.silenceMs = exchange.silenceMs;
+  socket.timeout(Math.ceil(exchange.silenceMs / 1000));
   socket.ref();
   const written = socket.write(request);
   if (written < request.length) c.unsent = request.subarray(Math.max(written, 0));
@@ -199,8 +219,26 @@ const handlers = {
     const written = socket.write(c.unsent);
     c.unsent = written < c.unsent.length ? c.unsent.subarray(Math.max(written, 0)) : null;
   },
+  // Bun calls this once per timeout(seconds), whatever arrived meanwhile, and leaves the socket open.
   timeout(socket: Socket<Connection>) {
-    if (socket.data.phase === 'idle') retire(socket);
+    const c = socket.data;
+    if (c.phase === 'idle') {
+      retire(socket);
+      return;
+    }
+    if (c.phase === 'dead' || c.phase === 'done') return;
+    const quiet = c.paused ? 0 : performance.now() - c.lastByteAt;
+    if (quiet < c.silenceMs) {
+      socket.timeout(Math.ceil((c.silenceMs - quiet) / 1000));
+      return;
+    }
+    fail(
+      socket,
+      new ModuleHttpError(
+        `the module on port ${c.port} sent nothing for ${c.silenceMs / 1000} s mid-answer`,
+      ),
+    );
+    retire(socket);
   },
   close(socket: Socket<Connection>) {
     closed(socket);
@@ -218,6 +256,7 @@ function read(socket: Socket<Connection>, data: Buffer): void {
     return;
   }
   c.answered = true;
+  c.lastByteAt = performance.now();
   const buf = c.pending ? Buffer.concat([c.pending, data]) : data;
   c.pending = null;
   let at = 0;
@@ -420,7 +459,11 @@ function openStream(socket: Socket<Connection>): void {
       },
       pull() {
         // The reader caught up: read from the module again.
-        if (current()) socket.resume();
+        if (current() && c.paused) {
+          c.paused = false;
+          c.lastByteAt = performance.now();
+          socket.resume();
+        }
       },
       cancel() {
         // The visitor went away: the rest of this answer is not wanted.
@@ -444,7 +487,10 @@ function deliver(socket: Socket<Connection>, bytes: Buffer): boolean {
   }
   if (c.stream) {
     c.stream.enqueue(bytes);
-    if ((c.stream.desiredSize ?? 1) <= 0) socket.pause();
+    if ((c.stream.desiredSize ?? 1) <= 0) {
+      c.paused = true;
+      socket.pause();
+    }
     return true;
   }
   // The visitor cancelled the stream: this connection is being closed.
@@ -481,7 +527,10 @@ function release(socket: Socket<Connection>): void {
   c.phase = 'idle';
   c.answered = false;
   // A stream's reader may have lagged behind its last bytes: a pooled connection always reads.
-  socket.resume();
+  if (c.paused) {
+    c.paused = false;
+    socket.resume();
+  }
   socket.timeout(IDLE_SECONDS);
   // An idle pool never keeps the hub's process alive.
   socket.unref();
