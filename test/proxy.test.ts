@@ -248,11 +248,25 @@ describe('path-routing proxy', () => {
     expect(seen.headers['x-keep']).toBe('keep me');
   });
 
-  test('request bodies pass through', async () => {
+  test('request bodies pass through, with the same header rules as GETs', async () => {
     const body = 'x'.repeat(200_000);
-    const seen = await echo(await fetch(`${url}/fx-good/echo/post`, { method: 'POST', body }));
+    const seen = await echo(
+      await fetch(`${url}/fx-good/echo/post`, {
+        method: 'POST',
+        body,
+        headers: {
+          cookie: 'parachute_session=s; theme=dark',
+          'x-forwarded-for': '6.6.6.6',
+          connection: 'keep-alive, x-hop',
+          'x-hop': 'drop me',
+        },
+      }),
+    );
     expect(seen.method).toBe('POST');
     expect(seen.body?.length).toBe(body.length);
+    expect(seen.headers.cookie).toBe('theme=dark');
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers['x-hop']).toBeUndefined();
   });
 
   test('a stopped module: 502 naming its state, JSON for API clients and HTML for browsers', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Mount } from '../modules/mounts.ts';
-import { forward, pathAndQuery, withoutHubCookies } from './proxy.ts';
+import { eachUpstreamHeader, forward, pathAndQuery, withoutHubCookies } from './proxy.ts';
 
 describe('withoutHubCookies', () => {
   test("drops the hub's session and CSRF cookies wherever they are", () => {
@@ -36,6 +36,68 @@ describe('pathAndQuery', () => {
     // Bun keeps a fragment sent in the request line; it never reaches a module.
     expect(pathAndQuery('http://h:1/a#b?c')).toBe('/a');
     expect(pathAndQuery('http://h:1/a?x#y')).toBe('/a?x');
+  });
+});
+
+describe('eachUpstreamHeader', () => {
+  const HUB = 'http://hub.example:1939/m/x';
+  const upstream = (headers: Headers, clientIp: string, trusted: boolean) => {
+    const out: [string, string][] = [];
+    eachUpstreamHeader(headers, HUB, { clientIp, trusted, state: null }, (n, v) => {
+      out.push([n, v]);
+    });
+    return out;
+  };
+  const client = () =>
+    new Headers({
+      host: 'hub.example:1939',
+      connection: 'keep-alive, x-hop',
+      'x-hop': 'one hop only',
+      'keep-alive': 'timeout=5',
+      te: 'trailers',
+      'proxy-authorization': 'Basic eA==',
+      cookie: 'parachute_session=s; theme=dark',
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      forwarded: 'for=6.6.6.6',
+      accept: 'text/html',
+    });
+
+  test('from an untrusted peer: what the hub saw replaces what the client claims', () => {
+    const headers = client();
+    expect(upstream(headers, '203.0.113.9', false)).toEqual([
+      ['accept', 'text/html'],
+      ['cookie', 'theme=dark'],
+      ['x-forwarded-for', '203.0.113.9'],
+      ['x-forwarded-proto', 'http'],
+      ['x-forwarded-host', 'hub.example:1939'],
+      ['forwarded', 'for=203.0.113.9;host="hub.example:1939";proto=http'],
+    ]);
+    // The request's own headers are left as they were.
+    expect(headers.get('x-hop')).toBe('one hop only');
+  });
+
+  test('from a trusted proxy: its chain is extended and what it said is kept', () => {
+    expect(upstream(client(), '10.0.0.2', true)).toEqual([
+      ['accept', 'text/html'],
+      ['cookie', 'theme=dark'],
+      ['forwarded', 'for=6.6.6.6'],
+      ['x-forwarded-host', 'evil.example'],
+      ['x-forwarded-proto', 'https'],
+      ['x-forwarded-for', '6.6.6.6, 10.0.0.2'],
+    ]);
+    const bare = upstream(new Headers({ host: 'hub.example:1939' }), '10.0.0.2', true);
+    expect(bare).toEqual([
+      ['x-forwarded-for', '10.0.0.2'],
+      ['x-forwarded-proto', 'http'],
+      ['x-forwarded-host', 'hub.example:1939'],
+    ]);
+  });
+
+  test('an IPv6 client is bracketed and quoted in Forwarded', () => {
+    const out = upstream(new Headers({ host: 'h:1' }), '2001:db8::7', false);
+    expect(out).toContainEqual(['forwarded', 'for="[2001:db8::7]";host="h:1";proto=http']);
   });
 });
 
