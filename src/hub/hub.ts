@@ -135,6 +135,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const stop = () => {
     stopping ??= (async () => {
       // Modules first, all at once, each SIGTERM -> SIGKILL within its grace.
+      modules.manager.stop();
       await modules.supervisor.stopAll();
       const grace = config.shutdownGraceMs ?? 5000;
       const drained = server.stop(false);

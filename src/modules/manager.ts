@@ -1,16 +1,32 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScopeSource } from '../auth/oauth/scopes.ts';
-import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
+import { FilePoll } from './file-poll.ts';
 import { bunAdd, bunRemove, InstallError, type InstallRoot, readInstalled } from './installer.ts';
+import { Manifests } from './manifests.ts';
 import { type Mount, sortMounts } from './mounts.ts';
 import { Operations } from './operations.ts';
 import { assignPort } from './ports.ts';
-import { pathConflict, type Registry } from './registry.ts';
-import { describeIssue, ModuleManifest, type ServiceRow } from './schema.ts';
+import { pathConflict, type Registry, type RegistrySnapshot } from './registry.ts';
+import type { ModuleManifest, ServiceRow } from './schema.ts';
+import { servedRows } from './served-rows.ts';
+
+/**
+ * How often services.json is checked for rows modules changed themselves:
+ * a new mount must be routable within a second (modules.md section 7).
+ */
+const SERVICES_POLL_MS = 250;
+
+/** What the hub serves, built in one go so routing, discovery and scopes always agree. */
+interface Served {
+  /** Rows the supervisor knows, in file order, each with only the paths it may mount. */
+  rows: ServiceRow[];
+  /** The proxy's routing table for those rows, longest prefix first. */
+  mounts: Mount[];
+}
 
 /** What the manager needs from the hub. */
 export interface ManagerDeps {
@@ -41,66 +57,86 @@ export interface ModuleView extends ModuleStatus {
  */
 export class ModuleManager {
   readonly operations = new Operations();
-  private readonly manifests = new Map<string, ModuleManifest>();
-  /** The proxy's routing table, in memory so no request reads the disk. */
-  private mountTable: Mount[] = [];
-  /** Why a row's module.json could not be used, so "cannot start" can say so. */
-  private readonly manifestProblems = new Map<string, string>();
+  private readonly manifests: Manifests;
+  /** In memory so no request reads the disk; replaced whole by reload(). */
+  private served: Served = { rows: [], mounts: [] };
+  /** Row problems already logged, so a rebuild every 250 ms does not repeat them. */
+  private warned = new Set<string>();
+  /** Why services.json could not be read, while it cannot (logged once). */
+  private readProblem: string | null = null;
+  private readonly poll: FilePoll;
 
-  constructor(private readonly deps: ManagerDeps) {}
+  constructor(private readonly deps: ManagerDeps) {
+    this.manifests = new Manifests(deps.installRoot.modulesDir);
+    // Modules edit their own rows while they run (vault adds a mount on `vault create`).
+    this.poll = new FilePoll(deps.registry.path, SERVICES_POLL_MS, () => this.reload());
+  }
 
   get supervisor(): Supervisor {
     return this.deps.supervisor;
   }
 
-  /** Registers every valid row and starts those with a start command. */
+  /**
+   * Registers every valid row, starts those with a start command, and
+   * follows services.json from then on (stop() ends that).
+   */
   async boot(): Promise<void> {
     let rows: ServiceRow[] = [];
     try {
-      const snapshot = this.deps.registry.read();
-      rows = snapshot.rows;
-      for (const s of snapshot.skipped)
-        log.warn(`services.json row ${s.index} (${s.name ?? 'unnamed'}) skipped: ${s.reason}`);
+      rows = this.deps.registry.read().rows;
     } catch (error) {
-      log.error(`${(error as Error).message} No modules were started.`);
-      return;
+      this.readProblem = (error as Error).message;
+      log.error(`${this.readProblem} No modules were started.`);
     }
     for (const row of rows) this.register(row);
-    this.refreshMounts();
+    this.reload();
+    this.poll.start();
     await Promise.all(
       rows.filter((r) => this.spec(r).argv).map((r) => this.deps.supervisor.start(r.name)),
     );
   }
 
-  list(): ModuleView[] {
-    let rows: ServiceRow[] = [];
+  /** Stops following services.json (hub shutdown). Safe to call more than once. */
+  stop(): void {
+    this.poll.stop();
+  }
+
+  /**
+   * Re-reads services.json and rebuilds what is served. Only rows the
+   * supervisor knows are served: a row that appears while the hub runs is
+   * taken up at the next boot, as before. A broken file keeps the last good
+   * table, so a module's half-finished edit never takes every route down.
+   */
+  private reload(): void {
+    let snapshot: RegistrySnapshot;
     try {
-      rows = this.deps.registry.read().rows;
-    } catch {
-      rows = [];
+      snapshot = this.deps.registry.read();
+    } catch (error) {
+      this.noteReadProblem((error as Error).message);
+      return;
     }
-    return rows.filter((r) => this.deps.supervisor.has(r.name)).map((row) => this.view(row));
+    this.noteReadProblem(null);
+    const known = snapshot.rows.filter((r) => this.deps.supervisor.has(r.name));
+    const { rows, refused } = servedRows(known);
+    this.served = { rows, mounts: this.mountsOf(rows) };
+    this.warnOnce([
+      ...snapshot.skipped.map(
+        (s) => `services.json row ${s.index} (${s.name ?? 'unnamed'}) skipped: ${s.reason}`,
+      ),
+      ...refused,
+    ]);
+  }
+
+  list(): ModuleView[] {
+    // has(): between an uninstall's unregister and its reload().
+    return this.served.rows
+      .filter((r) => this.deps.supervisor.has(r.name))
+      .map((r) => this.view(r));
   }
 
   /** Every mount path of every module, longest first. */
   get mounts(): Mount[] {
-    return this.mountTable;
-  }
-
-  /** Rebuilds the routing table from services.json (after install, upgrade, uninstall). */
-  refreshMounts(): void {
-    this.mountTable = sortMounts(
-      this.rows().flatMap((row) =>
-        row.paths.map((path) => ({
-          prefix: path.replace(/\/+$/, '') || '/',
-          name: row.name,
-          port: row.port,
-          stripPrefix: row.stripPrefix === true,
-          websocket: row.websocket === true,
-          managed: this.spec(row).argv !== null,
-        })),
-      ),
-    );
+    return this.served.mounts;
   }
 
   /** The row name for `name` (a row name or a module's short name), or null. */
@@ -142,7 +178,7 @@ export class ModuleManager {
     const row = this.row(name);
     if (!row) return `${name} is not installed`;
     if (this.spec(row).argv) return null;
-    return this.manifestProblems.get(name) ?? `${name} has no startCmd; the hub does not run it`;
+    return this.manifests.problem(name) ?? `${name} has no startCmd; the hub does not run it`;
   }
 
   /** Installs a package as an operation; see modules.md section 3. */
@@ -165,7 +201,7 @@ export class ModuleManager {
         if (conflict) throw new InstallError(`cannot mount ${manifest.manifestName}: ${conflict}`);
         const { port, warning } = assignPort(manifest, existing);
         if (warning) progress(`warning: ${warning}`);
-        if (givenManifest !== undefined) this.saveGivenManifest(packageName, manifest);
+        if (givenManifest !== undefined) this.manifests.saveGiven(packageName, manifest);
         const row: ServiceRow = {
           name: manifest.manifestName,
           port,
@@ -175,7 +211,7 @@ export class ModuleManager {
         this.deps.registry.upsert(row);
         wroteRow = row.name;
         this.register(row);
-        this.refreshMounts();
+        this.reload();
         progress(`installed ${packageName}@${installed.version} as ${row.name} on port ${port}`);
         if (this.spec(row).argv) {
           progress(`starting ${row.name}`);
@@ -188,7 +224,7 @@ export class ModuleManager {
           this.deps.registry.remove(wroteRow);
         }
         await bunRemove(root, packageName, progress).catch(() => {});
-        this.forgetGivenManifest(packageName);
+        this.manifests.forgetGiven(packageName);
         throw error;
       }
     });
@@ -213,7 +249,7 @@ export class ModuleManager {
       const source = installedFrom(root.modulesDir, packageName);
       const local = source !== null && /^(file:|\/|\.)/.test(source);
       const spec = local ? source.replace(/^file:/, '') : `${packageName}@${channel ?? 'latest'}`;
-      const given = this.givenManifest(packageName);
+      const given = this.manifests.given(packageName);
       await bunAdd(root, spec, progress);
       let installed: ReturnType<typeof readInstalled>;
       try {
@@ -234,9 +270,9 @@ export class ModuleManager {
       }
       const m = installed.manifest;
       this.deps.registry.upsert({ ...row, ...rowFromManifest(m, installed.version) });
-      this.manifests.delete(name);
+      this.manifests.forget(name);
       this.register(this.row(name) as ServiceRow);
-      this.refreshMounts();
+      this.reload();
       progress(`${name} is now ${installed.version} (was ${row.version}); restarting`);
       if (this.spec(this.row(name) as ServiceRow).argv) await this.deps.supervisor.restart(name);
     });
@@ -249,15 +285,44 @@ export class ModuleManager {
     const manifest = this.manifests.get(name);
     await this.deps.supervisor.unregister(name);
     this.deps.registry.remove(name);
-    this.refreshMounts();
-    this.manifests.delete(name);
+    this.reload();
+    this.manifests.forget(name);
     const packageName = row.installDir ? row.installDir.split('/node_modules/').pop() : undefined;
     if (packageName) {
       await bunRemove(this.deps.installRoot, packageName, () => {});
-      this.forgetGivenManifest(packageName);
+      this.manifests.forgetGiven(packageName);
     }
     if (purge && manifest)
       rmSync(join(this.deps.home, manifest.name), { recursive: true, force: true });
+  }
+
+  private mountsOf(rows: ServiceRow[]): Mount[] {
+    return sortMounts(
+      rows.flatMap((row) =>
+        row.paths.map((path) => ({
+          prefix: path.replace(/\/+$/, '') || '/',
+          name: row.name,
+          port: row.port,
+          stripPrefix: row.stripPrefix === true,
+          websocket: row.websocket === true,
+          managed: this.spec(row).argv !== null,
+        })),
+      ),
+    );
+  }
+
+  /** Logs each problem not logged at the last rebuild; one that goes away and comes back is logged again. */
+  private warnOnce(problems: string[]): void {
+    for (const p of problems) if (!this.warned.has(p)) log.warn(p);
+    this.warned = new Set(problems);
+  }
+
+  /** Logs when services.json becomes unreadable (once, not every poll) and when it is readable again. */
+  private noteReadProblem(problem: string | null): void {
+    if (problem === this.readProblem) return;
+    if (problem) log.warn(`${problem} Modules keep the routes they had until it is fixed.`);
+    else log.info(`${this.deps.registry.path} is readable again; routes follow it`);
+    this.readProblem = problem;
   }
 
   private rows(): ServiceRow[] {
@@ -269,13 +334,12 @@ export class ModuleManager {
   }
 
   private register(row: ServiceRow): void {
-    const manifest = this.loadManifest(row);
-    if (manifest) this.manifests.set(row.name, manifest);
+    this.manifests.refresh(row);
     this.deps.supervisor.register(this.spec(row));
   }
 
   private spec(row: ServiceRow): ModuleSpec {
-    const manifest = this.manifests.get(row.name) ?? this.loadManifest(row);
+    const manifest = this.manifests.of(row);
     const shortName = manifest?.name ?? row.name;
     const argv =
       manifest?.startCmd && row.installDir
@@ -306,59 +370,6 @@ export class ModuleManager {
         : [],
       ...(manifest?.readyTimeoutMs ? { readyTimeoutMs: manifest.readyTimeoutMs } : {}),
     };
-  }
-
-  private loadManifest(row: ServiceRow): ModuleManifest | null {
-    if (!row.installDir) return null;
-    const packageName = row.installDir.split('/node_modules/').pop() ?? '';
-    for (const path of [
-      this.givenManifestPath(packageName),
-      join(row.installDir, '.parachute', 'module.json'),
-    ]) {
-      if (!existsSync(path)) continue;
-      let problem: string;
-      try {
-        const parsed = ModuleManifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-        if (parsed.success) {
-          this.manifestProblems.delete(row.name);
-          return parsed.data;
-        }
-        problem = `${path} is invalid (${describeIssue(parsed.error)})`;
-      } catch {
-        problem = `${path} is not valid JSON`;
-      }
-      if (this.manifestProblems.get(row.name) !== problem)
-        log.warn(`${problem}; ${row.name} will not be started`);
-      this.manifestProblems.set(row.name, `${problem}; reinstall or upgrade ${row.name}`);
-      return null;
-    }
-    return null;
-  }
-
-  private givenManifest(packageName: string): unknown {
-    const path = this.givenManifestPath(packageName);
-    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
-  }
-
-  private givenManifestPath(packageName: string): string {
-    return join(
-      this.deps.installRoot.modulesDir,
-      'manifests',
-      `${packageName.replace('/', '__')}.json`,
-    );
-  }
-
-  private saveGivenManifest(packageName: string, manifest: ModuleManifest): void {
-    const path = this.givenManifestPath(packageName);
-    mkdirSync(join(this.deps.installRoot.modulesDir, 'manifests'), {
-      recursive: true,
-      mode: 0o700,
-    });
-    writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
-  }
-
-  private forgetGivenManifest(packageName: string): void {
-    rmSync(this.givenManifestPath(packageName), { force: true });
   }
 }
 
