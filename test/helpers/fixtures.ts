@@ -18,6 +18,7 @@ export const FIXTURES = [
   'ignores-sigterm',
   'flood',
   'mcp',
+  'vault',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
