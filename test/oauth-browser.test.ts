@@ -274,6 +274,29 @@ test('approving: the consent page names the app and its access, the app gets a c
   await page.close();
 }, 30_000);
 
+test('the consent page shows exactly what will be granted, and what was asked for but will not be', async () => {
+  const clientId = await register('Greedy App');
+  const { challenge } = pkce();
+  const page = await admin.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(
+    authorizeUrl(clientId, challenge, 'fx-good:read parachute:host:admin nothing:write'),
+  );
+  await page
+    .getByRole('heading', { name: 'Greedy App wants to access your Parachute hub' })
+    .waitFor();
+  const access = page.getByRole('list', { name: 'Requested access' });
+  expect(await access.getByRole('listitem').count()).toBe(1);
+  await access.getByText('fx-good:read').waitFor();
+  await page.getByText('Also asked for 2 things this hub will not grant').click();
+  const refused = page.getByRole('list', { name: 'Not granted' });
+  await refused.getByText('parachute:host:admin').waitFor();
+  await refused.getByText('no installed module defines it').waitFor();
+  await shot(page, 'consent-narrowed');
+  expect(unexpected(errors)).toEqual([]);
+  await page.close();
+}, 30_000);
+
 test('denying sends the app access_denied and records nothing', async () => {
   const clientId = await register('Deny App');
   const { challenge } = pkce();

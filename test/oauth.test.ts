@@ -244,20 +244,26 @@ describe('discovery', () => {
 });
 
 describe('registration', () => {
-  test('refuses redirect URIs that are not https or loopback http', async () => {
+  test('refuses script, file and data schemes, fragments, userinfo and http off loopback, naming the URI', async () => {
     for (const uri of [
       'http://example.com/cb',
-      'myapp://callback',
       'javascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'file:///etc/passwd',
       'https://example.com/cb#frag',
+      'myapp://callback#frag',
+      'https://user:pw@example.com/cb',
     ]) {
+      // One bad URI among good ones rejects the whole registration.
       const res = await fetch(`${url}/oauth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ redirect_uris: [uri] }),
+        body: JSON.stringify({ redirect_uris: ['https://good.example/cb', uri] }),
       });
       expect(res.status).toBe(400);
-      expect((await res.json()).error).toBe('invalid_redirect_uri');
+      const body = (await res.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('invalid_redirect_uri');
+      expect(body.error_description).toContain(uri);
     }
   });
 
@@ -519,14 +525,158 @@ describe('authorization code flow', () => {
   });
 });
 
+describe('scopes are narrowed, not refused (auth.md section 4)', () => {
+  // What the MCP SDK sends for an existing vault: its own scopes_supported, verbatim.
+  const COPIED = 'vault:read vault:write vault:admin full read';
+
+  test('a vault’s copied scopes become that vault’s, and the consent page says what is left out', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const resource = `${url}/vault/work/mcp`;
+    const result = await authorize(client, verifier, { scope: COPIED, resource });
+    const shown = result.consent as {
+      scopes: { scope: string }[];
+      not_granted: { scope: string; reason: string }[];
+      vault_choice: unknown;
+    };
+    // No picker: the resource already says which vault.
+    expect(shown.vault_choice).toBeNull();
+    expect(shown.scopes.map((s) => s.scope).sort()).toEqual([
+      'vault:work:admin',
+      'vault:work:read',
+      'vault:work:write',
+    ]);
+    expect(shown.not_granted.map((d) => d.scope).sort()).toEqual(['full', 'read']);
+    const params = oauth.validateAuthResponse(as, client, result.location as URL, 'st-1');
+    const tokens = await exchangeCode(client, params, verifier, { resource });
+    // The token response says what was issued (RFC 6749 section 3.3)...
+    expect(String(tokens.scope).split(' ').sort()).toEqual([
+      'vault:work:admin',
+      'vault:work:read',
+      'vault:work:write',
+    ]);
+    // ...and the token is for that vault only.
+    const claims = await verifyAccess(tokens.access_token, 'vault.work');
+    expect(claims.aud).toEqual(['vault.work', resource]);
+    expect(claims.vault_scope).toEqual(['work']);
+    expect(String(claims.scope)).not.toContain('default');
+  });
+
+  test('with two vaults, a resource naming one never yields the other, even when asked by name', async () => {
+    const client = await register();
+    const resource = `${url}/vault/default`;
+    const tokens = await tokensFor(client, {
+      scope: 'vault:read vault:work:read fx-good:read',
+      resource,
+    });
+    expect(tokens.scope).toBe('vault:default:read');
+    expect((await verifyAccess(tokens.access_token, 'vault.default')).vault_scope).toEqual([
+      'default',
+    ]);
+  });
+
+  test('a trailing slash on the resource names the same resource, at authorize, token and refresh', async () => {
+    const client = await register();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const resource = `${url}/fx-good/`;
+    const { location } = await authorize(client, verifier, { scope: 'fx-good:read', resource });
+    const params = oauth.validateAuthResponse(as, client, location as URL, 'st-1');
+    const tokens = await exchangeCode(client, params, verifier, { resource: `${url}/fx-good` });
+    expect((await verifyAccess(tokens.access_token, 'fx-good')).aud).toEqual([
+      'fx-good',
+      `${url}/fx-good`,
+    ]);
+    const again = await refreshWith(client, tokens.refresh_token, resource);
+    expect(again.scope).toBe('fx-good:read');
+  });
+
+  test('without a resource, the token still names the module its scopes belong to', async () => {
+    const client = await register();
+    const tokens = await tokensFor(client, {
+      // fx-good defines only fx-good:read.
+      scope: 'fx-good:read fx-good:write unknown:thing parachute:host:admin',
+    });
+    expect(tokens.scope).toBe('fx-good:read');
+    expect((await verifyAccess(tokens.access_token, 'fx-good')).aud).toBe('fx-good');
+  });
+
+  test('a user never gets admin verbs or unassigned vaults: they are dropped, the rest granted', async () => {
+    const user = await newUser('narrowed');
+    expect((await admin.put(`/api/users/${user.id}/vaults`, { vaults: ['work'] })).status).toBe(
+      200,
+    );
+    const client = await register();
+    const tokens = await tokensFor(client, {
+      scope: COPIED,
+      resource: `${url}/vault/work/mcp`,
+      user: user.browser,
+    });
+    expect(String(tokens.scope).split(' ').sort()).toEqual(['vault:work:read', 'vault:work:write']);
+    // Naming only a vault they do not hold leaves nothing: invalid_scope, no code.
+    const none_ = await authorize(client, oauth.generateRandomCodeVerifier(), {
+      scope: COPIED,
+      resource: `${url}/vault/default`,
+      user: user.browser,
+    });
+    expect(none_.location?.searchParams.get('error')).toBe('invalid_scope');
+    expect(none_.location?.searchParams.get('code')).toBeNull();
+  });
+});
+
+describe('trust: only an admin’s approval trusts an app hub-wide', () => {
+  const SITE = 'https://trust.example/cb';
+
+  test('a user’s approval records their grant only; others still see the first-time warning and get no redirected errors', async () => {
+    const alice = await newUser('trust-alice');
+    const bob = await newUser('trust-bob');
+    const client = await register({ redirect_uris: [SITE], client_name: 'Trust test' });
+    const tokens = await tokensFor(client, {
+      scope: 'fx-good:read',
+      redirectUri: SITE,
+      user: alice.browser,
+    });
+    expect(tokens.access_token).toBeTruthy();
+    const listed = await admin.get('/api/oauth/clients');
+    const row = (listed.json.clients as { client_id: string; status: string }[]).find(
+      (c) => c.client_id === client.client_id,
+    );
+    expect(row?.status).toBe('pending');
+
+    // Bob is asked as for a new app, with the warning.
+    const target = `/oauth/authorize?client_id=${client.client_id}&redirect_uri=${encodeURIComponent(SITE)}&response_type=code&code_challenge=${'f'.repeat(43)}&code_challenge_method=S256&scope=fx-good:read&state=s`;
+    const bobs = await bob.browser.get(target);
+    const id = new URL(bobs.headers.get('location') as string, url).searchParams.get('request');
+    const shown = await bob.browser.get(`/api/oauth/requests/${id}`);
+    expect((shown.json.client as { first_time: boolean }).first_time).toBe(true);
+    // Alice, within her grant, is not asked again.
+    const alices = await alice.browser.get(target);
+    expect(new URL(alices.headers.get('location') as string).origin).toBe('https://trust.example');
+
+    // An error for Bob is shown on the hub, not sent to the app's https address.
+    const bad = `${target.replace('scope=fx-good:read', 'scope=nothing:read')}`;
+    const bobError = await bob.browser.get(bad);
+    expect(bobError.status).toBe(400);
+    expect(bobError.headers.get('location')).toBeNull();
+
+    // Once the admin approves it, nobody sees the warning.
+    expect((await admin.post(`/api/oauth/clients/${client.client_id}/approve`)).status).toBe(200);
+    const after = await bob.browser.get(target);
+    const id2 = new URL(after.headers.get('location') as string, url).searchParams.get('request');
+    const shown2 = await bob.browser.get(`/api/oauth/requests/${id2}`);
+    expect((shown2.json.client as { first_time: boolean }).first_time).toBe(false);
+  });
+});
+
 describe('refusals', () => {
-  test('unknown, hub-only and other-resource scopes are refused before any code', async () => {
+  test('when nothing grantable is left (unknown, hub-only, other-resource scopes), no code is issued', async () => {
     const client = await register();
     for (const [scope, resource, error] of [
       ['nothing:read', undefined, 'invalid_scope'],
       ['parachute:host:admin', undefined, 'invalid_scope'],
       ['hub:admin', undefined, 'invalid_scope'],
-      ['vault:default:read', `${url}/fx-good`, 'invalid_target'],
+      ['parachute:host:admin hub:admin nothing:read', undefined, 'invalid_scope'],
+      // Nothing asked for belongs to the resource named: nothing grantable is left.
+      ['vault:default:read', `${url}/fx-good`, 'invalid_scope'],
       ['fx-good:read', 'https://elsewhere.example/fx-good', 'invalid_target'],
       ['fx-good:read', `${url}/not-mounted`, 'invalid_target'],
     ] as const) {

@@ -12,8 +12,14 @@ export interface AuthorizationRequest {
     redirect_uri: string;
     redirect_host: string;
     status: ClientStatus;
+    /** Host of the app's metadata document, when its client_id is that document's URL. */
+    metadata_host: string | null;
+    /** Neither an admin nor this user has approved the app before. */
+    first_time: boolean;
   };
   scopes: { scope: string; description: string; module: string | null }[];
+  /** Asked for but not grantable here, with why: shown so nothing is hidden. */
+  not_granted: { scope: string; reason: string }[];
   /** Set when the app asked for the broad `vault:<verb>`: the user picks the vaults. */
   vault_choice: { verbs: string[]; vaults: string[] } | null;
   user: { username: string };

@@ -1,15 +1,17 @@
 import { Elysia } from 'elysia';
 import { escapeHtml } from '../../hub/html.ts';
+import { clientIpOf } from '../../platform/client-ip.ts';
 import { parseCookies, SESSION_COOKIE } from '../cookies.ts';
 import { authError } from '../errors.ts';
 import { requireSession } from '../guard.ts';
 import { sessions } from '../sessions.ts';
 import type { User } from '../users.ts';
+import { isMetadataDocumentId } from './client-metadata.ts';
 import { type Client, clients } from './clients.ts';
 import { grants, scopeList } from './grants.ts';
 import { isProblem, type OAuthIssuer, type ResolvedResource } from './issuer.ts';
 import type { PendingAuthorization } from './pending.ts';
-import { isLoopbackRedirect, matchRedirectUri } from './redirects.ts';
+import { isLoopbackRedirect, matchRedirectUri, redirectHost } from './redirects.ts';
 import { codes } from './tokens.ts';
 
 // Parameters that must appear at most once (RFC 6749 section 3.1).
@@ -33,16 +35,14 @@ const SINGLE_PARAMS = [
  */
 export function authorizeRoutes(oauth: OAuthIssuer) {
   const db = oauth.auth.db;
-  return new Elysia({ name: 'oauth.authorize' }).get('/oauth/authorize', ({ request }) => {
+  return new Elysia({ name: 'oauth.authorize' }).get('/oauth/authorize', async ({ request }) => {
     const url = new URL(request.url);
     const q = url.searchParams;
-    const client = clients.byId(db, q.get('client_id') ?? '');
-    if (!client) {
-      return errorPage(
-        'This app is not registered with this hub',
-        'Its client_id is unknown here (it may have been deleted). Start connecting again from the app; it will register anew.',
-      );
+    const found = await oauth.client(q.get('client_id') ?? '', clientIpOf(request));
+    if ('problem' in found) {
+      return errorPage('This app cannot connect to this hub', found.problem);
     }
+    const client = found;
     const redirectUri = chooseRedirect(client, q.get('redirect_uri'));
     if (!redirectUri) {
       return errorPage(
@@ -51,13 +51,17 @@ export function authorizeRoutes(oauth: OAuthIssuer) {
       );
     }
     const state = q.get('state');
+    const user = signedInUser(oauth, request);
     const back = (params: Record<string, string>) =>
       callback(redirectUri, { ...params, ...(state !== null ? { state } : {}), iss: oauth.issuer });
     // Anyone can register a client, so an error would make the hub an open
     // redirector to any https address (RFC 9700 section 4.11.2). Errors go
     // back on their own only to an app a user or admin approved, or to the
     // user's own machine; otherwise the hub shows them and the person chooses.
-    const trusted = client.status === 'approved' || isLoopbackRedirect(redirectUri);
+    // A user's own grant trusts the app for that user only (auth.md section 4).
+    const ownGrant = user ? grants.find(db, user.id, client.client_id) : null;
+    const trusted =
+      client.status === 'approved' || ownGrant !== null || isLoopbackRedirect(redirectUri);
     const fail = (error: string, description: string) => {
       const params = { error, error_description: description };
       if (trusted) return back(params);
@@ -102,8 +106,7 @@ export function authorizeRoutes(oauth: OAuthIssuer) {
       if (isProblem(resolved)) return fail(resolved.error, resolved.description);
       resource = resolved;
     }
-    const user = signedInUser(oauth, request);
-    const checked = oauth.checkScopes(catalog, scopeList(q.get('scope') ?? ''), resource, user);
+    const checked = oauth.narrowScopes(catalog, scopeList(q.get('scope') ?? ''), resource, user);
     if (isProblem(checked)) return fail(checked.error, checked.description);
 
     const prompt = q.get('prompt');
@@ -120,17 +123,16 @@ export function authorizeRoutes(oauth: OAuthIssuer) {
       codeChallenge: challenge,
       scopes: checked.scopes,
       vaultVerbs: checked.vaultVerbs,
+      dropped: checked.dropped,
       resource: resource?.url ?? null,
     };
-    const grant = grants.find(db, user.id, client.client_id);
     const skipConsent =
-      client.status === 'approved' &&
       checked.vaultVerbs.length === 0 &&
       prompt !== 'consent' &&
       user.must_change_password === 0 &&
-      grants.covers(grant, checked.scopes);
-    if (skipConsent && grant) {
-      return back({ code: issueCode(oauth, request_, grant.id, checked.scopes) });
+      grants.covers(ownGrant, checked.scopes);
+    if (skipConsent && ownGrant) {
+      return back({ code: issueCode(oauth, request_, ownGrant.id, checked.scopes) });
     }
     if (prompt === 'none') {
       return fail('consent_required', 'The user has not approved this app for these scopes.');
@@ -173,10 +175,19 @@ export function consentRoutes(oauth: OAuthIssuer) {
           client_uri:
             typeof client.metadata.client_uri === 'string' ? client.metadata.client_uri : null,
           redirect_uri: pending.redirectUri,
-          redirect_host: new URL(pending.redirectUri).host,
+          redirect_host: redirectHost(pending.redirectUri),
           status: client.status,
+          // A metadata document's client_id is its URL: the page names its host.
+          metadata_host: isMetadataDocumentId(client.client_id)
+            ? new URL(client.client_id).host
+            : null,
+          // Trusted hub-wide only by an admin; a user's own grant covers only them.
+          first_time:
+            client.status !== 'approved' && grants.find(db, user.id, client.client_id) === null,
         },
         scopes,
+        // Asked for but not grantable here: shown so the page hides nothing.
+        not_granted: pending.dropped,
         vault_choice:
           pending.vaultVerbs.length > 0
             ? { verbs: pending.vaultVerbs, vaults: oauth.vaultsOf(user, catalog) }
@@ -209,7 +220,11 @@ export function consentRoutes(oauth: OAuthIssuer) {
       const scopes = finalScopes(oauth, pending, user, answer.vaults);
       if ('error' in scopes) return status(400, scopes);
       oauth.pending.take(pending.id, user.id);
-      if (client.status === 'pending') clients.setStatus(db, client.client_id, 'approved');
+      // Only an admin's approval trusts the app hub-wide (auth.md section 4);
+      // anyone else's records their own grant, and others still see the warning.
+      if (client.status === 'pending' && user.role === 'admin') {
+        clients.setStatus(db, client.client_id, 'approved');
+      }
       const grant = grants.record(db, user.id, client.client_id, scopes.list);
       return back({ code: issueCode(oauth, pending, grant.id, scopes.list) });
     });
@@ -248,13 +263,14 @@ function finalScopes(
   // Checked again even when nothing was picked: an admin may have taken a
   // vault away from the user while the page was open.
   const resource = pending.resource ? oauth.resolveResource(catalog, pending.resource) : null;
-  const checked = oauth.checkScopes(
+  const checked = oauth.narrowScopes(
     catalog,
     list,
     resource && !isProblem(resource) ? resource : null,
     user,
   );
   if (isProblem(checked)) return authError(checked.error, checked.description);
+  // Never more than the page showed: narrowing again can only remove.
   return { list: checked.scopes };
 }
 

@@ -145,6 +145,27 @@ export const clients = {
     return clients.byId(db, clientId) as Client;
   },
 
+  /**
+   * Writes the client a metadata document describes (client_id = its URL),
+   * keeping its status: an admin's approval or denial outlives re-fetches.
+   */
+  upsertDocument(
+    db: Database,
+    clientId: string,
+    metadata: Record<string, unknown> & { redirect_uris: string[] },
+  ): Client {
+    const now = Date.now();
+    const name = typeof metadata.client_name === 'string' ? metadata.client_name : null;
+    db.run(
+      `INSERT INTO oauth_clients (client_id, client_name, redirect_uris, metadata, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?)
+       ON CONFLICT (client_id) DO UPDATE SET client_name = excluded.client_name,
+         redirect_uris = excluded.redirect_uris, metadata = excluded.metadata, updated_at = excluded.updated_at`,
+      [clientId, name, JSON.stringify(metadata.redirect_uris), JSON.stringify(metadata), now, now],
+    );
+    return clients.byId(db, clientId) as Client;
+  },
+
   byId(db: Database, clientId: string): Client | null {
     return fromRow(
       db.query('SELECT * FROM oauth_clients WHERE client_id = ?').get(clientId) as ClientRow | null,

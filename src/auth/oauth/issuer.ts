@@ -1,5 +1,7 @@
 import type { AuthContext } from '../context.ts';
 import type { User } from '../users.ts';
+import { ClientMetadataDocuments, isMetadataDocumentId } from './client-metadata.ts';
+import { type Client, clients } from './clients.ts';
 import { userVaults } from './grants.ts';
 import { PendingAuthorizations } from './pending.ts';
 import { type ResourceInfo, ScopeCatalog, type ScopeSource } from './scopes.ts';
@@ -8,6 +10,21 @@ import { type ResourceInfo, ScopeCatalog, type ScopeSource } from './scopes.ts';
 export interface OAuthProblem {
   error: 'invalid_scope' | 'invalid_target' | 'invalid_request' | 'access_denied';
   description: string;
+}
+
+/** What can be granted of a request, and what was left out and why. */
+export interface NarrowedScopes {
+  /** Exact scopes to grant. */
+  scopes: string[];
+  /** Verbs of broad `vault:<verb>` requests, to be narrowed to vaults the user picks. */
+  vaultVerbs: string[];
+  dropped: DroppedScope[];
+}
+
+export interface DroppedScope {
+  scope: string;
+  /** Plain words, shown on the consent page and in errors. */
+  reason: string;
 }
 
 /** The protected resource a `resource` parameter names. */
@@ -21,10 +38,30 @@ export interface ResolvedResource {
 export class OAuthIssuer {
   readonly pending = new PendingAuthorizations();
 
+  readonly documents: ClientMetadataDocuments;
+
   constructor(
     readonly auth: AuthContext,
     private readonly sources: () => ScopeSource[],
-  ) {}
+  ) {
+    this.documents = new ClientMetadataDocuments(auth.db, {
+      privateHosts: privateHostsOf(auth.env),
+    });
+  }
+
+  /**
+   * The client a client_id names: a registered one, or for an https URL its
+   * metadata document (fetched, checked and cached); or why there is none.
+   */
+  async client(clientId: string, address: string): Promise<Client | { problem: string }> {
+    if (isMetadataDocumentId(clientId)) return this.documents.resolve(clientId, address);
+    return (
+      clients.byId(this.auth.db, clientId) ?? {
+        problem:
+          'Its client_id is unknown here (it may have been deleted). Start connecting again from the app; it will register anew.',
+      }
+    );
+  }
 
   get issuer(): string {
     return this.auth.origin;
@@ -37,7 +74,9 @@ export class OAuthIssuer {
   /**
    * Checks a `resource` (RFC 8707): an absolute URL on one of the hub's
    * origins whose path is the hub itself or lies under a module mount.
-   * The exact value protected-resource metadata advertises always passes.
+   * The exact value protected-resource metadata advertises always passes,
+   * and so does it with a trailing slash: `url` is the canonical form,
+   * without one, so later comparisons do not depend on how a client spelled it.
    */
   resolveResource(catalog: ScopeCatalog, raw: string): ResolvedResource | OAuthProblem {
     let url: URL;
@@ -50,24 +89,29 @@ export class OAuthIssuer {
     if (!this.auth.origins.includes(url.origin)) {
       return targetProblem(`resource ${raw} is not on this hub (${this.issuer})`);
     }
-    if (url.pathname === '/' || url.pathname === '') return { url: raw, info: null };
+    const canonical = canonicalResource(raw);
+    if (url.pathname === '/' || url.pathname === '') return { url: canonical, info: null };
     const info = catalog.resourceForPath(url.pathname);
     if (!info) return targetProblem(`no installed module is mounted at ${url.pathname}`);
-    return { url: raw, info };
+    return { url: canonical, info };
   }
 
   /**
-   * Validates requested scopes before anything is issued (auth.md section
-   * 4): unknown scopes, the hub's own, scopes of another resource, and
-   * scopes the user cannot hold are refused. With no scope, a resource's
-   * read and write scopes are the default.
+   * Narrows requested scopes to what can be granted (auth.md section 4, RFC
+   * 6749 section 3.3: the server may issue less than asked and says so).
+   * Standard MCP clients copy a module's `scopes_supported` verbatim, so
+   * unknown scopes, the hub's own, scopes of another resource and scopes
+   * the user cannot hold are dropped, not refused; broad `vault:<verb>` is
+   * narrowed to the vault `resource` names, or left for the user to pick
+   * vaults when there is no resource. Only an empty result is `invalid_scope`.
+   * With no scope at all, the resource's read and write scopes are the default.
    */
-  checkScopes(
+  narrowScopes(
     catalog: ScopeCatalog,
     requested: string[],
     resource: ResolvedResource | null,
     user: User | null,
-  ): { scopes: string[]; vaultVerbs: string[] } | OAuthProblem {
+  ): NarrowedScopes | OAuthProblem {
     let wanted = requested;
     if (wanted.length === 0) {
       wanted = resource?.info ? catalog.offered(resource.info.scopes) : [];
@@ -75,38 +119,62 @@ export class OAuthIssuer {
         return scopeProblem('Say which scopes the app needs (the scope parameter is empty).');
       }
     }
-    const scopes: string[] = [];
-    const vaultVerbs: string[] = [];
-    for (const scope of new Set(wanted)) {
-      if (ScopeCatalog.isHubOnly(scope)) {
-        return scopeProblem(`${scope} belongs to the hub's operator and cannot be granted to apps`);
-      }
-      const broad = ScopeCatalog.broadVaultVerb(scope);
-      if (broad && catalog.vaults.length > 0) {
-        if (broad === 'admin' && user && user.role !== 'admin') {
-          return scopeProblem(`only admins can grant ${scope}`);
-        }
-        vaultVerbs.push(broad);
+    const target = resource?.info ?? null;
+    const targetVault = target?.audience.startsWith('vault.') ? target.audience.slice(6) : null;
+    const userVaults = user && user.role !== 'admin' ? this.vaultsOf(user, catalog) : null;
+    const scopes = new Set<string>();
+    const vaultVerbs = new Set<string>();
+    const dropped: DroppedScope[] = [];
+    const drop = (scope: string, reason: string) => dropped.push({ scope, reason });
+    for (const asked of new Set(wanted)) {
+      if (ScopeCatalog.isHubOnly(asked)) {
+        drop(asked, "it belongs to the hub's operator and is never granted to apps");
         continue;
       }
-      const info = catalog.scopes.get(scope);
-      if (!info) return scopeProblem(`${scope} is not a scope of any installed module`);
-      if (resource?.info && info.audience !== resource.info.audience) {
-        return targetProblem(`${scope} is not a scope of the resource ${resource.url}`);
+      let scope = asked;
+      const broad = ScopeCatalog.broadVaultVerb(asked);
+      if (broad) {
+        if (target && !targetVault) {
+          drop(asked, `${resourceLabel(resource)} is not a vault`);
+          continue;
+        }
+        if (!targetVault) {
+          // No resource: the user picks vaults on the consent page.
+          const pickable = userVaults ?? catalog.vaults;
+          if (pickable.length === 0) drop(asked, 'no vault is available to you');
+          else if (broad === 'admin' && userVaults) drop(asked, 'only admins can grant it');
+          else vaultVerbs.add(broad);
+          continue;
+        }
+        scope = `vault:${targetVault}:${broad}`;
       }
-      if (user && user.role !== 'admin') {
-        if (info.adminVerb) return scopeProblem(`only admins can grant ${scope}`);
+      const info = catalog.scopes.get(scope);
+      if (!info) {
+        drop(asked, 'no installed module defines it');
+        continue;
+      }
+      if (target && info.audience !== target.audience) {
+        drop(asked, `it is not a scope of ${resourceLabel(resource)}`);
+        continue;
+      }
+      if (userVaults) {
         const vault = info.audience.startsWith('vault.') ? info.audience.slice(6) : null;
-        if (vault && !this.vaultsOf(user).includes(vault)) {
-          return scopeProblem(`${scope}: the vault ${vault} is not assigned to you`);
+        if (info.adminVerb) {
+          drop(asked, 'only admins can grant it');
+          continue;
+        }
+        if (vault && !userVaults.includes(vault)) {
+          drop(asked, `the vault ${vault} is not assigned to you`);
+          continue;
         }
       }
-      scopes.push(scope);
+      scopes.add(scope);
     }
-    if (vaultVerbs.length > 0 && resource?.info && !resource.info.audience.startsWith('vault.')) {
-      return targetProblem(`vault scopes are not scopes of the resource ${resource.url}`);
+    if (scopes.size === 0 && vaultVerbs.size === 0) {
+      const why = dropped.map((d) => `${d.scope}: ${d.reason}`).join('; ');
+      return scopeProblem(`Nothing asked for can be granted (${why}).`);
     }
-    return { scopes, vaultVerbs };
+    return { scopes: [...scopes], vaultVerbs: [...vaultVerbs], dropped };
   }
 
   /** Vaults `user` may grant: all of them for admins, the assigned ones otherwise. */
@@ -125,14 +193,41 @@ export class OAuthIssuer {
   audience(catalog: ScopeCatalog, scopes: string[], resource: string | null): string | string[] {
     const resolved = resource ? this.resolveResource(catalog, resource) : null;
     const fromResource = resolved && 'info' in resolved ? resolved.info?.audience : undefined;
-    const audiences = new Set(scopes.map((s) => catalog.scopes.get(s)?.audience ?? 'hub'));
-    const name = fromResource ?? (audiences.size === 1 ? ([...audiences][0] as string) : 'hub');
-    return resource ? [name, resource] : name;
+    // Without a resource (Claude Code sends none), the token names every
+    // module its scopes belong to, so each of them finds its own `aud`.
+    const names = fromResource
+      ? [fromResource]
+      : [...new Set(scopes.map((s) => catalog.scopes.get(s)?.audience ?? 'hub'))].sort();
+    if (names.length === 0) names.push('hub');
+    if (resource) return [...names, resource];
+    return names.length === 1 ? (names[0] as string) : names;
   }
+}
+
+/** A resource URL without trailing slashes on its path: `https://hub/vault/a/` is `https://hub/vault/a`. */
+export function canonicalResource(raw: string): string {
+  return raw.replace(/^([^?]*?)\/+(\?|$)/, '$1$2');
 }
 
 export function isProblem(value: object): value is OAuthProblem {
   return 'error' in value;
+}
+
+/**
+ * PARACHUTE_CIMD_PRIVATE_HOSTS: host names whose metadata documents may be
+ * fetched from loopback or private addresses (a client on the operator's LAN).
+ */
+function privateHostsOf(env: Record<string, string | undefined>): Set<string> {
+  return new Set(
+    (env.PARACHUTE_CIMD_PRIVATE_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+function resourceLabel(resource: ResolvedResource | null): string {
+  return resource ? `the resource ${resource.url}` : 'the hub';
 }
 
 function scopeProblem(description: string): OAuthProblem {

@@ -27,6 +27,8 @@ export function metadataRoutes(oauth: OAuthIssuer) {
       revocation_endpoint_auth_methods_supported: ['none'],
       scopes_supported: oauth.catalog().supported,
       authorization_response_iss_parameter_supported: true,
+      // MCP clients (Claude Code, claude.ai, VS Code) identify themselves by URL when this is set.
+      client_id_metadata_document_supported: true,
     });
   };
   const resourceMetadata = (path: string) => {

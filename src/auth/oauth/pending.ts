@@ -1,4 +1,5 @@
 import { randomToken } from '../sessions.ts';
+import type { DroppedScope } from './issuer.ts';
 
 /** A validated authorization request waiting for the user's decision on the consent page. */
 export interface PendingAuthorization {
@@ -12,6 +13,8 @@ export interface PendingAuthorization {
   scopes: string[];
   /** Verbs of broad `vault:<verb>` requests, to be narrowed to vaults the user picks. */
   vaultVerbs: string[];
+  /** Requested scopes left out, shown on the consent page so nothing is hidden. */
+  dropped: DroppedScope[];
   resource: string | null;
   expiresAt: number;
 }

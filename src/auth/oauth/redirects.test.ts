@@ -1,15 +1,22 @@
 import { describe, expect, test } from 'bun:test';
-import { matchRedirectUri, redirectUriProblem } from './redirects.ts';
+import { matchRedirectUri, redirectHost, redirectUriProblem } from './redirects.ts';
 
 describe('redirect URIs', () => {
-  test('https anywhere, http only on loopback, never custom schemes or fragments', () => {
+  test('https anywhere, http only on loopback, app schemes; never script schemes or fragments', () => {
     expect(redirectUriProblem('https://app.example/cb')).toBeNull();
     for (const ok of ['http://localhost/cb', 'http://127.0.0.1:8080/cb', 'http://[::1]:3/cb']) {
       expect(redirectUriProblem(ok)).toBeNull();
     }
     expect(redirectUriProblem('http://app.example/cb')).toContain('use https');
     expect(redirectUriProblem('http://127.0.0.2/cb')).toContain('use https');
-    expect(redirectUriProblem('com.example.app:/cb')).toContain('scheme');
+    // Native apps' private-use schemes (RFC 8252 section 7.1), Cursor's among them.
+    expect(redirectUriProblem('com.example.app:/cb')).toBeNull();
+    expect(redirectUriProblem('cursor://anysphere.cursor-mcp/oauth/callback')).toBeNull();
+    for (const bad of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'blob:x']) {
+      expect(redirectUriProblem(bad)).toContain('scheme');
+    }
+    expect(redirectUriProblem('cursor://app/cb#x')).toContain('fragment');
+    expect(redirectUriProblem('cursor://user@app/cb')).toContain('credentials');
     expect(redirectUriProblem('https://app.example/cb#x')).toContain('fragment');
     expect(redirectUriProblem('https://user:pw@app.example/cb')).toContain('credentials');
     expect(redirectUriProblem('/relative')).toContain('not an absolute URL');
@@ -25,6 +32,14 @@ describe('redirect URIs', () => {
     expect(matchRedirectUri(registered, 'http://127.0.0.1:51234/other')).toBeNull();
     // localhost and 127.0.0.1 are different hosts to a browser: no cross-matching.
     expect(matchRedirectUri(registered, 'http://localhost:51234/cb')).toBeNull();
+  });
+
+  test('the consent page names an app scheme when there is no host', () => {
+    expect(redirectHost('cursor://anysphere.cursor-mcp/oauth/callback')).toBe(
+      'anysphere.cursor-mcp',
+    );
+    expect(redirectHost('com.example.app:/cb')).toBe('com.example.app:');
+    expect(redirectHost('http://127.0.0.1:33418/')).toBe('127.0.0.1:33418');
   });
 
   test('everything else matches exactly', () => {

@@ -2,7 +2,35 @@
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** Why `uri` cannot be registered as a redirect URI, or null if it can. */
+/**
+ * Schemes that are not an app's own: script and document schemes a browser
+ * would run or show in place, and web or mail schemes that lead elsewhere.
+ * A private-use scheme (RFC 8252 section 7.1) is anything else.
+ */
+const NOT_PRIVATE_USE = new Set([
+  'javascript:',
+  'vbscript:',
+  'data:',
+  'blob:',
+  'file:',
+  'filesystem:',
+  'about:',
+  'view-source:',
+  'ftp:',
+  'ws:',
+  'wss:',
+  'mailto:',
+  'tel:',
+  'sms:',
+  'urn:',
+  'jar:',
+]);
+
+/**
+ * Why `uri` cannot be registered as a redirect URI, or null if it can
+ * (auth.md section 4): https; http on loopback; a native app's private-use
+ * scheme (`cursor://…`, `com.example.app:/cb`). Never a fragment or credentials.
+ */
 export function redirectUriProblem(uri: string): string | null {
   let url: URL;
   try {
@@ -17,7 +45,16 @@ export function redirectUriProblem(uri: string): string | null {
     if (LOOPBACK_HOSTS.has(url.hostname)) return null;
     return `${uri} uses http on a host other than localhost, 127.0.0.1 or [::1]; use https`;
   }
-  return `${uri} uses the ${url.protocol} scheme; only https, or http on loopback, is accepted`;
+  if (NOT_PRIVATE_USE.has(url.protocol)) {
+    return `${uri} uses the ${url.protocol} scheme; use https, http on loopback, or an app's own scheme`;
+  }
+  return null;
+}
+
+/** How the consent page names where a redirect goes: its host, or an app scheme's name. */
+export function redirectHost(uri: string): string {
+  const url = new URL(uri);
+  return url.host || url.protocol;
 }
 
 /** Whether `uri` leads back to the user's own machine (http on a loopback host). */

@@ -6,7 +6,7 @@ import { users } from '../users.ts';
 import { type Client, clients } from './clients.ts';
 import { grants, scopeList } from './grants.ts';
 import { noStoreJson, oauthError, preflight } from './http.ts';
-import { isProblem, type OAuthIssuer } from './issuer.ts';
+import { canonicalResource, isProblem, type OAuthIssuer } from './issuer.ts';
 import {
   codes,
   families,
@@ -88,21 +88,28 @@ async function exchangeCode(oauth: OAuthIssuer, client: Client, params: Params) 
       (client.redirect_uris.length === 1 ? (client.redirect_uris[0] as string) : null),
     codeVerifier: params.code_verifier,
   });
-  if (params.resource !== undefined && params.resource !== (auth.resource ?? params.resource)) {
+  const asked = params.resource !== undefined ? canonicalResource(params.resource) : undefined;
+  if (asked !== undefined && auth.resource !== null && asked !== auth.resource) {
     throw new GrantError(
       'invalid_target',
       `resource must be ${auth.resource}, as at the authorization endpoint`,
     );
   }
   if (params.resource !== undefined && auth.resource === null) {
-    // Naming the resource only now (RFC 8707 allows it): it must fit the scopes granted.
+    // Naming the resource only now (RFC 8707 allows it) narrows the token to it.
     const catalog = oauth.catalog();
     const resolved = oauth.resolveResource(catalog, params.resource);
     if (isProblem(resolved)) throw new GrantError('invalid_target', resolved.description);
-    const checked = oauth.checkScopes(catalog, scopeList(auth.scope), resolved, null);
-    if (isProblem(checked)) throw new GrantError('invalid_target', checked.description);
-    auth.resource = params.resource;
-    auth.audience = oauth.audience(catalog, scopeList(auth.scope), params.resource);
+    const narrowed = oauth.narrowScopes(catalog, scopeList(auth.scope), resolved, null);
+    if (isProblem(narrowed) || narrowed.scopes.length === 0) {
+      throw new GrantError(
+        'invalid_target',
+        `none of the granted scopes (${auth.scope}) belongs to ${resolved.url}`,
+      );
+    }
+    auth.scope = narrowed.scopes.join(' ');
+    auth.resource = resolved.url;
+    auth.audience = oauth.audience(catalog, narrowed.scopes, resolved.url);
   }
   if (!grants.byId(db, auth.grantId)) {
     throw new GrantError('invalid_grant', 'The user revoked this app while it was connecting.');
@@ -126,7 +133,7 @@ async function refresh(oauth: OAuthIssuer, client: Client, params: Params) {
     families.revoke(db, family.id);
     throw new GrantError('invalid_grant', "The user's tokens were revoked; authorize again.");
   }
-  if (params.resource !== undefined && params.resource !== family.resource) {
+  if (params.resource !== undefined && canonicalResource(params.resource) !== family.resource) {
     throw new GrantError(
       'invalid_target',
       family.resource

@@ -108,7 +108,7 @@ function ConsentForm({ request, onGone }: { request: AuthorizationRequest; onGon
   const disabled = busy || leaving;
   return (
     <AuthFrame title={`${name} wants to access your Parachute hub`}>
-      {client.status === 'pending' && (
+      {client.status !== 'denied' && client.first_time && (
         <p class="warning" role="note">
           This app has not been connected before. Only approve it if you just started connecting it
           yourself.
@@ -123,6 +123,12 @@ function ConsentForm({ request, onGone }: { request: AuthorizationRequest; onGon
         Signed in as <strong data-testid="consent-username">{user.username}</strong>. It will send
         you back to <strong data-testid="consent-redirect-host">{client.redirect_host}</strong>.
       </p>
+      {client.metadata_host && (
+        <p>
+          The app describes itself at{' '}
+          <strong data-testid="consent-metadata-host">{client.metadata_host}</strong>.
+        </p>
+      )}
       {scopes.length > 0 ? (
         <>
           <p>If you approve, it will be able to:</p>
@@ -138,6 +144,21 @@ function ConsentForm({ request, onGone }: { request: AuthorizationRequest; onGon
         </>
       ) : (
         <p>It asks for no particular access: only to know that you signed in.</p>
+      )}
+      {request.not_granted.length > 0 && (
+        <details class="not-granted">
+          <summary class="muted">
+            Also asked for {request.not_granted.length} thing
+            {request.not_granted.length === 1 ? '' : 's'} this hub will not grant
+          </summary>
+          <ul aria-label="Not granted">
+            {request.not_granted.map((d) => (
+              <li key={d.scope}>
+                <code>{d.scope}</code>: {d.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
       )}
       {choice && (
         <VaultPicker
