@@ -1,8 +1,8 @@
 import { Elysia } from 'elysia';
 import type { AuthContext } from '../auth/context.ts';
 import type { ModuleManager } from '../modules/manager.ts';
+import { escapeHtml } from '../platform/html.ts';
 import { VERSION } from '../version.ts';
-import { escapeHtml } from './html.ts';
 
 /** One mount of one module, as clients discover it. */
 function services(auth: AuthContext, manager: ModuleManager) {

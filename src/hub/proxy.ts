@@ -1,8 +1,8 @@
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth/cookies.ts';
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
+import { escapeHtml } from '../platform/html.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
-import { escapeHtml } from './html.ts';
 import { type ModuleHttpError, type ModuleResponse, moduleGet } from './module-http.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.

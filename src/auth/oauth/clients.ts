@@ -21,6 +21,10 @@ interface ClientRow extends Omit<Client, 'redirect_uris' | 'metadata'> {
   metadata: string;
 }
 
+/** Anyone can add a client (registration, metadata documents), so unapproved ones are bounded and expire. */
+const MAX_PENDING_CLIENTS = 500;
+const PENDING_CLIENT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
 const GRANT_TYPES = ['authorization_code', 'refresh_token'];
 /**
  * Registration is open and unknown fields are stored and echoed, so the
@@ -156,6 +160,7 @@ export const clients = {
   ): Client {
     const now = Date.now();
     const name = typeof metadata.client_name === 'string' ? metadata.client_name : null;
+    if (!clients.byId(db, clientId)) clients.makeRoomForPending(db);
     db.run(
       `INSERT INTO oauth_clients (client_id, client_name, redirect_uris, metadata, status, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?)
@@ -205,6 +210,12 @@ export const clients = {
          ORDER BY created_at, rowid LIMIT ?)`,
       [excess],
     ).changes;
+  },
+
+  /** Before adding a pending client: drops expired ones, and the oldest unused one at the cap. */
+  makeRoomForPending(db: Database): void {
+    clients.prunePending(db, PENDING_CLIENT_MAX_AGE_MS);
+    clients.evictOldestPending(db, MAX_PENDING_CLIENTS);
   },
 
   /** Drops pending clients that were never used and are older than `maxAgeMs`. */

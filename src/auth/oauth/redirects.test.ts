@@ -29,6 +29,10 @@ describe('redirect URIs', () => {
       'http://localhost:9000/cb?x=1',
     );
     expect(matchRedirectUri(registered, 'http://localhost:1/cb')).toBeNull();
+    // Claude Code registers http://localhost/callback and listens on a port it picks.
+    expect(matchRedirectUri(['http://localhost/callback'], 'http://localhost:53682/callback')).toBe(
+      'http://localhost/callback',
+    );
     expect(matchRedirectUri(registered, 'http://127.0.0.1:51234/other')).toBeNull();
     // localhost and 127.0.0.1 are different hosts to a browser: no cross-matching.
     expect(matchRedirectUri(registered, 'http://localhost:51234/cb')).toBeNull();

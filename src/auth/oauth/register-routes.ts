@@ -5,9 +5,6 @@ import { clients, parseRegistration } from './clients.ts';
 import { noStoreJson, oauthError, preflight } from './http.ts';
 import type { OAuthIssuer } from './issuer.ts';
 
-/** Registration is open to anyone, so unapproved clients are bounded and expire. */
-const MAX_PENDING_CLIENTS = 500;
-const PENDING_CLIENT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 // An app registers once per server it connects to; even someone re-running a
 // client under development stays far below this.
 const REGISTRATIONS_PER_ADDRESS = 60;
@@ -42,10 +39,9 @@ export function registerRoutes(oauth: OAuthIssuer) {
       }
       const parsed = parseRegistration(body);
       if (!parsed.ok) return oauthError(400, parsed.error, parsed.description);
-      clients.prunePending(db, PENDING_CLIENT_MAX_AGE_MS);
       // At the cap the oldest unapproved registration gives way: a flood of
       // registrations (capped per address above) can never lock new apps out.
-      clients.evictOldestPending(db, MAX_PENDING_CLIENTS);
+      clients.makeRoomForPending(db);
       const client = clients.create(db, parsed.metadata);
       registrations.record(address);
       return noStoreJson(201, {

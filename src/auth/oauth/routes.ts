@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import { appsRoutes } from './apps-routes.ts';
-import { authorizeRoutes, consentRoutes } from './authorize-routes.ts';
+import { authorizeRoutes } from './authorize-routes.ts';
+import { consentRoutes } from './consent-routes.ts';
 import type { OAuthIssuer } from './issuer.ts';
 import { metadataRoutes } from './metadata-routes.ts';
 import { registerRoutes } from './register-routes.ts';
