@@ -7,17 +7,10 @@
 // metadata document fetch, each with its negative case.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
-import {
-  type OAuthClientProvider,
-  UnauthorizedError,
-} from '@modelcontextprotocol/sdk/client/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { ADMIN, ApiClient } from './helpers/api.ts';
@@ -32,6 +25,7 @@ import {
   running,
   trackHubs,
 } from './helpers/modules.ts';
+import { BrowserProvider } from './helpers/sdk-provider.ts';
 
 const hubs = trackHubs();
 const BUN = join(import.meta.dir, '../node_modules/.bin/bun');
@@ -307,74 +301,22 @@ async function runReplica(r: Replica) {
   );
 }
 
-/** The stock MCP SDK client's provider: the SDK decides everything; the "browser" is `consent`. */
-class SdkProvider implements OAuthClientProvider {
-  client?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = '';
-  lastState = '';
-  rounds: Consented[] = [];
-  readonly redirect = `http://127.0.0.1:${40_000 + Math.floor(Math.random() * 20_000)}/callback`;
-
-  constructor(
-    readonly person: ApiClient,
-    readonly clientMetadataUrl?: string,
-  ) {}
-
-  get redirectUrl() {
-    return this.redirect;
-  }
-
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'MCP SDK client',
-      redirect_uris: [this.redirect],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-
-  state() {
-    this.lastState = crypto.randomUUID();
-    return this.lastState;
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  async redirectToAuthorization(authorizeUrl: URL) {
-    this.rounds.push(await consent(this.person, authorizeUrl));
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  code(): string {
-    const params = this.rounds.at(-1)?.location.searchParams;
-    expect(params?.get('error')).toBeNull();
-    expect(params?.get('state')).toBe(this.lastState);
-    return params?.get('code') as string;
-  }
-}
-
 /**
  * The stock SDK client with no special options: connect (401, discovery,
  * registration or CIMD, the browser round trip), finishAuth, connect again,
  * write and read, a refused token refreshed, revoke.
  */
 async function runSdk(row: string, vault: string, documentUrl?: string) {
-  const provider = new SdkProvider(await signIn(), documentUrl);
+  const person = await signIn();
+  const redirect = `http://127.0.0.1:${40_000 + Math.floor(Math.random() * 20_000)}/callback`;
+  const provider = new BrowserProvider(
+    redirect,
+    async (authorizeUrl) => {
+      const done = await consent(person, authorizeUrl);
+      return { ...done, params: done.location.searchParams };
+    },
+    { issuer: url, ...(documentUrl ? { clientMetadataUrl: documentUrl } : {}) },
+  );
   const first = new Client({ name: row, version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(mcpUrl(vault), { authProvider: provider });
   const refused = await first.connect(transport).catch((error: unknown) => error);
@@ -389,8 +331,6 @@ async function runSdk(row: string, vault: string, documentUrl?: string) {
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['read_note', 'whoami', 'write_note']);
     await writeAndRead(client, row);
-    const authorizeUrl = provider.rounds[0]?.location;
-    expect(authorizeUrl).toBeDefined();
     if (documentUrl) expect(provider.client?.client_id).toBe(documentUrl);
     else expect(provider.client?.client_id).toStartWith('client_');
     const before = provider.saved as OAuthTokens;
@@ -436,72 +376,52 @@ describe('the client matrix: each client shape connects, calls a tool, refreshes
     await runSdk('MCP SDK (CIMD)', 'beta', doc);
   }, 60_000);
 
-  test('oauth4webapi, identified by a metadata document (CIMD)', async () => {
-    const doc = docs.publish('/clients/oauth4webapi.json', {
-      client_name: 'oauth4webapi',
-      redirect_uris: ['http://127.0.0.1/cb'],
-      ...CLIENT_BASICS,
-    });
-    await runReplica({
+  // Scripted replicas: what each real client sends, row by row (README's table).
+  const loopbackPort = () => 40_000 + Math.floor(Math.random() * 20_000);
+  const REPLICAS: (Omit<Replica, 'documentUrl'> & { document?: Record<string, unknown> })[] = [
+    {
       row: 'oauth4webapi (CIMD)',
-      documentUrl: doc,
-      redirectUri: `http://127.0.0.1:${41_000 + Math.floor(Math.random() * 9_000)}/cb`,
+      document: { client_name: 'oauth4webapi', redirect_uris: ['http://127.0.0.1/cb'] },
+      redirectUri: `http://127.0.0.1:${loopbackPort()}/cb`,
       sendResource: true,
       vault: 'alpha',
-    });
-  }, 60_000);
-
-  test('Claude Code: CIMD, port-less localhost redirect, no resource', async () => {
-    const doc = docs.publish('/clients/claude-code.json', {
-      client_name: 'Claude Code',
-      client_uri: 'https://claude.ai',
-      redirect_uris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
-      ...CLIENT_BASICS,
-    });
-    await runReplica({
+    },
+    {
+      // Registered without a port; listens on one it picks; sends no resource.
       row: 'Claude Code',
-      documentUrl: doc,
-      redirectUri: `http://localhost:${50_000 + Math.floor(Math.random() * 9_000)}/callback`,
+      document: {
+        client_name: 'Claude Code',
+        client_uri: 'https://claude.ai',
+        redirect_uris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
+      },
+      redirectUri: `http://localhost:${loopbackPort()}/callback`,
       sendResource: false,
       vault: 'beta',
-    });
-  }, 60_000);
-
-  test('claude.ai: CIMD, https callback', async () => {
-    const doc = docs.publish('/clients/claude-ai.json', {
-      client_name: 'Claude',
-      client_uri: 'https://claude.ai',
-      redirect_uris: ['https://claude.ai/api/mcp/auth_callback'],
-      ...CLIENT_BASICS,
-    });
-    await runReplica({
+    },
+    {
       row: 'claude.ai',
-      documentUrl: doc,
+      document: {
+        client_name: 'Claude',
+        client_uri: 'https://claude.ai',
+        redirect_uris: ['https://claude.ai/api/mcp/auth_callback'],
+      },
       redirectUri: 'https://claude.ai/api/mcp/auth_callback',
       sendResource: true,
       vault: 'alpha',
-    });
-  }, 60_000);
-
-  test('VS Code: CIMD, http://127.0.0.1:33418', async () => {
-    const doc = docs.publish('/clients/vscode.json', {
-      client_name: 'Visual Studio Code',
-      redirect_uris: ['http://127.0.0.1:33418/', 'https://vscode.dev/redirect'],
-      ...CLIENT_BASICS,
-    });
-    await runReplica({
+    },
+    {
       row: 'VS Code',
-      documentUrl: doc,
+      document: {
+        client_name: 'Visual Studio Code',
+        redirect_uris: ['http://127.0.0.1:33418/', 'https://vscode.dev/redirect'],
+      },
       redirectUri: 'http://127.0.0.1:33418/',
       sendResource: true,
       vault: 'beta',
-    });
-  }, 60_000);
-
-  test('Cursor: DCR with a cursor:// redirect among three', async () => {
-    await runReplica({
+    },
+    {
+      // Registers by DCR, three redirect URIs in one request, and uses its own scheme.
       row: 'Cursor',
-      documentUrl: null,
       register: {
         client_name: 'Cursor',
         redirect_uris: [
@@ -514,8 +434,18 @@ describe('the client matrix: each client shape connects, calls a tool, refreshes
       redirectUri: 'cursor://anysphere.cursor-mcp/oauth/callback',
       sendResource: true,
       vault: 'alpha',
-    });
-  }, 60_000);
+    },
+  ];
+
+  for (const { document, ...replica } of REPLICAS) {
+    test(`${replica.row}: ${document ? 'CIMD' : 'DCR'}, resource ${replica.sendResource ? 'sent' : 'omitted'}`, async () => {
+      const slug = replica.row.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+      const documentUrl = document
+        ? docs.publish(`/clients/${slug}.json`, { ...document, ...CLIENT_BASICS })
+        : null;
+      await runReplica({ ...replica, documentUrl });
+    }, 60_000);
+  }
 });
 
 describe('a vault created while the module runs (modules.md section 7)', () => {

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import {
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
-  type OAuthClientProvider,
   registerClient,
   startAuthorization,
   UnauthorizedError,
@@ -17,8 +16,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {
   AuthorizationServerMetadata,
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
@@ -26,6 +23,7 @@ import { ADMIN, ApiClient } from './helpers/api.ts';
 import { waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import { hubWithOperator, install, running, trackHubs } from './helpers/modules.ts';
+import { BrowserProvider } from './helpers/sdk-provider.ts';
 
 const hubs = trackHubs();
 /** Where the test reaches the hub. */
@@ -152,83 +150,16 @@ async function browse(
   return { params, consent, request };
 }
 
-/** An in-memory OAuthClientProvider whose "browser" is `browse`. */
-class TestProvider implements OAuthClientProvider {
-  client?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = '';
-  lastState = '';
-  /** Each authorization round trip: the URL the SDK built and what came back. */
-  rounds: { authorizeUrl: URL; params: URLSearchParams; consent: boolean; request?: string }[] = [];
+type Browsed = Awaited<ReturnType<typeof browse>>;
+type TestProvider = BrowserProvider<Browsed>;
 
-  constructor(
-    readonly redirect: string,
-    readonly registeredRedirects: string[] = [redirect],
-  ) {}
-
-  get redirectUrl() {
-    return this.redirect;
-  }
-
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'oauth-mcp test client',
-      redirect_uris: this.registeredRedirects,
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-
-  state() {
-    this.lastState = crypto.randomUUID();
-    return this.lastState;
-  }
-
-  clientInformation() {
-    return this.client;
-  }
-
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-
-  tokens() {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-
-  async redirectToAuthorization(authorizeUrl: URL) {
-    this.rounds.push({ authorizeUrl, ...(await browse(authorizeUrl)) });
-  }
-
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-
-  codeVerifier() {
-    return this.verifier;
-  }
-
-  /** The code from the last callback, after checking its state and iss (RFC 9207). */
-  code(): string {
-    const round = this.rounds.at(-1);
-    if (!round) throw new Error('no authorization happened');
-    const { params } = round;
-    if (params.get('error')) {
-      throw new Error(
-        `the callback carried ${params.get('error')}: ${params.get('error_description')}`,
-      );
-    }
-    expect(params.get('state')).toBe(this.lastState);
-    expect(params.get('iss')).toBe(origin);
-    const code = params.get('code');
-    if (!code) throw new Error(`the callback carried no code: ${params}`);
-    return code;
-  }
+/** The SDK's provider whose "browser" is `browse`, registering `registered` redirect URIs. */
+function testProvider(redirect: string, registered?: string[]): TestProvider {
+  return new BrowserProvider(redirect, browse, {
+    clientName: 'oauth-mcp test client',
+    issuer: origin,
+    ...(registered ? { registeredRedirects: registered } : {}),
+  });
 }
 
 /**
@@ -356,7 +287,7 @@ describe('the MCP SDK client completes OAuth through the hub and calls a tool', 
   let client: Client;
 
   beforeAll(async () => {
-    provider = new TestProvider(callbackUrl);
+    provider = testProvider(callbackUrl);
     client = await connectWithOAuth(provider);
   }, 30_000);
 
@@ -405,7 +336,7 @@ describe('the MCP SDK client completes OAuth through the hub and calls a tool', 
   });
 
   test('within the recorded grant, a new authorization skips consent', async () => {
-    const again = new TestProvider(callbackUrl);
+    const again = testProvider(callbackUrl);
     again.client = provider.client;
     const second = await connectWithOAuth(again);
     try {
@@ -420,7 +351,7 @@ describe('the MCP SDK client completes OAuth through the hub and calls a tool', 
   }, 30_000);
 
   test('a refused access token: the SDK refreshes (rotating the refresh token) and carries on', async () => {
-    const own = new TestProvider(callbackUrl);
+    const own = testProvider(callbackUrl);
     own.client = provider.client;
     const c = await connectWithOAuth(own);
     try {
@@ -442,7 +373,7 @@ describe('the MCP SDK client completes OAuth through the hub and calls a tool', 
 
   test('a revoked access token is refused by the module', async () => {
     // A token of its own, so the client above keeps working.
-    const own = new TestProvider(callbackUrl);
+    const own = testProvider(callbackUrl);
     own.client = provider.client;
     const c = await connectWithOAuth(own);
     await c.close();
@@ -480,7 +411,7 @@ describe('the MCP SDK client completes OAuth through the hub and calls a tool', 
 
 describe('loopback redirect URIs match with any port (RFC 8252 section 7.3)', () => {
   test('registered without a port, redirected to the callback’s port', async () => {
-    const provider = new TestProvider(callbackUrl, ['http://127.0.0.1/callback']);
+    const provider = testProvider(callbackUrl, ['http://127.0.0.1/callback']);
     const client = await connectWithOAuth(provider);
     try {
       expect(text(await client.callTool({ name: 'echo', arguments: { text: 'no port' } }))).toBe(
@@ -495,7 +426,7 @@ describe('loopback redirect URIs match with any port (RFC 8252 section 7.3)', ()
     const other = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('') });
     const registered = `http://127.0.0.1:${other.port}/callback`;
     other.stop(true);
-    const provider = new TestProvider(callbackUrl, [registered]);
+    const provider = testProvider(callbackUrl, [registered]);
     const client = await connectWithOAuth(provider);
     try {
       expect(text(await client.callTool({ name: 'echo', arguments: { text: 'any port' } }))).toBe(
@@ -515,7 +446,7 @@ describe('scopes', () => {
     metadata ??= await discoverAuthorizationServerMetadata(url);
     const clientInformation = await registerClient(url, {
       metadata,
-      clientMetadata: new TestProvider(callbackUrl).clientMetadata,
+      clientMetadata: testProvider(callbackUrl).clientMetadata,
       scope,
     });
     const state = crypto.randomUUID();
@@ -560,7 +491,7 @@ describe('scopes', () => {
     metadata ??= await discoverAuthorizationServerMetadata(url);
     const clientInformation = await registerClient(url, {
       metadata,
-      clientMetadata: new TestProvider(callbackUrl).clientMetadata,
+      clientMetadata: testProvider(callbackUrl).clientMetadata,
     });
     const { authorizationUrl } = await startAuthorization(url, {
       metadata,
