@@ -571,6 +571,23 @@ describe('metadata documents are fetched safely (SSRF), checked and cached', () 
     expect(docs.hits('/clients/lan.json')).toBe(0);
   }, 30_000);
 
+  test('one address cannot make the hub fetch without end: 30 documents per 10 minutes', async () => {
+    // A hub of its own, so the other tests' fetches do not count.
+    const other = await hubWithOperator(hubs, {
+      PARACHUTE_CIMD_PRIVATE_HOSTS: 'localhost',
+      NODE_EXTRA_CA_CERTS: TEST_CA,
+    });
+    const fetchesBefore = docs.hits('/clients/missing.json');
+    for (let i = 0; i < 30; i++) {
+      const res = await authorizeAs(`${docs.origin}/clients/missing.json?n=${i}`, other.url);
+      expect(res.text).toContain('HTTP 404');
+    }
+    const limited = await authorizeAs(`${docs.origin}/clients/missing.json?n=30`, other.url);
+    expect(limited.status).toBe(400);
+    expect(limited.text).toContain('Too many app descriptions fetched for this address');
+    expect(docs.hits('/clients/missing.json') - fetchesBefore).toBe(30);
+  }, 30_000);
+
   test('documents are cached per Cache-Control, and the consent page names the host', async () => {
     docs.publish(
       '/clients/cached.json',
