@@ -293,6 +293,13 @@ test('the consent page shows exactly what will be granted, and what was asked fo
   await refused.getByText('parachute:host:admin').waitFor();
   await refused.getByText('no installed module defines it').waitFor();
   await shot(page, 'consent-narrowed');
+  // On a phone, in dark mode, long scope names wrap instead of widening the page.
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(
+    true,
+  );
+  await shot(page, 'consent-narrowed-phone-dark');
   expect(unexpected(errors)).toEqual([]);
   await page.close();
 }, 30_000);
