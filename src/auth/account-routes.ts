@@ -7,26 +7,27 @@ import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { ChangePasswordBody, DisableTotpBody, EnableTotpBody, parseBody } from './schema.ts';
 import { sessions } from './sessions.ts';
 import { beginTotpEnrollment, completeTotpEnrollment, disableTotp } from './two-factor.ts';
-import { users } from './users.ts';
+import { type User, users } from './users.ts';
 
 /** The signed-in user's own password and two-factor settings. */
 export function accountRoutes(ctx: AuthContext) {
-  // A wrong current password counts as a failed sign-in: it is the same guess.
-  const wrongPassword = (request: Request, username: string) => {
-    ctx.limiter.recordFailure(clientIpOf(request), username);
-    return authError('invalid_credentials', 'The current password is wrong.');
-  };
+  // A current password is checked under the sign-in limits: it is the same guess.
+  const checkPassword = (request: Request, user: User, password: string) =>
+    ctx.limiter.guess(clientIpOf(request), user.username, () =>
+      verifyPassword(password, user.password_hash),
+    );
+  const wrongPassword = authError('invalid_credentials', 'The current password is wrong.');
 
   return new Elysia({ name: 'auth.account' })
     .use(requireSession(ctx))
     .post('/api/account/password', async ({ request, body, user, session, status }) => {
       const parsed = parseBody(ChangePasswordBody, body);
       if (!parsed.ok) return status(400, parsed.error);
-      const wait = ctx.limiter.retryAfterSeconds(clientIpOf(request), user.username);
-      if (wait > 0) return rateLimited(wait, 'wrong passwords');
-      if (!(await verifyPassword(parsed.data.current_password, user.password_hash))) {
-        return status(401, wrongPassword(request, user.username));
+      const guess = await checkPassword(request, user, parsed.data.current_password);
+      if (guess.outcome === 'limited') {
+        return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
       }
+      if (guess.outcome === 'wrong') return status(401, wrongPassword);
       const weak = passwordProblem(parsed.data.new_password, user.username);
       if (weak) return status(422, authError('weak_password', weak));
       users.setPassword(ctx.db, user.id, await hashPassword(parsed.data.new_password), false);
@@ -62,11 +63,11 @@ export function accountRoutes(ctx: AuthContext) {
     .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
       const parsed = parseBody(DisableTotpBody, body);
       if (!parsed.ok) return status(400, parsed.error);
-      const wait = ctx.limiter.retryAfterSeconds(clientIpOf(request), user.username);
-      if (wait > 0) return rateLimited(wait, 'wrong passwords');
-      if (!(await verifyPassword(parsed.data.password, user.password_hash))) {
-        return status(401, wrongPassword(request, user.username));
+      const guess = await checkPassword(request, user, parsed.data.password);
+      if (guess.outcome === 'limited') {
+        return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
       }
+      if (guess.outcome === 'wrong') return status(401, wrongPassword);
       disableTotp(ctx.db, user.id);
       return new Response(null, { status: 204 });
     });

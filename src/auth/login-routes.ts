@@ -23,11 +23,14 @@ export function loginRoutes(ctx: AuthContext) {
       if (!parsed.ok) return status(400, parsed.error);
       const { username, password } = parsed.data;
       const ip = clientIpOf(request);
-      const wait = ctx.limiter.retryAfterSeconds(ip, username);
-      if (wait > 0) return rateLimited(wait);
       const user = users.byUsername(ctx.db, username);
-      if (!(await verifyPassword(password, user?.password_hash ?? null)) || !user) {
-        ctx.limiter.recordFailure(ip, username);
+      const guess = await ctx.limiter.guess(
+        ip,
+        username,
+        async () => (await verifyPassword(password, user?.password_hash ?? null)) && user !== null,
+      );
+      if (guess.outcome === 'limited') return rateLimited(guess.retryAfterSeconds);
+      if (guess.outcome === 'wrong' || !user) {
         return status(401, authError('invalid_credentials', 'Wrong username or password.'));
       }
       if (user.totp_enabled)
@@ -50,10 +53,11 @@ export function loginRoutes(ctx: AuthContext) {
         );
       }
       const ip = clientIpOf(request);
-      const wait = ctx.limiter.retryAfterSeconds(ip, user.username);
-      if (wait > 0) return rateLimited(wait);
-      if (!checkSecondFactor(ctx.db, user, parsed.data.code)) {
-        ctx.limiter.recordFailure(ip, user.username);
+      const guess = await ctx.limiter.guess(ip, user.username, () =>
+        checkSecondFactor(ctx.db, user, parsed.data.code),
+      );
+      if (guess.outcome === 'limited') return rateLimited(guess.retryAfterSeconds);
+      if (guess.outcome === 'wrong') {
         return status(
           401,
           authError('invalid_code', 'That code is not valid. Try the current code from your app.'),

@@ -52,3 +52,52 @@ test('IPv6 addresses count by their /64, so rotating through a block does not es
   );
   expect(limiter.retryAfterSeconds('2001:db8:1:3::1', 'fresh-name', t0 + 1)).toBe(0);
 });
+
+/** A check that waits until the test settles it, counting how many checks ran. */
+function heldChecks() {
+  const settle: ((right: boolean) => void)[] = [];
+  return {
+    started: () => settle.length,
+    check: () => new Promise<boolean>((resolve) => settle.push(resolve)),
+    settleAll: (right: boolean) => {
+      for (const s of settle.splice(0)) s(right);
+    },
+  };
+}
+
+test('guesses in flight count: of 50 concurrent guesses for one account only 5 are checked', async () => {
+  const limiter = new LoginRateLimiter();
+  const held = heldChecks();
+  const guesses = Array.from({ length: 50 }, () => limiter.guess('10.0.0.1', 'admin', held.check));
+  expect(held.started()).toBe(FAILURES_PER_ACCOUNT);
+  held.settleAll(false);
+  const outcomes = (await Promise.all(guesses)).map((g) => g.outcome);
+  expect(outcomes.filter((o) => o === 'wrong')).toHaveLength(FAILURES_PER_ACCOUNT);
+  expect(outcomes.filter((o) => o === 'limited')).toHaveLength(50 - FAILURES_PER_ACCOUNT);
+  // The right password is not even checked now.
+  expect((await limiter.guess('10.0.0.1', 'admin', () => true)).outcome).toBe('limited');
+});
+
+test('guesses in flight count per address: 100 concurrent guesses for different accounts get 60 checked', async () => {
+  const limiter = new LoginRateLimiter();
+  const held = heldChecks();
+  const guesses = Array.from({ length: 100 }, (_, i) =>
+    limiter.guess('10.0.0.2', `user${i}`, held.check),
+  );
+  expect(held.started()).toBe(FAILURES_PER_IP);
+  held.settleAll(false);
+  await Promise.all(guesses);
+  expect(limiter.retryAfterSeconds('10.0.0.2', 'fresh-name')).toBeGreaterThan(0);
+});
+
+test('a right guess takes its reservation back; a check that throws stays a failure', async () => {
+  const limiter = new LoginRateLimiter();
+  for (let i = 0; i < FAILURES_PER_ACCOUNT - 1; i++) limiter.recordFailure('10.0.0.3', 'admin');
+  // The fifth slot: a right guess (e.g. a password before its second factor) does not use it up.
+  expect((await limiter.guess('10.0.0.3', 'admin', () => true)).outcome).toBe('right');
+  expect(limiter.retryAfterSeconds('10.0.0.3', 'admin')).toBe(0);
+  await expect(
+    limiter.guess('10.0.0.3', 'admin', () => Promise.reject(new Error('boom'))),
+  ).rejects.toThrow('boom');
+  expect(limiter.retryAfterSeconds('10.0.0.3', 'admin')).toBeGreaterThan(0);
+});

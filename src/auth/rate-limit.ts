@@ -32,6 +32,13 @@ export class SlidingWindow {
     }
   }
 
+  /** Takes back one event recorded at `at` (an attempt that turned out not to count). */
+  unrecord(key: string, at: number): void {
+    const list = this.events.get(key);
+    const i = list?.indexOf(at) ?? -1;
+    if (i >= 0) list?.splice(i, 1);
+  }
+
   forget(key: string): void {
     this.events.delete(key);
   }
@@ -61,27 +68,59 @@ export function addressKey(ip: string): string {
   return `${hex(w[0])}${hex(w[1])}::/64`;
 }
 
+/** What became of one guess: not checked (limited), or checked and found right or wrong. */
+export type Guess =
+  | { outcome: 'limited'; retryAfterSeconds: number }
+  | { outcome: 'right' | 'wrong' };
+
 /** Failed logins, counted per address (an IPv6 /64) and per (address, account). */
 export class LoginRateLimiter {
   private readonly failures = new SlidingWindow(LOGIN_WINDOW_MS);
 
+  /**
+   * Checks one guess (a password or a second factor) for `username` from `ip`
+   * unless a limit is reached. The guess counts as a failure from the moment
+   * its check starts and is taken back only when it was right: argon2 takes
+   * tens of milliseconds, and recording failures after it let 300 concurrent
+   * wrong passwords all be checked (auth.md section 6: a burst is limited
+   * exactly like a sequence). A check that throws stays a failure.
+   */
+  async guess(
+    ip: string,
+    username: string,
+    check: () => boolean | Promise<boolean>,
+  ): Promise<Guess> {
+    const startedAt = Date.now();
+    const wait = this.retryAfterSeconds(ip, username, startedAt);
+    if (wait > 0) return { outcome: 'limited', retryAfterSeconds: wait };
+    this.recordFailure(ip, username, startedAt);
+    if (!(await check())) return { outcome: 'wrong' };
+    this.failures.unrecord(ipKey(ip), startedAt);
+    this.failures.unrecord(pairKey(ip, username), startedAt);
+    return { outcome: 'right' };
+  }
+
   /** Seconds until another attempt is allowed, or 0 when it is allowed now. */
   retryAfterSeconds(ip: string, username: string, now = Date.now()): number {
     return Math.max(
-      this.failures.wait(`ip:${addressKey(ip)}`, FAILURES_PER_IP, now),
+      this.failures.wait(ipKey(ip), FAILURES_PER_IP, now),
       this.failures.wait(pairKey(ip, username), FAILURES_PER_ACCOUNT, now),
     );
   }
 
   recordFailure(ip: string, username: string, now = Date.now()): void {
-    this.failures.record(`ip:${addressKey(ip)}`, now);
+    this.failures.record(ipKey(ip), now);
     this.failures.record(pairKey(ip, username), now);
   }
 
-  /** A successful login clears that account's failures from that address. */
+  /** A completed sign-in clears that account's failures from that address. */
   recordSuccess(ip: string, username: string): void {
     this.failures.forget(pairKey(ip, username));
   }
+}
+
+function ipKey(ip: string): string {
+  return `ip:${addressKey(ip)}`;
 }
 
 function pairKey(ip: string, username: string): string {
