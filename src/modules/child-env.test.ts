@@ -21,6 +21,7 @@ test('a child gets the hub env minus secrets, its .env, and the hub’s PORT/ori
       PATH: '/usr/bin',
       LANG: 'C.UTF-8',
       PARACHUTE_INITIAL_ADMIN_PASSWORD: 'secret',
+      PARACHUTE_INITIAL_ADMIN_PASSWORD_FILE: '/run/secrets/admin',
       NOTIFY_SOCKET: '/run/x',
     },
     home,

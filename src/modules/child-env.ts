@@ -5,6 +5,7 @@ import { join } from 'node:path';
 // (modules.md section 4, fix). NOTIFY_SOCKET belongs to the hub's unit.
 const WITHHELD = [
   'PARACHUTE_INITIAL_ADMIN_PASSWORD',
+  'PARACHUTE_INITIAL_ADMIN_PASSWORD_FILE',
   'PARACHUTE_INITIAL_ADMIN_USERNAME',
   'NOTIFY_SOCKET',
 ];
