@@ -190,17 +190,23 @@ describe('shutdown', () => {
     await waitFor('shutdown to begin', () =>
       hub.stdout().includes('SIGTERM received, shutting down') ? true : undefined,
     );
-    const attempts = await Promise.all([
-      call('POST', '/api/modules/fx-good/start'),
-      call('POST', '/api/modules/fx-good/restart'),
-      call('POST', '/api/modules/install', { package: await packFixture('late-bind') }),
-      call('DELETE', '/api/modules/fx-good'),
-    ]);
-    for (const res of attempts) {
-      expect(res.status).toBe(503);
-      expect(res.json.error).toBe('shutting_down');
+    // Wait for the hub even when a check fails: a second SIGTERM (the cleanup's) would make it
+    // exit at once, leaving the module that ignores SIGTERM behind.
+    const exited = hub.proc.exited;
+    try {
+      const attempts = await Promise.all([
+        call('POST', '/api/modules/fx-good/start'),
+        call('POST', '/api/modules/fx-good/restart'),
+        call('POST', '/api/modules/install', { package: await packFixture('late-bind') }),
+        call('DELETE', '/api/modules/fx-good'),
+      ]);
+      for (const res of attempts) {
+        expect(res.status).toBe(503);
+        expect(res.json.error).toBe('shutting_down');
+      }
+    } finally {
+      expect(await exited).toBe(0);
     }
-    expect(await hub.proc.exited).toBe(0);
     // Nothing was started after the hub stopped its modules: no process left on the port.
     expect(portIsFree(port)).toBe(true);
   }, 60_000);
