@@ -30,7 +30,8 @@ export interface InstalledPackage {
 
 /**
  * Runs `<hub> add <spec>` as Bun in the install root; every output line goes
- * to `progress`. Local folders and .tgz files are passed as absolute paths.
+ * to `progress`. Local folders and .tgz files are passed as absolute paths;
+ * a tarball URL is bun's to download.
  */
 export async function bunAdd(
   root: InstallRoot,
@@ -60,6 +61,31 @@ export async function bunRemove(
 ) {
   if (!(packageName in dependencies(root))) return;
   await runBun(root, ['remove', packageName], progress);
+}
+
+/** The package a row runs from (`node_modules/<package>` of its installDir), if the hub installed it. */
+export function packageOf(row: { installDir?: string }): string | undefined {
+  return row.installDir?.split('/node_modules/').pop();
+}
+
+/**
+ * Where to add a package from again (upgrade, or putting back what rows run
+ * from): the folder, tarball or URL it came from, or null when it came from
+ * the registry (then a version or dist-tag is added instead).
+ */
+export function sourceOf(recorded: string | undefined): string | null {
+  if (!recorded || !/^(file:|\/|\.|https?:)/.test(recorded)) return null;
+  return recorded.replace(/^file:/, '');
+}
+
+/** The version in the installed package's package.json, or null when it is not there. */
+export function installedVersion(root: InstallRoot, packageName: string): string | null {
+  try {
+    const path = join(root.modulesDir, 'node_modules', packageName, 'package.json');
+    return (JSON.parse(readFileSync(path, 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -112,7 +138,8 @@ function ensureRoot(root: InstallRoot): void {
   }
 }
 
-function dependencies(root: InstallRoot): Record<string, string> {
+/** What the install root's package.json records for each package (a version range, a path or a URL). */
+export function dependencies(root: InstallRoot): Record<string, string> {
   try {
     const pkg = JSON.parse(readFileSync(join(root.modulesDir, 'package.json'), 'utf8'));
     return (pkg.dependencies ?? {}) as Record<string, string>;
@@ -122,10 +149,16 @@ function dependencies(root: InstallRoot): Record<string, string> {
 }
 
 function isLocal(spec: string): boolean {
+  // A tarball URL ends in .tgz too, but bun downloads it itself.
+  if (/^https?:\/\//.test(spec)) return false;
   return spec.startsWith('.') || isAbsolute(spec) || spec.endsWith('.tgz') || existsSync(spec);
 }
 
 function packageNameOf(spec: string, root: InstallRoot): string | null {
+  if (/^https?:\/\//.test(spec)) {
+    const deps = dependencies(root);
+    return Object.keys(deps).find((name) => deps[name] === spec) ?? null;
+  }
   if (isLocal(spec)) {
     const path = resolve(spec);
     if (existsSync(path) && statSync(path).isDirectory()) {

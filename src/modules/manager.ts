@@ -1,17 +1,16 @@
-import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScopeSource } from '../auth/oauth/scopes.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
 import { FilePoll } from './file-poll.ts';
-import { bunAdd, bunRemove, InstallError, type InstallRoot, readInstalled } from './installer.ts';
+import type { InstallRoot } from './installer.ts';
+import { Installs } from './installs.ts';
 import { Manifests } from './manifests.ts';
 import { type Mount, sortMounts } from './mounts.ts';
-import { Operations } from './operations.ts';
-import { assignPort } from './ports.ts';
-import { pathConflict, type Registry, type RegistrySnapshot } from './registry.ts';
-import type { ModuleManifest, ServiceRow } from './schema.ts';
+import { type Operation, Operations } from './operations.ts';
+import type { Registry, RegistrySnapshot } from './registry.ts';
+import type { ServiceRow } from './schema.ts';
 import { servedRows } from './served-rows.ts';
 
 /**
@@ -65,9 +64,21 @@ export class ModuleManager {
   /** Why services.json could not be read, while it cannot (logged once). */
   private readProblem: string | null = null;
   private readonly poll: FilePoll;
+  private readonly installs: Installs;
 
   constructor(private readonly deps: ManagerDeps) {
     this.manifests = new Manifests(deps.installRoot.modulesDir);
+    this.installs = new Installs({
+      ...deps,
+      manifests: this.manifests,
+      operations: this.operations,
+      rows: () => this.rows(),
+      row: (name) => this.row(name),
+      resolve: (name) => this.resolve(name),
+      register: (row) => this.register(row),
+      reload: () => this.reload(),
+      startable: (row) => this.spec(row).argv !== null,
+    });
     // Modules edit their own rows while they run (vault adds a mount on `vault create`).
     this.poll = new FilePoll(deps.registry.path, SERVICES_POLL_MS, () => this.reload());
   }
@@ -181,119 +192,24 @@ export class ModuleManager {
     return this.manifests.problem(name) ?? `${name} has no startCmd; the hub does not run it`;
   }
 
-  /** Installs a package as an operation; see modules.md section 3. */
-  install(packageSpec: string, givenManifest?: unknown) {
-    return this.operations.run('install', packageSpec, async (progress, op) => {
-      const root = this.deps.installRoot;
-      const packageName = await bunAdd(root, packageSpec, progress);
-      let wroteRow: string | null = null;
-      try {
-        const installed = readInstalled(root, packageName, givenManifest);
-        const manifest = installed.manifest;
-        op.module = manifest.manifestName;
-        const existing = this.rows();
-        if (existing.some((r) => r.name === manifest.manifestName)) {
-          throw new InstallError(
-            `${manifest.manifestName} is already installed; upgrade it instead`,
-          );
-        }
-        const conflict = pathConflict(manifest.paths, existing);
-        if (conflict) throw new InstallError(`cannot mount ${manifest.manifestName}: ${conflict}`);
-        const { port, warning } = assignPort(manifest, existing);
-        if (warning) progress(`warning: ${warning}`);
-        if (givenManifest !== undefined) this.manifests.saveGiven(packageName, manifest);
-        const row: ServiceRow = {
-          name: manifest.manifestName,
-          port,
-          installDir: installed.installDir,
-          ...rowFromManifest(manifest, installed.version),
-        };
-        this.deps.registry.upsert(row);
-        wroteRow = row.name;
-        this.register(row);
-        this.reload();
-        progress(`installed ${packageName}@${installed.version} as ${row.name} on port ${port}`);
-        if (this.spec(row).argv) {
-          progress(`starting ${row.name}`);
-          await this.deps.supervisor.start(row.name);
-        }
-      } catch (error) {
-        // Leave nothing half-installed: no row, no package.
-        if (wroteRow) {
-          await this.deps.supervisor.unregister(wroteRow).catch(() => {});
-          this.deps.registry.remove(wroteRow);
-        }
-        await bunRemove(root, packageName, progress).catch(() => {});
-        this.manifests.forgetGiven(packageName);
-        throw error;
-      }
-    });
+  /** True once the hub began shutting down: the API refuses changes then (503 shutting_down). */
+  get shuttingDown(): boolean {
+    return this.deps.supervisor.shuttingDown;
   }
 
-  /**
-   * Re-adds the module's package at `channel` (default latest; a module
-   * installed from a folder or .tgz is re-added from the same place), keeps
-   * its port, updates its row and restarts it. A new version whose manifest
-   * is invalid is rolled back to the previous one.
-   */
-  upgrade(name: string, channel?: string) {
-    return this.operations.run('upgrade', name, async (progress, op) => {
-      op.module = name;
-      const row = this.row(name);
-      const packageName = row?.installDir?.split('/node_modules/').pop();
-      if (!row || !packageName)
-        throw new InstallError(
-          `${name} was not installed by this hub, so it cannot be upgraded here`,
-        );
-      const root = this.deps.installRoot;
-      const source = installedFrom(root.modulesDir, packageName);
-      const local = source !== null && /^(file:|\/|\.)/.test(source);
-      const spec = local ? source.replace(/^file:/, '') : `${packageName}@${channel ?? 'latest'}`;
-      const given = this.manifests.given(packageName);
-      await bunAdd(root, spec, progress);
-      let installed: ReturnType<typeof readInstalled>;
-      try {
-        installed = readInstalled(root, packageName, given);
-        if (installed.manifest.manifestName !== name) {
-          throw new InstallError(
-            `the new version calls itself ${installed.manifest.manifestName}, not ${name}`,
-          );
-        }
-        const conflict = pathConflict(installed.manifest.paths, this.rows(), name);
-        if (conflict) throw new InstallError(`cannot mount the new version: ${conflict}`);
-      } catch (error) {
-        progress(`rolling back to ${packageName}@${row.version}`);
-        await bunAdd(root, local ? spec : `${packageName}@${row.version}`, progress).catch(
-          () => {},
-        );
-        throw error;
-      }
-      const m = installed.manifest;
-      this.deps.registry.upsert({ ...row, ...rowFromManifest(m, installed.version) });
-      this.manifests.forget(name);
-      this.register(this.row(name) as ServiceRow);
-      this.reload();
-      progress(`${name} is now ${installed.version} (was ${row.version}); restarting`);
-      if (this.spec(this.row(name) as ServiceRow).argv) await this.deps.supervisor.restart(name);
-    });
+  /** Installs a package as an operation (installs.ts, modules.md section 3). */
+  install(packageSpec: string, givenManifest?: unknown): Operation {
+    return this.installs.install(packageSpec, givenManifest);
   }
 
-  /** Stops the module, removes its row and package; `purge` also deletes $PARACHUTE_HOME/<name>/. */
-  async uninstall(name: string, purge: boolean): Promise<void> {
-    const row = this.row(name);
-    if (!row) return;
-    const manifest = this.manifests.get(name);
-    await this.deps.supervisor.unregister(name);
-    this.deps.registry.remove(name);
-    this.reload();
-    this.manifests.forget(name);
-    const packageName = row.installDir ? row.installDir.split('/node_modules/').pop() : undefined;
-    if (packageName) {
-      await bunRemove(this.deps.installRoot, packageName, () => {});
-      this.manifests.forgetGiven(packageName);
-    }
-    if (purge && manifest)
-      rmSync(join(this.deps.home, manifest.name), { recursive: true, force: true });
+  /** Upgrades the module, and every module run from its package, as an operation. */
+  upgrade(name: string, channel?: string): Operation {
+    return this.installs.upgrade(name, channel);
+  }
+
+  /** Uninstalls the module as an operation; its package stays while another module runs from it. */
+  uninstall(name: string, purge: boolean): Operation {
+    return this.installs.uninstall(name, purge);
   }
 
   private mountsOf(rows: ServiceRow[]): Mount[] {
@@ -371,27 +287,4 @@ export class ModuleManager {
       ...(manifest?.readyTimeoutMs ? { readyTimeoutMs: manifest.readyTimeoutMs } : {}),
     };
   }
-}
-
-/** The dependency spec the install root recorded for a package (a version range or a file: path). */
-function installedFrom(modulesDir: string, packageName: string): string | null {
-  try {
-    const pkg = JSON.parse(readFileSync(join(modulesDir, 'package.json'), 'utf8'));
-    return (pkg.dependencies?.[packageName] as string | undefined) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** The services.json fields a module's manifest and version decide (port and installDir are the hub's). */
-function rowFromManifest(m: ModuleManifest, version: string) {
-  return {
-    paths: m.paths,
-    health: m.health,
-    version,
-    ...(m.displayName ? { displayName: m.displayName } : {}),
-    ...(m.tagline ? { tagline: m.tagline } : {}),
-    ...(m.stripPrefix !== undefined ? { stripPrefix: m.stripPrefix } : {}),
-    ...(m.websocket !== undefined ? { websocket: m.websocket } : {}),
-  };
 }

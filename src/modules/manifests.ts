@@ -1,13 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
+import { packageOf } from './installer.ts';
 import { describeIssue, ModuleManifest, type ServiceRow } from './schema.ts';
 
 /**
  * Installed modules' module.json: the one shipped in the package, or the
- * one given at install (kept under `modules/manifests/`, which wins), read
- * once per row and kept by row name.
+ * one given at install (kept per row under `modules/manifests/rows/`, which
+ * wins), read once per row and kept by row name. Given manifests are kept
+ * per row, not per package: one package may run as two modules, each with
+ * its own manifest (modules.md section 3).
  */
 export class Manifests {
   private readonly byRow = new Map<string, ModuleManifest>();
@@ -43,29 +46,28 @@ export class Manifests {
     return problem && `${problem}; reinstall or upgrade ${name}`;
   }
 
-  /** The manifest given at install for a package, as saved (unchecked), or undefined. */
-  given(packageName: string): unknown {
-    const path = this.givenPath(packageName);
-    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
+  /** The manifest given at install for `row`, as saved (unchecked), or undefined. */
+  given(row: ServiceRow): unknown {
+    const path = this.givenFile(row);
+    return path ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
   }
 
-  saveGiven(packageName: string, manifest: ModuleManifest): void {
-    mkdirSync(join(this.modulesDir, 'manifests'), { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.givenPath(packageName), `${JSON.stringify(manifest, null, 2)}\n`);
+  saveGiven(rowName: string, manifest: ModuleManifest): void {
+    mkdirSync(dirname(this.givenPath(rowName)), { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.givenPath(rowName), `${JSON.stringify(manifest, null, 2)}\n`);
   }
 
-  forgetGiven(packageName: string): void {
-    rmSync(this.givenPath(packageName), { force: true });
+  forgetGiven(row: ServiceRow): void {
+    rmSync(this.givenPath(row.name), { force: true });
+    // A row installed by an older hub: the per-package file that names it.
+    const legacy = this.givenFile(row);
+    if (legacy) rmSync(legacy, { force: true });
   }
 
   private load(row: ServiceRow): ModuleManifest | null {
     if (!row.installDir) return null;
-    const packageName = row.installDir.split('/node_modules/').pop() ?? '';
-    for (const path of [
-      this.givenPath(packageName),
-      join(row.installDir, '.parachute', 'module.json'),
-    ]) {
-      if (!existsSync(path)) continue;
+    for (const path of [this.givenFile(row), join(row.installDir, '.parachute', 'module.json')]) {
+      if (!path || !existsSync(path)) continue;
       let problem: string;
       try {
         const parsed = ModuleManifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));
@@ -86,7 +88,28 @@ export class Manifests {
     return null;
   }
 
-  private givenPath(packageName: string): string {
-    return join(this.modulesDir, 'manifests', `${packageName.replace('/', '__')}.json`);
+  /** The given manifest's file for `row`: its own, else one kept the old way for it, else undefined. */
+  private givenFile(row: ServiceRow): string | undefined {
+    const own = this.givenPath(row.name);
+    if (existsSync(own)) return own;
+    // Hubs before per-row manifests kept one file per package, which the
+    // next install of that package under another manifest replaced. Such a
+    // file still belongs to the one row its manifestName names, and no other.
+    const packageName = packageOf(row);
+    if (!packageName) return undefined;
+    const legacy = join(this.modulesDir, 'manifests', `${packageName.replace('/', '__')}.json`);
+    return manifestNameIn(legacy) === row.name ? legacy : undefined;
+  }
+
+  private givenPath(rowName: string): string {
+    return join(this.modulesDir, 'manifests', 'rows', `${encodeURIComponent(rowName)}.json`);
+  }
+}
+
+function manifestNameIn(path: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { manifestName?: unknown }).manifestName;
+  } catch {
+    return undefined;
   }
 }

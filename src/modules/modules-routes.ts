@@ -3,13 +3,38 @@ import * as z from 'zod/mini';
 import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { sseResponse } from '../platform/sse.ts';
+import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import type { ModuleManager } from './manager.ts';
+import { type Operation, OperationInProgressError } from './operations.ts';
 
 const err = (error: string, description: string) => ({ error, error_description: description });
 
+const SHUTTING_DOWN = err(
+  'shutting_down',
+  'The hub is shutting down: modules cannot be installed, started or changed now. Try again once it runs again.',
+);
+
+/**
+ * Starts a module operation, or answers 409 naming the one that runs
+ * (they run one at a time hub-wide; modules.md section 3 allows waiting or
+ * 409, and 409 with its id lets a client follow it and try again).
+ */
+function begin(start: () => Operation): { operation: Operation } | { conflict: object } {
+  try {
+    return { operation: start() };
+  } catch (error) {
+    if (!(error instanceof OperationInProgressError)) throw error;
+    return { conflict: conflict(error) };
+  }
+}
+
+function conflict({ message, running }: OperationInProgressError) {
+  return { ...err('operation_in_progress', message), operation_id: running.id };
+}
+
 /** POST /api/modules/install */
 const InstallBody = z.object({
-  /** npm name (`name@1.2.3`), a local folder or a .tgz path on the hub's host. */
+  /** npm name (`name@1.2.3`), a local folder or .tgz path on the hub's host, or a tarball URL. */
   package: z.string().check(z.minLength(1)),
   /** Version or dist-tag; default latest. */
   channel: z.optional(z.string().check(z.minLength(1))),
@@ -35,11 +60,10 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       const { package: pkg, channel, manifest } = parsed.data;
       const spec =
         channel && !pkg.includes('/') && !pkg.endsWith('.tgz') ? `${pkg}@${channel}` : pkg;
-      if (manager.operations.busy(spec)) {
-        return status(409, err('operation_in_progress', `${spec} is already being installed`));
-      }
-      const op = manager.install(spec, manifest);
-      return status(202, { operation_id: op.id });
+      if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
+      const started = begin(() => manager.install(spec, manifest));
+      if ('conflict' in started) return status(409, started.conflict);
+      return status(202, { operation_id: started.operation.id });
     })
     .get('/api/modules/operations/:id', ({ params, query, status }) => {
       const op = manager.operations.get(params.id);
@@ -65,15 +89,14 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       const action = params.action;
+      if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
       if (action === 'upgrade') {
-        if (manager.operations.busy(name))
-          return status(409, err('operation_in_progress', `${name} is being changed.`));
         const channel = (body as { channel?: unknown } | undefined)?.channel;
-        const op = manager.upgrade(
-          name,
-          typeof channel === 'string' && channel ? channel : undefined,
+        const started = begin(() =>
+          manager.upgrade(name, typeof channel === 'string' && channel ? channel : undefined),
         );
-        return status(202, { operation_id: op.id });
+        if ('conflict' in started) return status(409, started.conflict);
+        return status(202, { operation_id: started.operation.id });
       }
       if (action !== 'start' && action !== 'stop' && action !== 'restart') {
         return status(
@@ -83,18 +106,31 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       }
       const notStartable = action === 'stop' ? null : manager.whyNotStartable(name);
       if (notStartable) return status(422, err('no_start_cmd', notStartable));
-      if (manager.operations.busy(name))
-        return status(409, err('operation_in_progress', `${name} is being changed.`));
-      const state = await manager.supervisor[action](name);
-      return { name, state };
+      const changing = manager.operations.runningOn(name);
+      if (changing) return status(409, conflict(new OperationInProgressError(changing)));
+      try {
+        return { name, state: await manager.supervisor[action](name) };
+      } catch (error) {
+        // Shutdown began after the check above, before the start ran.
+        if (error instanceof ShuttingDownError) return status(503, SHUTTING_DOWN);
+        throw error;
+      }
     })
     .delete('/api/modules/:name', async ({ params, query, status }) => {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
-      if (manager.operations.busy(name))
-        return status(409, err('operation_in_progress', `${name} is being changed.`));
-      await manager.uninstall(name, query.purge === '1');
-      return { name, uninstalled: true, purged: query.purge === '1' };
+      if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
+      const purge = query.purge === '1';
+      const started = begin(() => manager.uninstall(name, purge));
+      if ('conflict' in started) return status(409, started.conflict);
+      const done = await manager.operations.settled(started.operation);
+      if (done.state === 'failed') {
+        return status(500, {
+          ...err('uninstall_failed', `${name} could not be uninstalled: ${done.error}`),
+          operation_id: done.id,
+        });
+      }
+      return { name, uninstalled: true, purged: purge, operation_id: done.id };
     })
     .get('/api/modules/:name/logs', ({ params, query, status }) => {
       const name = known(params.name);

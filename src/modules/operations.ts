@@ -1,7 +1,7 @@
-/** A long-running module operation (install, upgrade) as the API shows it. */
+/** A module operation (install, upgrade, uninstall) as the API shows it. */
 export interface Operation {
   id: string;
-  kind: 'install' | 'upgrade';
+  kind: 'install' | 'upgrade' | 'uninstall';
   /** The package spec or module name it works on. */
   target: string;
   state: 'running' | 'succeeded' | 'failed';
@@ -16,24 +16,48 @@ export interface Operation {
 const KEEP_FINISHED = 50;
 const MAX_LINES = 2000;
 
-/** Operations in memory: each has an id, progress lines and listeners for streaming. */
+/** Refused because another operation holds the install root; the API answers 409 naming it. */
+export class OperationInProgressError extends Error {
+  override name = 'OperationInProgressError';
+
+  constructor(readonly running: Operation) {
+    super(
+      `another module operation is running (${running.kind} of ${running.module ?? running.target}, operation ${running.id}); module operations run one at a time, so try again when it has finished`,
+    );
+  }
+}
+
+/**
+ * Operations in memory: each has an id, progress lines and listeners for
+ * streaming. They run one at a time hub-wide (modules.md section 3): install,
+ * upgrade and uninstall all change the one install root ($PARACHUTE_HOME/
+ * modules, its package.json and node_modules), and two `bun add`s at once
+ * there overwrite each other's work.
+ */
 export class Operations {
   private readonly all = new Map<string, Operation>();
   private readonly listeners = new Map<string, Set<(op: Operation, line?: string) => void>>();
+  /** The operation that holds the install root, if one does. */
+  private current: Operation | null = null;
 
-  /** True while an operation on `target` is running (one at a time per module). */
-  busy(target: string): boolean {
-    return [...this.all.values()].some(
-      (op) => op.state === 'running' && (op.target === target || op.module === target),
-    );
+  /** The running operation, if it works on module `name` (its start/stop/restart are refused meanwhile). */
+  runningOn(name: string): Operation | null {
+    const op = this.current;
+    return op && (op.target === name || op.module === name) ? op : null;
   }
 
-  /** Starts `work` as an operation and returns it at once; `work` reports through `progress`. */
+  /**
+   * Starts `work` as an operation and returns it at once; `work` reports
+   * through `progress`. Throws OperationInProgressError while another runs:
+   * checking and taking the install root happen in one synchronous step, so
+   * two requests can never both pass.
+   */
   run(
     kind: Operation['kind'],
     target: string,
     work: (progress: (line: string) => void, op: Operation) => Promise<void>,
   ): Operation {
+    if (this.current) throw new OperationInProgressError(this.current);
     const op: Operation = {
       id: crypto.randomUUID(),
       kind,
@@ -42,6 +66,7 @@ export class Operations {
       lines: [],
       started_at: new Date().toISOString(),
     };
+    this.current = op;
     this.all.set(op.id, op);
     const progress = (line: string) => {
       if (op.lines.length < MAX_LINES) op.lines.push({ ts: Date.now(), line });
@@ -49,9 +74,9 @@ export class Operations {
     };
     work(progress, op).then(
       () => this.finish(op, 'succeeded'),
-      (error: Error) => {
-        op.error = error.message;
-        progress(`failed: ${error.message}`);
+      (error: unknown) => {
+        op.error = error instanceof Error ? error.message : String(error);
+        progress(`failed: ${op.error}`);
         this.finish(op, 'failed');
       },
     );
@@ -60,6 +85,18 @@ export class Operations {
 
   get(id: string): Operation | undefined {
     return this.all.get(id);
+  }
+
+  /** Resolves with the operation once it has ended. */
+  settled(op: Operation): Promise<Operation> {
+    if (op.state !== 'running') return Promise.resolve(op);
+    return new Promise((resolve) => {
+      const stop = this.subscribe(op.id, (current) => {
+        if (current.state === 'running') return;
+        stop();
+        resolve(current);
+      });
+    });
   }
 
   /** Calls `listener` on every new line and once when the operation ends. */
@@ -77,6 +114,7 @@ export class Operations {
   private finish(op: Operation, state: 'succeeded' | 'failed'): void {
     op.state = state;
     op.finished_at = new Date().toISOString();
+    if (this.current === op) this.current = null;
     this.emit(op);
     this.listeners.delete(op.id);
     const finished = [...this.all.values()].filter((o) => o.state !== 'running');

@@ -64,3 +64,12 @@ export function processStartTime(pid: number): string | null {
     return null;
   }
 }
+
+/** How the supervisor reaches process groups; tests wrap it to watch or stall them. */
+export interface ProcessGroups {
+  signal(pgid: number, signal: NodeJS.Signals): boolean;
+  alive(pgid: number): boolean;
+}
+
+/** The real thing: kill(2) on the group, and the liveness check above. */
+export const processGroups: ProcessGroups = { signal: signalGroup, alive: groupAlive };

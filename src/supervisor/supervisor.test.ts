@@ -5,8 +5,13 @@ import { join, resolve } from 'node:path';
 import { portIsFree } from '../modules/ports.ts';
 import { ChildrenFile } from './children-file.ts';
 import type { LogChunk } from './log-buffer.ts';
-import { groupAlive } from './process-group.ts';
-import { type ModuleSpec, Supervisor, type SupervisorKnobs } from './supervisor.ts';
+import { groupAlive, type ProcessGroups, processGroups } from './process-group.ts';
+import {
+  type ModuleSpec,
+  ShuttingDownError,
+  Supervisor,
+  type SupervisorKnobs,
+} from './supervisor.ts';
 
 const FIXTURES = resolve(import.meta.dir, '../../test/fixtures/modules');
 const BUN = process.execPath;
@@ -25,7 +30,7 @@ function freePort(): number {
   return port;
 }
 
-function setup(knobs: Partial<SupervisorKnobs> = {}) {
+function setup(knobs: Partial<SupervisorKnobs> = {}, groups: ProcessGroups = processGroups) {
   const mirrored: string[] = [];
   const children = new ChildrenFile(
     join(mkdtempSync(join(tmpdir(), 'parachute-sup-')), 'run', 'children.json'),
@@ -39,6 +44,7 @@ function setup(knobs: Partial<SupervisorKnobs> = {}) {
       stopGraceMs: 2000,
       ...knobs,
     },
+    groups,
   );
   supervisors.push(supervisor);
   const add = (
@@ -242,6 +248,96 @@ describe('supervisor', () => {
     // Past the cancelled restart's moment: still the same single process.
     await Bun.sleep(1700);
     expect(supervisor.status(spec.name)).toMatchObject({ state: 'running', pid });
+  });
+});
+
+describe('supervisor races (modules.md section 5, no races)', () => {
+  test('a child that has exited is never signalled: not when its exit is handled, not by a stop during backoff', async () => {
+    // Its pid may already be someone else's: every signal the supervisor sends is recorded.
+    const signals: string[] = [];
+    const { supervisor, add } = setup(
+      { backoffBaseMs: 60_000 },
+      {
+        signal: (pgid, signal) => {
+          signals.push(`${signal} ${pgid}`);
+          return processGroups.signal(pgid, signal);
+        },
+        alive: processGroups.alive,
+      },
+    );
+    const spec = add('good');
+    await supervisor.start(spec.name);
+    await until('running', () => supervisor.status(spec.name).state === 'running');
+    process.kill(supervisor.status(spec.name).pid as number, 'SIGKILL');
+    await until('backoff', () => supervisor.status(spec.name).state === 'backoff');
+    // It was alone in its group: nothing was left to signal once it had exited.
+    expect(signals).toEqual([]);
+    expect(await supervisor.stop(spec.name)).toBe('stopped');
+    expect(signals).toEqual([]);
+  });
+
+  test('once shutdown began nothing spawns: an operator start, a restart, a module an install just added', async () => {
+    const { supervisor, add } = setup();
+    const spec = add('good');
+    await supervisor.start(spec.name);
+    await until('running', () => supervisor.status(spec.name).state === 'running');
+    const stopping = supervisor.stopAll();
+    expect(supervisor.shuttingDown).toBe(true);
+    // An install finishing now registers its module and starts it.
+    const late = add('good', { name: 'fx-installed-during-shutdown' });
+    const refused = await Promise.allSettled([
+      supervisor.start(spec.name),
+      supervisor.restart(spec.name),
+      supervisor.start(late.name),
+    ]);
+    for (const r of refused) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ShuttingDownError);
+    }
+    await stopping;
+    for (const s of [spec, late]) {
+      expect(supervisor.status(s.name)).toMatchObject({ state: 'stopped', pid: null });
+      expect(portIsFree(s.port)).toBe(true);
+    }
+  });
+
+  test('the wait after SIGKILL has a deadline; a group that outlives it is reported', async () => {
+    // A member stuck in the kernel (or one the hub may not signal) keeps its group alive for good.
+    const stuck = new Set<number>();
+    const { supervisor, add } = setup(
+      { stopGraceMs: 100, killWaitMs: 300 },
+      { signal: processGroups.signal, alive: (pgid) => stuck.has(pgid) || groupAlive(pgid) },
+    );
+    const spec = add('good');
+    await supervisor.start(spec.name);
+    await until('running', () => supervisor.status(spec.name).state === 'running');
+    const pgid = supervisor.status(spec.name).pid as number;
+    stuck.add(pgid);
+    const t0 = performance.now();
+    expect(await supervisor.stop(spec.name)).toBe('stopped');
+    expect(performance.now() - t0).toBeLessThan(3000);
+    const error = supervisor.status(spec.name).lastError;
+    expect(error).toMatchObject({ reason: 'unreaped' });
+    expect(error?.message).toContain(`process group ${pgid}`);
+    expect(
+      supervisor
+        .logs(spec.name)
+        .tail()
+        .some((l) => l.line.includes(`process group ${pgid}`)),
+    ).toBe(true);
+  }, 10_000);
+
+  test('restart is one operation: a stop asked right after it is not overtaken by its start', async () => {
+    const { supervisor, add } = setup();
+    const spec = add('good');
+    await supervisor.start(spec.name);
+    await until('running', () => supervisor.status(spec.name).state === 'running');
+    const restarted = supervisor.restart(spec.name);
+    const stopped = supervisor.stop(spec.name);
+    expect(await restarted).toBe('starting');
+    expect(await stopped).toBe('stopped');
+    expect(supervisor.status(spec.name)).toMatchObject({ state: 'stopped', pid: null });
+    expect(portIsFree(spec.port)).toBe(true);
   });
 });
 

@@ -1,9 +1,9 @@
-import type { Subprocess } from 'bun';
+import { type Child, signalChild, stopChild } from './child-group.ts';
 import type { ChildrenFile } from './children-file.ts';
 import { LogBuffer, type LogChunk, type LogLine } from './log-buffer.ts';
 import { pumpText } from './output.ts';
 import { preflight, type StartProblem } from './preflight.ts';
-import { groupAlive, processStartTime, signalGroup } from './process-group.ts';
+import { type ProcessGroups, processGroups, processStartTime } from './process-group.ts';
 import { waitUntilListening } from './readiness.ts';
 import { hasProcess, type ModuleState, transition } from './states.ts';
 
@@ -35,6 +35,8 @@ export interface SupervisorKnobs {
   stableAfterMs: number;
   /** SIGTERM to SIGKILL. */
   stopGraceMs: number;
+  /** After SIGKILL, how long to wait for the group to be gone before reporting it unreaped. */
+  killWaitMs: number;
   logBufferBytes: number;
 }
 
@@ -46,12 +48,13 @@ export const DEFAULT_KNOBS: SupervisorKnobs = {
   crashWindowMs: 60_000,
   stableAfterMs: 60_000,
   stopGraceMs: 5_000,
+  killWaitMs: 2_000,
   logBufferBytes: 256 * 1024,
 };
 
 /** Why a module is not running, for the API, the CLI and the SPA alike. */
 export interface ModuleError {
-  reason: StartProblem['reason'] | 'crashed' | 'unbound' | 'exited';
+  reason: StartProblem['reason'] | 'crashed' | 'unbound' | 'exited' | 'unreaped';
   message: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -72,7 +75,7 @@ export interface ModuleStatus {
 
 class Supervised {
   state: ModuleState = 'stopped';
-  child: Subprocess<'ignore', 'pipe', 'pipe'> | null = null;
+  child: Child | null = null;
   startedAt = 0;
   restarts = 0;
   crashes: number[] = [];
@@ -102,12 +105,14 @@ class Supervised {
  */
 export class Supervisor {
   private readonly modules = new Map<string, Supervised>();
+  private closing = false;
   readonly knobs: SupervisorKnobs;
 
   constructor(
     private readonly children: ChildrenFile,
     private readonly mirror: (name: string, chunk: LogChunk) => void,
     knobs: Partial<SupervisorKnobs> = {},
+    private readonly groups: ProcessGroups = processGroups,
   ) {
     this.knobs = { ...DEFAULT_KNOBS, ...knobs };
   }
@@ -161,38 +166,39 @@ export class Supervisor {
   /** Starts a module (an operator start also resets its crash budget); resolves with its state. */
   start(name: string): Promise<ModuleState> {
     const m = this.get(name);
-    return this.enqueue(m, async () => {
-      if (m.state === 'running' || m.state === 'starting' || m.state === 'unbound') return m.state;
-      this.cancelBackoff(m);
-      m.crashes = [];
-      await this.spawn(m);
-      return m.state;
-    });
+    return this.enqueue(m, () => this.startNow(m));
   }
 
   /** Stops a module: SIGTERM to its group, SIGKILL after stopGraceMs, always awaiting the exit. */
   stop(name: string): Promise<ModuleState> {
     const m = this.get(name);
+    return this.enqueue(m, () => this.stopNow(m));
+  }
+
+  /**
+   * Stop then start as one operation, so nothing queued meanwhile runs in
+   * between; a module that was not running is simply started.
+   */
+  restart(name: string): Promise<ModuleState> {
+    const m = this.get(name);
     return this.enqueue(m, async () => {
-      this.cancelBackoff(m);
-      if (m.state === 'crashed') transition(m, 'stopped');
-      if (m.state === 'stopped') return m.state;
-      transition(m, 'stopping');
-      m.generation++;
-      await this.terminate(m);
-      transition(m, 'stopped');
-      return m.state;
+      this.refuseDuringShutdown(m);
+      await this.stopNow(m);
+      return this.startNow(m);
     });
   }
 
-  /** Stop then start; a module that was not running is simply started. */
-  async restart(name: string): Promise<ModuleState> {
-    await this.stop(name);
-    return this.start(name);
+  /** True once stopAll() began: from then on nothing is spawned (the API answers 503). */
+  get shuttingDown(): boolean {
+    return this.closing;
   }
 
-  /** Stops every module in parallel under one deadline (hub shutdown). */
+  /**
+   * Stops every module in parallel (hub shutdown); each stop is bounded by
+   * stopGraceMs + killWaitMs. Starts asked for from now on are refused.
+   */
   async stopAll(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.names().map((name) => this.stop(name)));
   }
 
@@ -213,7 +219,39 @@ export class Supervisor {
     m.backoffTimer = null;
   }
 
+  private async startNow(m: Supervised): Promise<ModuleState> {
+    if (m.state === 'running' || m.state === 'starting' || m.state === 'unbound') return m.state;
+    this.refuseDuringShutdown(m);
+    this.cancelBackoff(m);
+    m.crashes = [];
+    await this.spawn(m);
+    return m.state;
+  }
+
+  private async stopNow(m: Supervised): Promise<ModuleState> {
+    this.cancelBackoff(m);
+    if (m.state === 'crashed') transition(m, 'stopped');
+    if (m.state === 'stopped') return m.state;
+    transition(m, 'stopping');
+    m.generation++;
+    // Backoff has no child left to stop: terminate() does nothing then.
+    await this.terminate(m);
+    transition(m, 'stopped');
+    return m.state;
+  }
+
+  /** Throws once shutdown began: a start then would outlive stopAll() (an orphan by design). */
+  private refuseDuringShutdown(m: Supervised): void {
+    if (this.closing) {
+      throw new ShuttingDownError(
+        `the hub is shutting down; ${m.name} is not started until the hub runs again`,
+      );
+    }
+  }
+
+  /** The one place a module's process is started. */
   private async spawn(m: Supervised): Promise<void> {
+    this.refuseDuringShutdown(m);
     const problem = await preflight(m.spec);
     if (problem) {
       m.lastError = { ...problem, at: new Date().toISOString() };
@@ -222,7 +260,7 @@ export class Supervisor {
       return;
     }
     const generation = ++m.generation;
-    let child: Subprocess<'ignore', 'pipe', 'pipe'>;
+    let child: Child;
     try {
       child = this.spawnChild(m, generation);
     } catch (error) {
@@ -254,7 +292,7 @@ export class Supervisor {
     void this.gate(m, generation);
   }
 
-  private spawnChild(m: Supervised, generation: number): Subprocess<'ignore', 'pipe', 'pipe'> {
+  private spawnChild(m: Supervised, generation: number): Child {
     const child = Bun.spawn(m.spec.argv as string[], {
       cwd: m.spec.cwd,
       env: typeof m.spec.env === 'function' ? m.spec.env() : m.spec.env,
@@ -317,11 +355,14 @@ export class Supervisor {
     exitCode: number | null,
     signal: string | null,
   ): Promise<void> {
-    this.children.delete(m.name, pid);
     // A stop already owns this exit (it bumped the generation and awaits it).
     if (generation !== m.generation || m.state === 'stopping') return;
-    // The leader is gone; anything it left in its group (a wrapped server) goes too.
-    signalGroup(pid, 'SIGKILL');
+    // The leader is gone; anything it left in its group (a wrapped server)
+    // goes too. After this the child is forgotten: nothing signals it again.
+    const child = m.child;
+    if (child) signalChild(this.groups, child, 'SIGKILL');
+    m.child = null;
+    this.children.delete(m.name, pid);
     const now = performance.now();
     if (now - m.startedAt >= this.knobs.stableAfterMs) m.crashes = [];
     m.crashes = [...m.crashes.filter((t) => now - t < this.knobs.crashWindowMs), now];
@@ -350,30 +391,35 @@ export class Supervisor {
     m.backoffTimer = setTimeout(() => {
       m.backoffTimer = null;
       void this.enqueue(m, async () => {
-        // A start or stop in the meantime already decided what happens.
-        if (m.state !== 'backoff') return;
+        // A start or stop in the meantime already decided what happens;
+        // once shutdown began, stopAll() is about to stop it for good.
+        if (m.state !== 'backoff' || this.closing) return;
         m.restarts++;
         await this.spawn(m);
       });
     }, delay);
   }
 
+  /**
+   * Stops the child (child-group.ts). A group still alive after SIGKILL
+   * and killWaitMs is reported, and stays in children.json so the next
+   * boot tries again (unless the module is started before that).
+   */
   private async terminate(m: Supervised): Promise<void> {
     const child = m.child;
     if (!child) return;
-    const pgid = child.pid;
-    const gone = () =>
-      child.exitCode !== null || child.signalCode !== null ? !groupAlive(pgid) : false;
-    signalGroup(pgid, 'SIGTERM');
-    const deadline = performance.now() + this.knobs.stopGraceMs;
-    while (!gone() && performance.now() < deadline) await Bun.sleep(20);
-    if (!gone()) {
-      this.note(m, `did not stop within ${this.knobs.stopGraceMs} ms of SIGTERM; sending SIGKILL`);
-      signalGroup(pgid, 'SIGKILL');
-      await child.exited;
-      while (groupAlive(pgid)) await Bun.sleep(10);
+    const stopped = await stopChild(this.groups, child, this.knobs, (line) => this.note(m, line));
+    m.child = null;
+    if (stopped) {
+      this.children.delete(m.name, child.pid);
+      return;
     }
-    this.children.delete(m.name, child.pid);
+    m.lastError = {
+      reason: 'unreaped',
+      message: `process group ${child.pid} of ${m.name} was still alive ${this.knobs.killWaitMs} ms after SIGKILL (a process stuck in the kernel, or one the hub may not signal); it may still hold port ${m.spec.port}. Find it with: ps -eo pid,pgid,stat,args | awk '$2 == ${child.pid}'`,
+      at: new Date().toISOString(),
+    };
+    this.note(m, m.lastError.message);
   }
 
   private note(m: Supervised, message: string): void {
@@ -381,4 +427,9 @@ export class Supervisor {
     m.logs.pushChunk(chunk);
     this.mirror(m.name, chunk);
   }
+}
+
+/** A start refused because the hub is shutting down (the API answers 503 shutting_down). */
+export class ShuttingDownError extends Error {
+  override name = 'ShuttingDownError';
 }
