@@ -9,6 +9,8 @@ import { originRoutes } from '../auth/origin-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
+import type { ModuleIsolation } from '../modules/isolation.ts';
+import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
 import { modulesRoutes } from '../modules/modules-routes.ts';
 import type { BootState } from './boot-state.ts';
@@ -23,6 +25,8 @@ export interface AppDeps {
   state: BootState;
   auth: AuthContext;
   modules: ModuleManager;
+  /** Modules whose documents are sandboxed (modules.md section 7). */
+  isolation: ModuleIsolation;
   spaFiles: SpaFiles;
 }
 
@@ -54,6 +58,8 @@ export function createApp(deps: AppDeps) {
       .use(usersRoutes(deps.auth))
       // GET|PUT /api/hub/origin
       .use(originRoutes(deps.auth))
+      // GET /api/modules/isolation, POST /api/modules/:name/isolation
+      .use(isolationRoutes(deps.auth, deps.modules, deps.isolation))
       // /api/modules: list, install, operations, start|stop|restart, uninstall, logs
       .use(modulesRoutes(deps.auth, deps.modules))
       // GET /admin, /admin/*, /login (embedded SPA)

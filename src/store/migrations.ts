@@ -164,4 +164,17 @@ export const migrations: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'isolated modules',
+    // Modules the admin marked isolated: their documents are sandboxed
+    // (modules.md section 7). Kept here, not in services.json: modules write
+    // their own rows, and a module must not be able to lift its own isolation.
+    sql: `
+      CREATE TABLE isolated_modules (
+        name       TEXT PRIMARY KEY, -- services.json row name
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
