@@ -1,8 +1,10 @@
 import { Elysia } from 'elysia';
 import { accountRoutes } from '../auth/account-routes.ts';
+import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
+import { moduleSessionRoutes } from '../auth/module-session-routes.ts';
 import { OAuthIssuer } from '../auth/oauth/issuer.ts';
 import { oauthRoutes } from '../auth/oauth/routes.ts';
 import { originRoutes } from '../auth/origin-routes.ts';
@@ -58,6 +60,11 @@ export function createApp(deps: AppDeps) {
       .use(usersRoutes(deps.auth))
       // GET|PUT /api/hub/origin
       .use(originRoutes(deps.auth))
+      // GET|PUT /api/hub/apps-domain
+      .use(appsDomainRoutes(deps.auth))
+      // A module origin's own session: /api/module-session, .../start, .../callback,
+      // .../logout there; .../authorize on the hub's origin
+      .use(moduleSessionRoutes(deps.auth))
       // GET /api/modules/isolation, POST /api/modules/:name/isolation
       .use(isolationRoutes(deps.auth, deps.modules, deps.isolation))
       // /api/modules: list, install, operations, start|stop|restart, uninstall, logs

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
 import { ModuleIsolation } from '../modules/isolation.ts';
 import { type Mount, matchMount } from '../modules/mounts.ts';
+import { moduleOfHost } from '../platform/apps-domain.ts';
 import { rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
@@ -14,6 +15,7 @@ import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
 import { lazyApp } from './lazy-app.ts';
+import { hubPathOnModuleOrigin, notOnModuleOrigin, toModuleOrigin } from './module-origin.ts';
 import { startModules } from './modules-boot.ts';
 import { forward } from './proxy.ts';
 import { bindServer, type FetchHandler, type HubServer } from './server.ts';
@@ -91,6 +93,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   const clientAddress = clientAddressOf(config.env ?? process.env, trusted);
   const manager = modules.manager;
+  const authCtx = auth.ctx;
   /** The hub's own routes: probes, then the app (with the body limit and the client's address). */
   const toHub = (request: Request, srv: HubServer, path: string) => {
     const probe = probeResponse(request, path, state, checkDb);
@@ -127,6 +130,24 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const path = pathOf(request.url);
     // Module paths go straight to the proxy: no hub route lives under a mount.
     const mount = manager.mounts.length > 0 ? matchMount(manager.mounts, path) : null;
+    const appsDomain = authCtx.appsDomain;
+    if (appsDomain !== null) {
+      // A module's own origin (modules.md section 7): its mounts and its
+      // session, nothing else. The Host check (issue 14 point 4) must count
+      // these hosts as the hub's own: moduleOfHost() in platform/apps-domain.ts.
+      const hostModule = moduleOfHost(request.headers.get('host'), appsDomain);
+      if (hostModule !== null) {
+        if (mount?.module === hostModule)
+          return toModule(request, srv, mount, isolation.has(mount.name));
+        if (hubPathOnModuleOrigin(request.method, path)) return toHub(request, srv, path);
+        return notOnModuleOrigin(hostModule, path);
+      }
+      if (mount)
+        return (
+          toModuleOrigin(request, mount, appsDomain, authCtx.origin) ??
+          toModule(request, srv, mount, true)
+        );
+    }
     if (!mount) return toHub(request, srv, path);
     return toModule(request, srv, mount, isolation.has(mount.name));
   };

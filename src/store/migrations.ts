@@ -177,4 +177,19 @@ export const migrations: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'module sessions',
+    // A module origin's session (apps domain), for that module alone. It
+    // lives exactly as long as the hub session it was started from.
+    sql: `
+      CREATE TABLE module_sessions (
+        id_hash         TEXT PRIMARY KEY,
+        session_id_hash TEXT NOT NULL REFERENCES sessions (id_hash) ON DELETE CASCADE,
+        module          TEXT NOT NULL, -- short name, as in <module>.<apps domain>
+        created_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX module_sessions_by_session ON module_sessions (session_id_hash);
+    `,
+  },
 ];
