@@ -163,3 +163,20 @@ test('the apps domain is a setting the admin can change, checked like the origin
     origin: moduleUrl('fx-ui'),
   });
 });
+
+test("the admin UI names each module's own origin, at install and on its entry", async () => {
+  const context = await adminContext(browser, hubUrl);
+  const page = await context.newPage();
+  await page.goto(`${hubUrl}/admin/modules`);
+  expect(await page.getByTestId('install-browser').textContent()).toContain(
+    `own origin under ${APPS}`,
+  );
+  const ui = page
+    .getByRole('list', { name: 'Installed modules' })
+    .getByRole('listitem', { name: 'Fixture: UI' });
+  expect(await ui.getByTestId('module-browser').textContent()).toContain(moduleUrl('fx-ui'));
+  expect(await ui.getByRole('link', { name: '/fx-ui' }).getAttribute('href')).toBe(
+    `${moduleUrl('fx-ui')}/fx-ui/`,
+  );
+  await context.close();
+}, 60_000);

@@ -135,3 +135,42 @@ test('only an admin marks a module isolated, and a browser needs the CSRF token'
     origin: url,
   });
 });
+
+test("the admin UI says what a module's pages can do, at install and on its entry", async () => {
+  const context = await adminContext(browser, url);
+  const page = await context.newPage();
+  await page.goto(`${url}/admin/modules`);
+  await page.getByRole('heading', { name: 'Modules' }).waitFor();
+  expect(await page.getByTestId('install-browser').textContent()).toContain(
+    'they can do anything you can do here',
+  );
+  const installed = page.getByRole('list', { name: 'Installed modules' });
+  const ui = installed.getByRole('listitem', { name: 'Fixture: UI' });
+  expect(await ui.getByTestId('module-browser').textContent()).toContain(
+    'share this hub’s origin, so in your browser they can do anything you can do here',
+  );
+
+  await ui.getByRole('button', { name: 'Isolate' }).click();
+  await ui.getByText('Isolated: its pages are sandboxed').waitFor();
+  const isolated = (await call('GET', '/api/modules/isolation')).json.modules as BrowserRow[];
+  expect(isolated.find((m) => m.module === 'fx-ui')?.mode).toBe('isolated');
+  await ui.getByRole('button', { name: 'Stop isolating' }).click();
+  await ui.getByRole('button', { name: 'Yes, stop isolating' }).click();
+  await ui.getByText('share this hub’s origin').waitFor();
+
+  // Installing with "Isolate its pages" marks it before anyone opens them.
+  await page.getByLabel('Package').fill(await packFixture('good'));
+  await page.getByLabel('Isolate its pages').check();
+  await page.getByRole('button', { name: 'Install' }).click();
+  await page.getByRole('status').getByText('Installed').waitFor({ timeout: 30_000 });
+  const good = installed.getByRole('listitem', { name: 'Fixture: good' });
+  await good.getByText('Isolated: its pages are sandboxed').waitFor();
+  const res = await fetch(`${url}/fx-good/health`);
+  expect(res.headers.get('content-security-policy')).toContain('sandbox');
+  await context.close();
+}, 60_000);
+
+interface BrowserRow {
+  module: string;
+  mode: string;
+}
