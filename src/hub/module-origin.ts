@@ -44,6 +44,8 @@ export function toModuleOrigin(
   issuer: string,
 ): Response | null {
   if (request.method !== 'GET' && request.method !== 'HEAD') return null;
+  // A self-registered row's name may be no host name at all: it has no origin of its own.
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(mount.module)) return null;
   const mode = request.headers.get('sec-fetch-mode');
   const navigating =
     mode === 'navigate' ||
