@@ -242,6 +242,9 @@ describe('operator token lifecycle', () => {
     expect(decodeJwt(fresh).iss).toBe('https://hub.example.com');
     expect((await bearer(url, fresh)).status).toBe(200);
     expect((await bearer(url, old)).status).toBe(401);
+    // Over https the session cookie has its __Host- name: the http one no longer signs in.
+    expect((await admin.get('/api/auth/session')).status).toBe(401);
+    await admin.login(ADMIN.username, ADMIN.password);
     expect((await admin.put('/api/hub/origin', { origin: 'not a url' })).status).toBe(400);
   });
 

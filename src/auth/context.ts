@@ -1,4 +1,10 @@
 import type { Database } from 'bun:sqlite';
+import {
+  moduleOfHost,
+  type ResolvedAppsDomain,
+  resolveAppsDomain,
+} from '../platform/apps-domain.ts';
+import { log } from '../platform/log.ts';
 import { hubOrigins, type ResolvedOrigin, resolveOrigin } from '../platform/origin.ts';
 import { getSetting } from '../store/settings.ts';
 import { BootstrapToken } from './bootstrap.ts';
@@ -17,6 +23,8 @@ export class AuthContext {
   /** Called after the origin changed (modules restart to pick up PARACHUTE_HUB_ORIGIN). */
   readonly originListeners = new Set<(origin: string) => Promise<void>>();
   private resolved: ResolvedOrigin;
+  private apps: ResolvedAppsDomain;
+  private effectiveAppsDomain: string | null;
   private adminExists: boolean;
 
   constructor(
@@ -27,6 +35,8 @@ export class AuthContext {
     readonly env: Env,
   ) {
     this.resolved = resolveOrigin(getSetting(db, 'origin'), env, port);
+    this.apps = resolveAppsDomain(getSetting(db, 'apps_domain'), env);
+    this.effectiveAppsDomain = effectiveAppsDomain(this.apps.domain, this.resolved.origin);
     this.adminExists = users.count(db, 'admin') > 0;
   }
 
@@ -53,7 +63,28 @@ export class AuthContext {
   refreshOrigin(): boolean {
     const before = this.resolved.origin;
     this.resolved = resolveOrigin(getSetting(this.db, 'origin'), this.env, this.port);
+    this.effectiveAppsDomain = effectiveAppsDomain(this.apps.domain, this.resolved.origin);
     return before !== this.resolved.origin;
+  }
+
+  /**
+   * The apps domain modules get their own origins under, or null when they
+   * share the hub's (platform/apps-domain.ts). Read on every request, so
+   * worked out when the settings change, not here.
+   */
+  get appsDomain(): string | null {
+    return this.effectiveAppsDomain;
+  }
+
+  /** The apps domain as configured (settings or env), in force or not. */
+  get configuredAppsDomain(): ResolvedAppsDomain {
+    return this.apps;
+  }
+
+  /** Re-reads the apps domain after the setting changed. */
+  refreshAppsDomain(): void {
+    this.apps = resolveAppsDomain(getSetting(this.db, 'apps_domain'), this.env);
+    this.effectiveAppsDomain = effectiveAppsDomain(this.apps.domain, this.resolved.origin);
   }
 
   get hasAdmin(): boolean {
@@ -64,4 +95,16 @@ export class AuthContext {
   refreshAdminExists(): void {
     this.adminExists = users.count(this.db, 'admin') > 0;
   }
+}
+
+/**
+ * The apps domain in force: none while the issuer's own host is under it,
+ * or the hub would take itself for a module (and say so in the log).
+ */
+function effectiveAppsDomain(domain: string | null, issuer: string): string | null {
+  if (domain === null || moduleOfHost(new URL(issuer).host, domain) === null) return domain;
+  log.warn(
+    `the hub's origin ${issuer} is under the apps domain ${domain}; modules share the hub's origin until one of them changes`,
+  );
+  return null;
 }

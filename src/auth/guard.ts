@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { AuthContext } from './context.ts';
-import { parseCookies, SESSION_COOKIE } from './cookies.ts';
+import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import { csrfProblem, isMutation } from './csrf.ts';
 import { authError } from './errors.ts';
 import { TokenError, verifyToken } from './jwt.ts';
@@ -34,11 +34,11 @@ export async function authenticate(
   if (authorization?.toLowerCase().startsWith('bearer ')) {
     return bearer(ctx, authorization.slice(7).trim(), scope);
   }
-  const token = parseCookies(request.headers.get('cookie')).get(SESSION_COOKIE);
+  const token = readCookie(request, SESSION_COOKIE, ctx.secureCookies);
   const found = token ? sessions.find(ctx.db, token) : null;
   if (!found) return deny(401, 'unauthenticated', 'Sign in, or send a bearer token.');
   if (isMutation(request.method)) {
-    const problem = csrfProblem(request, found.session, ctx.origins);
+    const problem = csrfProblem(request, found.session, ctx);
     if (problem)
       return deny(403, 'csrf_failed', `Refused: ${problem}. Reload the page and try again.`);
   }

@@ -16,7 +16,7 @@ import { publicUser, users } from './users.ts';
 export function loginRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.login' })
     .post('/api/auth/login', async ({ request, body, status }) => {
-      if (!sameOriginRequest(request, ctx.origins)) {
+      if (!sameOriginRequest(request, ctx)) {
         return status(403, authError('csrf_failed', 'Sign in from this hub’s own login page.'));
       }
       const parsed = parseBody(LoginBody, body);
@@ -39,7 +39,7 @@ export function loginRoutes(ctx: AuthContext) {
       return startSession(ctx, request, user);
     })
     .post('/api/auth/login/totp', async ({ request, body, status }) => {
-      if (!sameOriginRequest(request, ctx.origins)) {
+      if (!sameOriginRequest(request, ctx)) {
         return status(403, authError('csrf_failed', 'Sign in from this hub’s own login page.'));
       }
       const parsed = parseBody(TotpLoginBody, body);

@@ -55,6 +55,9 @@ export const CreateUserBody = z.object({
 /** PUT /api/hub/origin: null clears the saved origin (back to env/platform/loopback). */
 export const OriginBody = z.object({ origin: z.nullable(nonEmpty()) });
 
+/** PUT /api/hub/apps-domain: `apps.example.com` gives module x the origin x.apps.example.com; null clears it (back to PARACHUTE_APPS_DOMAIN, else shared). */
+export const AppsDomainBody = z.object({ apps_domain: z.nullable(nonEmpty(253)) });
+
 /**
  * Validates a JSON body; on failure returns the 400 invalid_request body
  * naming the first failing field.

@@ -21,7 +21,7 @@ export function setupRoutes(ctx: AuthContext) {
           authError('already_set_up', 'This hub already has an admin. Sign in at /login.'),
         );
       }
-      if (!sameOriginRequest(request, ctx.origins)) {
+      if (!sameOriginRequest(request, ctx)) {
         return status(
           403,
           authError('csrf_failed', 'Setup must be submitted from this hub’s own page.'),

@@ -1,14 +1,18 @@
 import { Elysia } from 'elysia';
 import { accountRoutes } from '../auth/account-routes.ts';
+import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
+import { moduleSessionRoutes } from '../auth/module-session-routes.ts';
 import { OAuthIssuer } from '../auth/oauth/issuer.ts';
 import { oauthRoutes } from '../auth/oauth/routes.ts';
 import { originRoutes } from '../auth/origin-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
+import type { ModuleIsolation } from '../modules/isolation.ts';
+import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
 import { modulesRoutes } from '../modules/modules-routes.ts';
 import type { BootState } from './boot-state.ts';
@@ -23,6 +27,8 @@ export interface AppDeps {
   state: BootState;
   auth: AuthContext;
   modules: ModuleManager;
+  /** Modules whose documents are sandboxed (modules.md section 7). */
+  isolation: ModuleIsolation;
   spaFiles: SpaFiles;
 }
 
@@ -54,6 +60,13 @@ export function createApp(deps: AppDeps) {
       .use(usersRoutes(deps.auth))
       // GET|PUT /api/hub/origin
       .use(originRoutes(deps.auth))
+      // GET|PUT /api/hub/apps-domain
+      .use(appsDomainRoutes(deps.auth))
+      // A module origin's own session: /api/module-session, .../start, .../callback,
+      // .../logout there; .../authorize on the hub's origin
+      .use(moduleSessionRoutes(deps.auth))
+      // GET /api/modules/isolation, POST /api/modules/:name/isolation
+      .use(isolationRoutes(deps.auth, deps.modules, deps.isolation))
       // /api/modules: list, install, operations, start|stop|restart, uninstall, logs
       .use(modulesRoutes(deps.auth, deps.modules))
       // GET /admin, /admin/*, /login (embedded SPA)

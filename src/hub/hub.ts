@@ -1,7 +1,9 @@
 import type { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
-import { matchMount } from '../modules/mounts.ts';
+import { ModuleIsolation } from '../modules/isolation.ts';
+import { type Mount, matchMount } from '../modules/mounts.ts';
+import { moduleOfHost } from '../platform/apps-domain.ts';
 import { rememberClientIp } from '../platform/client-ip.ts';
 import { ensureHome } from '../platform/home.ts';
 import { log } from '../platform/log.ts';
@@ -13,9 +15,10 @@ import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
 import { lazyApp } from './lazy-app.ts';
+import { hubPathOnModuleOrigin, notOnModuleOrigin, toModuleOrigin } from './module-origin.ts';
 import { startModules } from './modules-boot.ts';
 import { forward } from './proxy.ts';
-import { bindServer, type FetchHandler } from './server.ts';
+import { bindServer, type FetchHandler, type HubServer } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
 import { upgradeToModule } from './ws-bridge.ts';
 
@@ -77,10 +80,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   const store = db;
   const checkDb = () => pingDb(store);
+  const isolation = new ModuleIsolation(store);
   const app = lazyApp({
     state,
     auth: auth.ctx,
     modules: modules.manager,
+    isolation,
     spaFiles: config.spaFiles,
   });
   const trusted = trustedProxy(config.env ?? process.env, (entry, why) =>
@@ -88,25 +93,25 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   const clientAddress = clientAddressOf(config.env ?? process.env, trusted);
   const manager = modules.manager;
-  handler = (request, srv) => {
-    // Module paths go straight to the proxy: no hub route lives under a mount.
-    const path = pathOf(request.url);
-    const mount = manager.mounts.length > 0 ? matchMount(manager.mounts, path) : null;
-    if (!mount) {
-      const probe = probeResponse(request, path, state, checkDb);
-      if (probe) return probe;
-      const peer = srv.requestIP(request)?.address;
-      const ip = peer && clientAddress(peer, request.headers);
-      if (request.body !== null && !request.headers.has('content-length')) {
-        return readBounded(request).then((read) => {
-          if (read instanceof Response) return read;
-          rememberClientIp(read, ip);
-          return app(read);
-        });
-      }
-      rememberClientIp(request, ip);
-      return tooLarge(request) ?? app(request);
+  const authCtx = auth.ctx;
+  /** The hub's own routes: probes, then the app (with the body limit and the client's address). */
+  const toHub = (request: Request, srv: HubServer, path: string) => {
+    const probe = probeResponse(request, path, state, checkDb);
+    if (probe) return probe;
+    const peer = srv.requestIP(request)?.address;
+    const ip = peer && clientAddress(peer, request.headers);
+    if (request.body !== null && !request.headers.has('content-length')) {
+      return readBounded(request).then((read) => {
+        if (read instanceof Response) return read;
+        rememberClientIp(read, ip);
+        return app(read);
+      });
     }
+    rememberClientIp(request, ip);
+    return tooLarge(request) ?? app(request);
+  };
+  /** A module's mount; `sandbox` gives its documents the sandbox CSP (hub/module-headers.ts). */
+  const toModule = (request: Request, srv: HubServer, mount: Mount, sandbox: boolean) => {
     // The proxy reads the peer address itself: recording it for hub routes
     // (a WeakMap entry per request) is work a proxied request never uses.
     const ip = srv.requestIP(request)?.address ?? 'unknown';
@@ -114,11 +119,37 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       clientIp: ip,
       trusted: trusted(ip),
       state: mount.managed ? manager.supervisor.stateOf(mount.name) : null,
+      sandbox,
     };
     if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return upgradeToModule(request, srv, mount, ctx);
     }
     return forward(request, mount, ctx);
+  };
+  handler = (request, srv) => {
+    const path = pathOf(request.url);
+    // Module paths go straight to the proxy: no hub route lives under a mount.
+    const mount = manager.mounts.length > 0 ? matchMount(manager.mounts, path) : null;
+    const appsDomain = authCtx.appsDomain;
+    if (appsDomain !== null) {
+      // A module's own origin (modules.md section 7): its mounts and its
+      // session, nothing else. The Host check (issue 14 point 4) must count
+      // these hosts as the hub's own: moduleOfHost() in platform/apps-domain.ts.
+      const hostModule = moduleOfHost(request.headers.get('host'), appsDomain);
+      if (hostModule !== null) {
+        if (mount?.module === hostModule)
+          return toModule(request, srv, mount, isolation.has(mount.name));
+        if (hubPathOnModuleOrigin(request.method, path)) return toHub(request, srv, path);
+        return notOnModuleOrigin(hostModule, path);
+      }
+      if (mount)
+        return (
+          toModuleOrigin(request, mount, appsDomain, authCtx.origin) ??
+          toModule(request, srv, mount, true)
+        );
+    }
+    if (!mount) return toHub(request, srv, path);
+    return toModule(request, srv, mount, isolation.has(mount.name));
   };
   state.ready = true;
   mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });

@@ -1,28 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Mount } from '../modules/mounts.ts';
-import { eachUpstreamHeader, forward, pathAndQuery, withoutHubCookies } from './proxy.ts';
-
-describe('withoutHubCookies', () => {
-  test("drops the hub's session and CSRF cookies wherever they are", () => {
-    expect(withoutHubCookies('a=1; parachute_session=s; b=2; parachute_csrf=c')).toBe('a=1; b=2');
-    expect(withoutHubCookies('parachute_session=s;parachute_csrf=c')).toBe('');
-    expect(withoutHubCookies(' parachute_csrf=c ;  theme=dark ')).toBe('theme=dark');
-    expect(withoutHubCookies('a=1;parachute_csrf=c;b=2')).toBe('a=1;b=2');
-    // A bare name (no `=`) is that cookie too.
-    expect(withoutHubCookies('parachute_session; a=1')).toBe('a=1');
-  });
-
-  test('keeps look-alikes and passes headers without hub cookies untouched', () => {
-    expect(withoutHubCookies('parachute_sessionx=1; x_parachute_session=2')).toBe(
-      'parachute_sessionx=1; x_parachute_session=2',
-    );
-    expect(withoutHubCookies('a=1;b=2')).toBe('a=1;b=2');
-    // The name inside another cookie's value is not a hub cookie.
-    expect(withoutHubCookies('next=parachute_session=x; b=2')).toBe(
-      'next=parachute_session=x; b=2',
-    );
-  });
-});
+import { eachUpstreamHeader, forward, pathAndQuery } from './proxy.ts';
 
 describe('pathAndQuery', () => {
   test('is the path and query of the URLs Bun.serve hands over, without a fragment', () => {
@@ -43,7 +21,7 @@ describe('eachUpstreamHeader', () => {
   const HUB = 'http://hub.example:1939/m/x';
   const upstream = (headers: Headers, clientIp: string, trusted: boolean) => {
     const out: [string, string][] = [];
-    eachUpstreamHeader(headers, HUB, { clientIp, trusted, state: null }, (n, v) => {
+    eachUpstreamHeader(headers, HUB, { clientIp, trusted, state: null, sandbox: false }, (n, v) => {
       out.push([n, v]);
     });
     return out;
@@ -120,12 +98,18 @@ describe('forward, answered through the hub’s own client (GETs without a body)
       stripPrefix: true,
       websocket: false,
       managed: false,
+      module: 'fx-raw',
     };
     const hub = Bun.serve({
       hostname: '127.0.0.1',
       port: 0,
       fetch: (request) =>
-        forward(request, mount, { clientIp: '127.0.0.1', trusted: false, state: null }),
+        forward(request, mount, {
+          clientIp: '127.0.0.1',
+          trusted: false,
+          state: null,
+          sandbox: false,
+        }),
     });
     stops.push(() => {
       hub.stop(true);

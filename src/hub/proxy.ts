@@ -1,8 +1,8 @@
-import { CSRF_COOKIE, SESSION_COOKIE } from '../auth/cookies.ts';
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
 import { escapeHtml } from '../platform/html.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
+import { applyModuleHeaderRules, withoutHubCookies } from './module-headers.ts';
 import { type ModuleHttpError, type ModuleResponse, moduleGet } from './module-http.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
@@ -24,6 +24,8 @@ export interface ProxyContext {
   trusted: boolean;
   /** The module's supervisor state, or null when the hub does not run it (a self-registered row). */
   state: ModuleState | null;
+  /** Its documents get the sandbox CSP (an isolated module, or the hub's origin with an apps domain). */
+  sandbox: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export function forward(request: Request, mount: Mount, ctx: ProxyContext): Prom
       lines += `${name}: ${value}\r\n`;
     });
     return moduleGet(mount.port, target, lines).then(
-      (answer) => moduleResponse(answer, mount, request),
+      (answer) => moduleResponse(answer, mount, request, ctx.sandbox),
       (error: ModuleHttpError) => {
         if (!error.invalidAnswer) return unavailable(request, mount, 'unreachable');
         warnInvalidAnswer(mount.name, error.message);
@@ -89,15 +91,21 @@ async function forwardWithFetch(
   // Response turned Bun's native body pass-through into a JS stream copy.
   const drop = hopByHopNames(upstream.headers.get('connection'));
   for (const name of drop) upstream.headers.delete(name);
-  if (upstream.headers.has('set-cookie')) keepHubCookiesFromModule(upstream.headers, mount.name);
+  applyModuleHeaderRules(upstream.headers, mount.name, ctx.sandbox);
   return upstream;
 }
 
 /**
  * The Response for an answer read by the hub's own client: hop-by-hop
- * headers and the hub's cookies dropped, the rest as the module sent them.
+ * headers dropped, the module header rules applied, the rest as the module
+ * sent them.
  */
-function moduleResponse(answer: ModuleResponse, mount: Mount, request: Request): Response {
+function moduleResponse(
+  answer: ModuleResponse,
+  mount: Mount,
+  request: Request,
+  sandbox: boolean,
+): Response {
   let drop = HOP_BY_HOP_NAMES;
   let hasType = false;
   for (const [name, value] of answer.headers) {
@@ -106,14 +114,10 @@ function moduleResponse(answer: ModuleResponse, mount: Mount, request: Request):
   }
   const headers: [string, string][] = [];
   for (const pair of answer.headers) {
-    const [name, value] = pair;
+    const [name] = pair;
     if (drop.has(name)) continue;
     // Bun frames the body it is given; the module's length would be a second one.
     if (name === 'content-length' && answer.body !== null) continue;
-    if (name === 'set-cookie' && isHubCookie(value)) {
-      warnCookieSetter(mount.name);
-      continue;
-    }
     headers.push(pair);
   }
   let body = answer.body;
@@ -121,11 +125,13 @@ function moduleResponse(answer: ModuleResponse, mount: Mount, request: Request):
   // a module that sent none gets none (a finished stream carries no type).
   if (body instanceof Uint8Array && !hasType && body.length > 0) body = finishedStream(body);
   try {
-    return new Response(body as BodyInit | null, {
+    const response = new Response(body as BodyInit | null, {
       status: answer.status,
       statusText: answer.statusText,
       headers,
     });
+    applyModuleHeaderRules(response.headers, mount.name, sandbox);
+    return response;
   } catch (error) {
     // A header Response refuses (a control character in a value): the module's answer is broken.
     if (body instanceof ReadableStream) void body.cancel();
@@ -154,41 +160,6 @@ function finishedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
-}
-
-/** Modules already told the operator once that the hub dropped their Set-Cookie. */
-const warnedCookieSetters = new Set<string>();
-
-/**
- * Drops a module's Set-Cookie for the hub's own cookies. Modules share the
- * hub's origin, so without this one could sign its visitors in as someone
- * else (session fixation), sign them out, or replace the CSRF token: page
- * scripts cannot overwrite the HttpOnly session cookie, but a response header can.
- */
-function keepHubCookiesFromModule(headers: Headers, module: string): void {
-  const all = headers.getSetCookie();
-  const kept = all.filter((cookie) => !isHubCookie(cookie));
-  if (kept.length === all.length) return;
-  headers.delete('set-cookie');
-  for (const cookie of kept) headers.append('set-cookie', cookie);
-  warnCookieSetter(module);
-}
-
-function warnCookieSetter(module: string): void {
-  if (warnedCookieSetters.has(module)) return;
-  warnedCookieSetters.add(module);
-  log.warn(
-    `${module} tried to set the hub's ${SESSION_COOKIE} or ${CSRF_COOKIE} cookie; the hub drops those Set-Cookie headers (this is said once)`,
-  );
-}
-
-// A Set-Cookie's name is what comes before its first `=` (all of a bare `name`), trimmed.
-function isHubCookie(setCookie: string): boolean {
-  const semicolon = setCookie.indexOf(';');
-  const pair = semicolon === -1 ? setCookie : setCookie.slice(0, semicolon);
-  const eq = pair.indexOf('=');
-  const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
-  return name === SESSION_COOKIE || name === CSRF_COOKIE;
 }
 
 /**
@@ -270,25 +241,6 @@ export function eachUpstreamHeader(
     add('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
   }
 }
-
-/**
- * The Cookie header without the hub's cookies ('' when nothing is left).
- * Every browser request to a module carries them (they are scoped to the
- * hub's origin), so this runs on most proxied requests: one regex pass, about
- * a third of what splitting the header into pairs cost. Headers without
- * them are passed as they are.
- */
-export function withoutHubCookies(cookie: string): string {
-  if (!cookie.includes('parachute_')) return cookie;
-  return cookie.replace(HUB_COOKIE_PAIRS, '').replace(EDGE_SEPARATORS, '');
-}
-
-// A hub cookie pair (`name=value`, or a bare name) with the separator before it.
-const HUB_COOKIE_PAIRS = new RegExp(
-  `(?:^|;)[ \\t]*(?:${SESSION_COOKIE}|${CSRF_COOKIE})(?:=[^;]*)?(?=;|$)`,
-  'g',
-);
-const EDGE_SEPARATORS = /^[; \t]+|[; \t]+$/g;
 
 const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
 

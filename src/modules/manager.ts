@@ -218,6 +218,7 @@ export class ModuleManager {
         row.paths.map((path) => ({
           prefix: path.replace(/\/+$/, '') || '/',
           name: row.name,
+          module: this.manifests.of(row)?.name ?? row.name,
           port: row.port,
           stripPrefix: row.stripPrefix === true,
           websocket: row.websocket === true,

@@ -4,6 +4,8 @@ export interface Mount {
   prefix: string;
   /** services.json row name. */
   name: string;
+  /** The module's short name (module.json `name`, else the row name): its host under the apps domain. */
+  module: string;
   port: number;
   stripPrefix: boolean;
   websocket: boolean;

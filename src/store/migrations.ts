@@ -164,4 +164,32 @@ export const migrations: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'isolated modules',
+    // Modules the admin marked isolated: their documents are sandboxed
+    // (modules.md section 7). Kept here, not in services.json: modules write
+    // their own rows, and a module must not be able to lift its own isolation.
+    sql: `
+      CREATE TABLE isolated_modules (
+        name       TEXT PRIMARY KEY, -- services.json row name
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 5,
+    name: 'module sessions',
+    // A module origin's session (apps domain), for that module alone. It
+    // lives exactly as long as the hub session it was started from.
+    sql: `
+      CREATE TABLE module_sessions (
+        id_hash         TEXT PRIMARY KEY,
+        session_id_hash TEXT NOT NULL REFERENCES sessions (id_hash) ON DELETE CASCADE,
+        module          TEXT NOT NULL, -- short name, as in <module>.<apps domain>
+        created_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX module_sessions_by_session ON module_sessions (session_id_hash);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite';
 
-/** Hub-wide settings the admin changes at runtime. */
-export type SettingKey = 'origin';
+/** Hub-wide settings the admin changes at runtime: the issuer origin, the apps domain. */
+export type SettingKey = 'origin' | 'apps_domain';
 
 /** Reads one setting, or null when it was never set. */
 export function getSetting(db: Database, key: SettingKey): string | null {

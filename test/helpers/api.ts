@@ -22,7 +22,7 @@ export class ApiClient {
     if (this.cookies.size > 0 && !h.has('cookie')) {
       h.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     }
-    const csrf = this.cookies.get('parachute_csrf');
+    const csrf = this.cookies.get('__Host-parachute_csrf') ?? this.cookies.get('parachute_csrf');
     if (csrf && this.options.csrf !== false && !h.has('x-csrf-token')) h.set('x-csrf-token', csrf);
     const res = await fetch(`${this.url}${path}`, {
       method,

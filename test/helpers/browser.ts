@@ -1,7 +1,10 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-/** Debian's Chromium, headless, with nothing reaching outside this machine. */
-export function launchBrowser(): Promise<Browser> {
+/**
+ * Debian's Chromium, headless, with nothing reaching outside this machine.
+ * `extraArgs` adds flags, such as `--host-resolver-rules` for test host names.
+ */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -13,6 +16,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
       '--disable-quic',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }

@@ -19,6 +19,8 @@ export const FIXTURES = [
   'flood',
   'mcp',
   'vault',
+  'evil',
+  'ui',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];

@@ -12,7 +12,8 @@ export class ApiError extends Error {
   }
 }
 
-const CSRF_COOKIE = 'parachute_csrf';
+// Over https the hub names its cookies with the `__Host-` prefix (src/auth/cookies.ts).
+const CSRF_COOKIES = ['__Host-parachute_csrf', 'parachute_csrf'];
 
 /**
  * Calls the hub's JSON API. Every state-changing request carries the CSRF
@@ -24,7 +25,7 @@ export async function api<T = undefined>(method: string, path: string, body?: un
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD') {
-    const token = readCookie(CSRF_COOKIE);
+    const token = CSRF_COOKIES.map(readCookie).find(Boolean);
     if (token) headers['x-csrf-token'] = token;
   }
   let res: Response;

@@ -4,6 +4,7 @@ import { Account } from './pages/account.tsx';
 import { Apps } from './pages/apps.tsx';
 import { Consent } from './pages/consent.tsx';
 import { Login } from './pages/login.tsx';
+import { Modules } from './pages/modules.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
 import { Setup } from './pages/setup.tsx';
@@ -50,6 +51,7 @@ function Screens() {
           <Route path="/admin/" component={Overview} />
           <Route path="/admin/account" component={Account} />
           <Route path="/admin/apps" component={Apps} />
+          <Route path="/admin/modules" component={Modules} />
           <Route default component={NotFound} />
         </Router>
       </Layout>

@@ -1,6 +1,7 @@
 /** The sidebar, in order. A page joins the admin by adding a row here and a route in app.tsx. */
 export const nav: { path: string; label: string }[] = [
   { path: '/admin/', label: 'Overview' },
+  { path: '/admin/modules', label: 'Modules' },
   { path: '/admin/apps', label: 'Connected apps' },
   { path: '/admin/account', label: 'Account' },
 ];

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../../platform/client-ip.ts';
 import { escapeHtml } from '../../platform/html.ts';
-import { parseCookies, SESSION_COOKIE } from '../cookies.ts';
+import { readCookie, SESSION_COOKIE } from '../cookies.ts';
 import { sessions } from '../sessions.ts';
 import type { User } from '../users.ts';
 import type { Client } from './clients.ts';
@@ -173,7 +173,7 @@ function chooseRedirect(client: Client, requested: string | null): string | null
 }
 
 function signedInUser(oauth: OAuthIssuer, request: Request): User | null {
-  const token = parseCookies(request.headers.get('cookie')).get(SESSION_COOKIE);
+  const token = readCookie(request, SESSION_COOKIE, oauth.auth.secureCookies);
   return token ? (sessions.find(oauth.auth.db, token)?.user ?? null) : null;
 }
 

@@ -1,0 +1,243 @@
+import { useState } from 'preact/hooks';
+import { ApiError, api, describeError } from '../api.ts';
+import { ConfirmButton } from '../confirm-button.tsx';
+import { Field, FormError, useAction } from '../forms.tsx';
+import { useLoad } from '../use-load.ts';
+
+/** GET /api/modules, the fields shown here. */
+interface ModuleEntry {
+  name: string;
+  module: string | null;
+  displayName: string | null;
+  state: string;
+  version: string;
+  paths: string[];
+}
+
+/** GET /api/modules/isolation: how a module's pages run in the browser (modules.md section 7). */
+interface BrowserMode {
+  name: string;
+  isolated: boolean;
+  mode: 'own-origin' | 'isolated' | 'trusted';
+  origin: string;
+}
+
+interface Operation {
+  state: 'running' | 'succeeded' | 'failed';
+  error?: string;
+  module?: string;
+}
+
+/**
+ * /admin/modules: installed modules and, for each, what its pages can do in
+ * the admin's browser; installing one says the same before it happens.
+ */
+export function Modules() {
+  const load = useLoad(async () => {
+    const [list, browser] = await Promise.all([
+      api<{ modules: ModuleEntry[] }>('GET', '/api/modules'),
+      api<{ apps_domain: string | null; modules: BrowserMode[] }>('GET', '/api/modules/isolation'),
+    ]);
+    return { modules: list.modules, appsDomain: browser.apps_domain, browser: browser.modules };
+  });
+  const data = load.data;
+  return (
+    <section>
+      <h1>Modules</h1>
+      <FormError message={load.error} />
+      <h2>Install</h2>
+      {data && <InstallForm appsDomain={data.appsDomain} onInstalled={load.reload} />}
+      <h2>Installed</h2>
+      {!data && !load.error && <p class="muted">Loading…</p>}
+      {data && data.modules.length === 0 && <p class="muted">No modules are installed yet.</p>}
+      {data && data.modules.length > 0 && (
+        <ul class="cards" aria-label="Installed modules">
+          {data.modules.map((m) => (
+            <ModuleCard
+              key={m.name}
+              entry={m}
+              browser={data.browser.find((b) => b.name === m.name)}
+              onChanged={load.reload}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** What a module's pages can do to the hub, in plain words. */
+function BrowserNotice({ browser }: { browser: BrowserMode }) {
+  if (browser.mode === 'own-origin') {
+    return (
+      <p class="notice" data-testid="module-browser">
+        Its pages run on their own origin, <code>{browser.origin}</code>, so they cannot act as you
+        on this hub.{browser.isolated && ' They are sandboxed there too.'}
+      </p>
+    );
+  }
+  if (browser.mode === 'isolated') {
+    return (
+      <p class="notice" data-testid="module-browser">
+        Isolated: its pages are sandboxed, so they cannot act as you on this hub, and they cannot
+        keep storage, cookies or service workers.
+      </p>
+    );
+  }
+  return (
+    <p class="warning" data-testid="module-browser">
+      Its pages share this hub’s origin, so in your browser they can do anything you can do here:
+      create users, approve apps, install modules. Isolate it if it needs no storage, or give
+      modules their own origins with an apps domain.
+    </p>
+  );
+}
+
+function ModuleCard(props: {
+  entry: ModuleEntry;
+  browser: BrowserMode | undefined;
+  onChanged: () => void;
+}) {
+  const { entry, browser } = props;
+  const label = entry.displayName ?? entry.module ?? entry.name;
+  const { busy, error, run } = useAction();
+  const setIsolated = (isolated: boolean) =>
+    run(
+      async () => {
+        await api('POST', `/api/modules/${encodeURIComponent(entry.name)}/isolation`, { isolated });
+        props.onChanged();
+      },
+      (caught) => `Could not change ${label}: ${describeError(caught)}`,
+    );
+  return (
+    <li class="card" aria-label={label}>
+      <div class="card-head">
+        <h3>{label}</h3>
+        <span class="badge">{entry.state}</span>
+      </div>
+      <FormError message={error} />
+      <dl class="facts">
+        <dt>Version</dt>
+        <dd>{entry.version}</dd>
+        <dt>Pages</dt>
+        <dd>
+          {entry.paths.map((path) => (
+            <div key={path}>
+              <a href={`${browser?.origin ?? ''}${path}/`}>{path}</a>
+            </div>
+          ))}
+        </dd>
+      </dl>
+      {browser && <BrowserNotice browser={browser} />}
+      {browser && (
+        <div class="actions">
+          {browser.isolated ? (
+            <ConfirmButton
+              label="Stop isolating"
+              question={
+                browser.mode === 'own-origin'
+                  ? 'Let its pages use storage on their own origin?'
+                  : 'Let its pages act as you on this hub?'
+              }
+              disabled={busy}
+              onConfirm={() => void setIsolated(false)}
+            />
+          ) : (
+            <button
+              type="button"
+              class="secondary small"
+              disabled={busy}
+              onClick={() => void setIsolated(true)}
+            >
+              Isolate
+            </button>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
+
+/** Install from an npm name, a folder or a .tgz on the hub's machine, saying first what the module's pages will be able to do. */
+function InstallForm(props: { appsDomain: string | null; onInstalled: () => void }) {
+  const [spec, setSpec] = useState('');
+  const [isolate, setIsolate] = useState(false);
+  const [done, setDone] = useState<string>();
+  const { busy, error, run } = useAction();
+  function submit(event: Event) {
+    event.preventDefault();
+    setDone(undefined);
+    void run(
+      async () => {
+        const started = await api<{ operation_id: string }>('POST', '/api/modules/install', {
+          package: spec,
+        });
+        const op = await finished(started.operation_id);
+        if (op.state === 'failed') {
+          throw new ApiError(0, 'install_failed', `Could not install ${spec}: ${op.error}`);
+        }
+        // Marked right away: the admin who installs it is the first to open its pages.
+        if (isolate && op.module) {
+          await api('POST', `/api/modules/${encodeURIComponent(op.module)}/isolation`, {
+            isolated: true,
+          });
+        }
+        setDone(`Installed ${spec}.`);
+        setSpec('');
+        props.onInstalled();
+      },
+      (caught) => describeError(caught),
+    );
+  }
+  return (
+    <form onSubmit={submit} aria-label="Install a module">
+      <Field
+        label="Package"
+        value={spec}
+        onValue={setSpec}
+        hint="An npm name (name@1.2.3), or a folder or .tgz on the hub’s machine."
+      />
+      {props.appsDomain ? (
+        <p class="notice" data-testid="install-browser">
+          Each module’s pages get their own origin under <code>{props.appsDomain}</code>: they
+          cannot act as you on this hub.
+        </p>
+      ) : (
+        <p class="warning" data-testid="install-browser">
+          A module’s pages share this hub’s origin: in your browser they can do anything you can do
+          here. Install only modules you trust, or isolate it (for modules that need no storage).
+        </p>
+      )}
+      {!props.appsDomain && (
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={isolate}
+            onChange={(e) => setIsolate(e.currentTarget.checked)}
+          />
+          Isolate its pages (sandboxed: no storage, cookies or service workers)
+        </label>
+      )}
+      <FormError message={error} />
+      {done && (
+        <p class="notice" role="status">
+          {done}
+        </p>
+      )}
+      <div class="actions">
+        <button type="submit" disabled={busy || spec.trim() === ''}>
+          {busy ? 'Installing…' : 'Install'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Polls an install until it ends (it streams too, but one answer is all this form needs). */
+async function finished(id: string): Promise<Operation> {
+  for (;;) {
+    const op = await api<Operation>('GET', `/api/modules/operations/${encodeURIComponent(id)}`);
+    if (op.state !== 'running') return op;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
