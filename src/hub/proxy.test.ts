@@ -279,31 +279,46 @@ describe('forward', () => {
     await waitFor('the module to see the close', () => module.closed() >= 1 || undefined);
   });
 
+  /** Sends `head` (with `Connection: close` added) and resolves with everything the hub answers. */
+  function rawRequest(url: string, head: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let got = '';
+      void Bun.connect({
+        hostname: '127.0.0.1',
+        port: Number(new URL(url).port),
+        socket: {
+          open: (socket) => void socket.write(head.replace('\r\n', '\r\nConnection: close\r\n')),
+          data: (_, data) => {
+            got += data.toString('latin1');
+          },
+          close: () => resolve(got),
+          connectError: (_, error) => reject(error),
+        },
+      });
+    });
+  }
+
   test.each(['GET', 'HEAD'])(
     'a %s that declares a body is refused before the module sees it',
     async (method) => {
       const { url, module } = proxyTo((socket) => void socket.write(ok('answered')));
-      const port = new URL(url).port;
-      const answer = await new Promise<string>((resolve) => {
-        let got = '';
-        const socket = Bun.connect({
-          hostname: '127.0.0.1',
-          port: Number(port),
-          socket: {
-            open: (s) =>
-              void s.write(
-                `${method} /m/x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
-              ),
-            data: (_, data) => {
-              got += data.toString('latin1');
-            },
-            close: () => resolve(got),
-          },
-        });
-        void socket;
-      });
+      const answer = await rawRequest(
+        url,
+        `${method} /m/x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello`,
+      );
       expect(answer).toStartWith('HTTP/1.1 400 ');
       expect(module.seen.length).toBe(0);
     },
   );
+
+  test('a GET saying Content-Length: 0 has no body, and is forwarded', async () => {
+    const { url, module } = proxyTo((socket) => void socket.write(ok('answered')));
+    const answer = await rawRequest(
+      url,
+      'GET /m/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n',
+    );
+    expect(answer).toStartWith('HTTP/1.1 200 ');
+    expect(answer).toEndWith('answered');
+    expect(module.seen[0]?.head).not.toMatch(/content-length: *[1-9]|transfer-encoding/i);
+  });
 });
