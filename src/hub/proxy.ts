@@ -2,8 +2,9 @@ import { type Mount, upstreamPath } from '../modules/mounts.ts';
 import { escapeHtml } from '../platform/html.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
+import { errorBody } from './error-body.ts';
+import { fetchFromModule } from './module-fetch.ts';
 import { applyModuleHeaderRules, withoutHubCookies } from './module-headers.ts';
-import { type ModuleHttpError, type ModuleResponse, moduleGet } from './module-http.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
 export const HOP_BY_HOP = [
@@ -33,114 +34,70 @@ export interface ProxyContext {
  * (modules.md section 7). Bodies pass through as streams in both directions,
  * compressed bodies stay compressed, the hub's own cookies never reach the
  * module, and forwarding headers say what the hub saw unless the peer is a
- * trusted proxy.
+ * trusted proxy. Each request reaches the module on a connection of its own
+ * (module-fetch.ts), with a body exactly when the visitor sent one.
  */
-export function forward(request: Request, mount: Mount, ctx: ProxyContext): Promise<Response> {
-  if (ctx.state !== null && ctx.state !== 'running') {
-    return Promise.resolve(unavailable(request, mount, ctx.state));
-  }
-  const url = request.url;
-  const target = upstreamPath(mount, pathAndQuery(url));
-  // Most requests are GETs without a body: they take the hub's own client.
-  if (request.method === 'GET' && request.body === null && PLAIN_TARGET.test(target)) {
-    let lines = '';
-    eachUpstreamHeader(request.headers, url, ctx, (name, value) => {
-      lines += `${name}: ${value}\r\n`;
-    });
-    return moduleGet(mount.port, target, lines).then(
-      (answer) => moduleResponse(answer, mount, request, ctx.sandbox),
-      (error: ModuleHttpError) => {
-        if (!error.invalidAnswer) return unavailable(request, mount, 'unreachable');
-        warnInvalidAnswer(mount.name, error.message);
-        return unavailable(request, mount, 'misbehaving');
-      },
-    );
-  }
-  return forwardWithFetch(request, mount, ctx, `http://127.0.0.1:${mount.port}${target}`);
-}
-
-// A request-target the hub's client writes as it is: printable ASCII, no space.
-const PLAIN_TARGET = /^\/[\x21-\x7e]*$/;
-
-/** Every other request: Bun's fetch, which streams request bodies of any size. */
-async function forwardWithFetch(
+export async function forward(
   request: Request,
   mount: Mount,
   ctx: ProxyContext,
-  target: string,
 ): Promise<Response> {
+  if (ctx.state !== null && ctx.state !== 'running') {
+    return unavailable(request, mount, ctx.state);
+  }
+  const body = request.body;
+  if (declaresBody(request.headers) && (body === null || BODYLESS.has(request.method))) {
+    return bodyNotForwarded(request.method);
+  }
+  const url = request.url;
   const headers = new Headers();
-  eachUpstreamHeader(request.headers, request.url, ctx, (name, value) =>
-    headers.append(name, value),
-  );
-  let upstream: Response;
-  try {
-    upstream = await fetch(target, {
-      method: request.method,
-      headers,
-      body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
-      redirect: 'manual',
-      // Pass compressed bodies through untouched, with their Content-Encoding.
-      decompress: false,
-    });
-  } catch {
-    return unavailable(request, mount, 'unreachable');
+  eachUpstreamHeader(request.headers, url, ctx, (name, value) => headers.append(name, value));
+  const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(url))}`;
+  const upstream = await fetchFromModule(target, { method: request.method, headers, body });
+  if (!(upstream instanceof Response)) {
+    if (upstream.failure === 'misbehaving') {
+      warnInvalidAnswer(
+        mount.name,
+        `${mount.name} sent an answer that is not valid HTTP/1.1 (${upstream.why})`,
+      );
+    }
+    return unavailable(request, mount, upstream.failure);
   }
   // The module's answer goes back as the same Response, its headers edited
   // in place (Bun's fetch headers are mutable): wrapping its body in a new
   // Response turned Bun's native body pass-through into a JS stream copy.
-  const drop = hopByHopNames(upstream.headers.get('connection'));
-  for (const name of drop) upstream.headers.delete(name);
-  applyModuleHeaderRules(upstream.headers, mount.name, ctx.sandbox);
+  // Bun.serve frames the body itself (RFC 9112 section 6.3: a Content-Length
+  // beside Transfer-Encoding does not reach the visitor; proxy.test.ts).
+  const answer = upstream.headers;
+  for (const name of hopByHopNames(answer.get('connection'))) answer.delete(name);
+  applyModuleHeaderRules(answer, mount.name, ctx.sandbox);
   return upstream;
 }
 
+// Methods whose requests Bun's fetch sends without a body (and Bun.serve reads none for).
+const BODYLESS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE']);
+
+/** RFC 9112 section 6.3: a request has a body when it has Transfer-Encoding or a non-zero Content-Length. */
+function declaresBody(headers: Headers): boolean {
+  if (headers.has('transfer-encoding')) return true;
+  const length = headers.get('content-length');
+  return length !== null && Number(length) !== 0;
+}
+
 /**
- * The Response for an answer read by the hub's own client: hop-by-hop
- * headers dropped, the module header rules applied, the rest as the module
- * sent them.
+ * A GET, HEAD or TRACE with a body: Bun's fetch cannot send it, and sending
+ * the request without it while its framing headers said otherwise made the
+ * module read the next request as that body. RFC 9110 section 9.3.1: content
+ * in a GET has no defined meaning and may be refused as a smuggling attempt.
  */
-function moduleResponse(
-  answer: ModuleResponse,
-  mount: Mount,
-  request: Request,
-  sandbox: boolean,
-): Response {
-  let drop = HOP_BY_HOP_NAMES;
-  let hasType = false;
-  for (const [name, value] of answer.headers) {
-    if (name === 'connection') drop = hopByHopNames(value);
-    else if (name === 'content-type') hasType = true;
-  }
-  const headers: [string, string][] = [];
-  for (const pair of answer.headers) {
-    const [name] = pair;
-    if (drop.has(name)) continue;
-    // Bun frames the body it is given; the module's length would be a second one.
-    if (name === 'content-length' && answer.body !== null) continue;
-    headers.push(pair);
-  }
-  let body = answer.body;
-  // Bun labels a bytes body application/octet-stream when no type is given;
-  // a module that sent none gets none (a finished stream carries no type).
-  if (body instanceof Uint8Array && !hasType && body.length > 0) body = finishedStream(body);
-  try {
-    const response = new Response(body as BodyInit | null, {
-      status: answer.status,
-      statusText: answer.statusText,
-      headers,
-    });
-    applyModuleHeaderRules(response.headers, mount.name, sandbox);
-    return response;
-  } catch (error) {
-    // A header Response refuses (a control character in a value): the module's answer is broken.
-    if (body instanceof ReadableStream) void body.cancel();
-    warnInvalidAnswer(
-      mount.name,
-      `${mount.name} sent a header the hub cannot pass on: ${String(error)}`,
-    );
-    return unavailable(request, mount, 'misbehaving');
-  }
+function bodyNotForwarded(method: string): Response {
+  return Response.json(
+    errorBody(
+      'invalid_request',
+      `A ${method} request cannot carry a body through the hub; send it without one, or use POST.`,
+    ),
+    { status: 400, headers: { 'cache-control': 'no-store' } },
+  );
 }
 
 /** Modules already reported for answers that are not HTTP/1.1. */
@@ -151,15 +108,6 @@ function warnInvalidAnswer(module: string, why: string): void {
   if (warnedInvalidAnswers.has(module)) return;
   warnedInvalidAnswers.add(module);
   log.warn(`${module}: ${why}; the hub answered 502 (this is said once per module)`);
-}
-
-function finishedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  });
 }
 
 /**
@@ -279,7 +227,7 @@ export function unavailable(
   const advice = retrying
     ? 'It is starting; try again in a few seconds.'
     : state === 'unreachable'
-      ? `The hub could not connect to it. Check its logs: parachute logs ${mount.name}`
+      ? `It gave no answer: the hub could not connect, or it closed the connection or went silent first. Check its logs: parachute logs ${mount.name}`
       : state === 'misbehaving'
         ? `Its answer was not valid HTTP/1.1 (the hub's log says how). Check its logs: parachute logs ${mount.name}`
         : `Start it from the admin UI or with: parachute start ${mount.name} (its logs: parachute logs ${mount.name})`;

@@ -1,0 +1,83 @@
+/**
+ * How the proxy sends one request to a module: Bun's fetch, over a TCP
+ * connection of the request's own that closes after the answer
+ * (modules.md section 7: a connection to a module is never shared by two
+ * visitors' connections).
+ *
+ * Why not a pool: a pooled connection passes from one request to the next,
+ * whoever sent them, and bytes a module writes after an answer (a second
+ * answer, a body longer than it said, written late) are read as the answer
+ * to the next request on it. Bun's pool closes a connection that receives
+ * bytes while idle, but bytes that come once it carries the next request are
+ * that request's answer. Bun.FetchSession keeps pools apart, yet Bun.serve
+ * says neither which connection a request came on nor when one closed, so a
+ * pool cannot be tied to one visitor's connection. With a connection per
+ * request, late bytes reach a closed socket and nobody. What that costs is
+ * measured by bench/proxy.ts (README, "Reaching modules through the hub").
+ */
+
+/**
+ * How long a module may send nothing while a request waits on it (for its
+ * answer, or the rest of its body) before the request is ended, so a wedged
+ * module cannot pile up connections. Bun's fetch resets this timer on every
+ * byte; time the visitor is not reading holds the module back and counts.
+ */
+export const MODULE_SILENCE_MS = 5 * 60 * 1000;
+
+/** Why a module gave no answer the hub can pass on. */
+export interface ModuleFailure {
+  /** `misbehaving`: its answer is not valid HTTP/1.1; `unreachable`: no answer at all. */
+  failure: 'unreachable' | 'misbehaving';
+  /** Bun's error code, for the log. */
+  why: string;
+}
+
+/** What a forwarded request carries besides its URL. */
+export interface ModuleRequest {
+  method: string;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * Bun's error codes for a module that could not be reached or went away
+ * before answering. Any other failure is an answer Bun could not parse
+ * (`Malformed_HTTP_Response`, `InvalidContentLength`, `UnrequestedUpgrade`, ...).
+ */
+const NO_ANSWER = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ConnectionRefused',
+  'ConnectionClosed',
+  'FailedToOpenSocket',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/** Sends `request` to `url` (a module on loopback) and resolves with its answer, or why there is none. */
+export async function fetchFromModule(
+  url: string,
+  request: ModuleRequest,
+): Promise<Response | ModuleFailure> {
+  // RFC 9112 section 9.6: a client that will not reuse the connection says
+  // `close`. The module then closes first, so the closed connection's
+  // TIME_WAIT stays on its side and the hub's ephemeral ports stay free.
+  request.headers.set('connection', 'close');
+  try {
+    return await fetch(url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      keepalive: false,
+      timeout: MODULE_SILENCE_MS,
+      redirect: 'manual',
+      // Compressed bodies pass through untouched, with their Content-Encoding.
+      decompress: false,
+    });
+  } catch (error) {
+    const { name, code } = error as { name?: string; code?: string };
+    if (name === 'TimeoutError') return { failure: 'unreachable', why: 'timeout' };
+    const why = code ?? String(error);
+    return { failure: code && !NO_ANSWER.has(code) ? 'misbehaving' : 'unreachable', why };
+  }
+}

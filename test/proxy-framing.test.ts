@@ -1,0 +1,162 @@
+// Proxy framing (modules.md section 7), attacked through the real hub: two
+// visitors on raw sockets, one after the other, and a scripted module on
+// its own port that the hub routes to from services.json. Each visitor must
+// get the answer to its own request, whatever the other one sent and
+// whatever the module writes out of turn.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshHub } from './helpers/api.ts';
+import { waitFor } from './helpers/binary.ts';
+import { trackHubs } from './helpers/modules.ts';
+import { ok, type Reply, scriptedModule, stopScriptedModules } from './helpers/scripted-module.ts';
+
+const hubs = trackHubs();
+let url: string;
+
+/** Two scripted modules, each answering with whatever the running test sets. */
+let replyNow: Reply = () => {};
+const framed = scriptedModule((socket, seen) => replyNow(socket, seen));
+/** Answers the first request on a connection, and again, late, before the next one. */
+const late = scriptedModule(async (socket, seen) => {
+  await seen.whole;
+  if (seen.onConnection > 0) socket.write(ok('late answer to the first visitor'));
+  socket.write(ok(`for ${pathOf(seen.head)}`));
+});
+afterAll(stopScriptedModules);
+
+beforeAll(async () => {
+  const home = mkdtempSync(join(tmpdir(), 'parachute-proxy-framing-'));
+  // Rows the modules wrote for themselves (the hub does not run them): routed from boot.
+  const row = (name: string, port: number) => ({
+    name,
+    port,
+    paths: [`/${name}`],
+    health: '/',
+    stripPrefix: true,
+    version: '1.0.0',
+  });
+  const services = [row('fx-scripted', framed.port), row('fx-late', late.port)];
+  writeFileSync(join(home, 'services.json'), JSON.stringify({ services }));
+  const started = await freshHub({}, home);
+  hubs.push(started.hub);
+  url = started.url;
+}, 60_000);
+
+/** The path of a request the module saw. */
+const pathOf = (head: string) => head.split(' ')[1] as string;
+
+/** How long a visitor waits for the hub's answer before the test fails. */
+const ANSWER_DEADLINE_MS = 5000;
+
+/**
+ * Sends `bytes` on a fresh connection to the hub, as a visitor with any
+ * client could, and resolves with the status and body of the hub's first
+ * answer on it (framed by Content-Length, as the hub frames these answers).
+ */
+function visit(bytes: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    const deadline = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new Error(`no whole answer within ${ANSWER_DEADLINE_MS} ms; got ${JSON.stringify(answer)}`),
+      );
+    }, ANSWER_DEADLINE_MS);
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      const end = answer.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(answer.slice(0, end))?.[1]);
+      const body = answer.slice(end + 4);
+      if (body.length < length) return;
+      clearTimeout(deadline);
+      socket.destroy();
+      resolve({ status: Number(answer.slice(9, 12)), body: body.slice(0, length) });
+    });
+  });
+}
+
+/** A request's bytes: `headers` are whole lines, `body` follows the blank line as it is. */
+function request(
+  method: string,
+  path: string,
+  { headers = '', body = '', mount = '/fx-scripted' } = {},
+): string {
+  return `${method} ${mount}${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n${body}`;
+}
+
+describe('a visitor cannot change what the module reads of another visitor’s request', () => {
+  test.each([
+    ['Content-Length', 'Content-Length: 5\r\n', 'hello'],
+    ['Transfer-Encoding: chunked', 'Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'],
+  ])(
+    'a GET with a body (%s) is refused, and the next visitor gets its own answer',
+    async (_, framing, body) => {
+      // Answers at once, before any body, as many servers do.
+      replyNow = (socket, seen) => void socket.write(ok(`for ${pathOf(seen.head)}`));
+      const before = framed.seen.length;
+      const attacker = await visit(request('GET', '/attacker', { headers: framing, body }));
+      const victim = await visit(request('GET', '/victim'));
+      expect(victim).toEqual({ status: 200, body: 'for /victim' });
+      expect(attacker.status).toBe(400);
+      expect(JSON.parse(attacker.body).error).toBe('invalid_request');
+      // The module saw the victim's request, whole, and nothing of the attacker's.
+      expect(framed.requestLines().slice(before)).toEqual(['GET /victim HTTP/1.1']);
+    },
+  );
+
+  test('a POST body reaches the module exactly as the visitor sent it', async () => {
+    replyNow = async (socket, seen) => {
+      await seen.whole;
+      socket.write(ok(`${seen.body.length} bytes for ${pathOf(seen.head)}`));
+    };
+    const before = framed.seen.length;
+    const sent = await visit(
+      request('POST', '/upload', { headers: 'Content-Length: 11\r\n', body: 'hello world' }),
+    );
+    expect(sent).toEqual({ status: 200, body: '11 bytes for /upload' });
+    expect(framed.seen.slice(before).map((s) => s.body)).toEqual(['hello world']);
+  });
+});
+
+describe('bytes a module writes out of turn never reach another visitor', () => {
+  test.each(['GET', 'POST'])(
+    'a late second answer to one %s is not the next visitor’s answer',
+    async (method) => {
+      // The late answer comes just before the next request on the same
+      // connection is answered: the latest it can come, and what no pool can
+      // tell from a real answer.
+      const withBody = { headers: 'Content-Length: 1\r\n', body: 'x', mount: '/fx-late' };
+      const options = method === 'POST' ? withBody : { mount: '/fx-late' };
+      const first = await visit(request(method, '/first', options));
+      expect(first).toEqual({ status: 200, body: 'for /first' });
+      const second = await visit(request(method, '/second', options));
+      expect(second).toEqual({ status: 200, body: 'for /second' });
+    },
+  );
+
+  test('each request reaches the module on a connection of its own, which then closes', async () => {
+    replyNow = (socket, seen) => void socket.write(ok(`for ${pathOf(seen.head)}`));
+    const before = framed.seen.length;
+    const closedBefore = framed.closed();
+    for (const path of ['/one', '/two', '/three']) {
+      expect((await visit(request('GET', path))).body).toBe(`for ${path}`);
+    }
+    const seen = framed.seen.slice(before);
+    expect(new Set(seen.map((s) => s.connection)).size).toBe(3);
+    expect(seen.map((s) => s.onConnection)).toEqual([0, 0, 0]);
+    // RFC 9112 section 9.6: the hub says it will not reuse the connection.
+    for (const s of seen) expect(s.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    await waitFor(
+      'the connections to close',
+      () => framed.closed() - closedBefore >= 3 || undefined,
+    );
+  });
+});
