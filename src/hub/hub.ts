@@ -12,6 +12,7 @@ import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
+import { HostPolicy, routedRequest } from './hosts.ts';
 import { lazyApp } from './lazy-app.ts';
 import { startModules } from './modules-boot.ts';
 import { forward } from './proxy.ts';
@@ -48,10 +49,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const startedAt = performance.now();
   const state = newBootState();
   let handler: FetchHandler = bootingHandler(state);
+  // Before any routing: names that are not the hub's get 421 (DNS rebinding).
+  const hosts = new HostPolicy(config.env ?? process.env);
   const server = bindServer({
     hostname: config.hostname,
     port: config.port,
-    fetch: (request, srv) => (hostIsValid(request) ? handler(request, srv) : badHost()),
+    fetch: (request, srv) => hosts.refusal(request) ?? handler(request, srv),
   });
   const port = server.port as number;
   const url = `http://${formatHost(config.hostname)}:${port}`;
@@ -76,6 +79,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     throw error;
   }
   const store = db;
+  const authCtx = auth.ctx;
+  hosts.issuer = () => authCtx.origin;
   const checkDb = () => pingDb(store);
   const app = lazyApp({
     state,
@@ -97,15 +102,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       if (probe) return probe;
       const peer = srv.requestIP(request)?.address;
       const ip = peer && clientAddress(peer, request.headers);
-      if (request.body !== null && !request.headers.has('content-length')) {
-        return readBounded(request).then((read) => {
+      const own = routedRequest(request, authCtx.origin);
+      if (own.body !== null && !own.headers.has('content-length')) {
+        return readBounded(own).then((read) => {
           if (read instanceof Response) return read;
           rememberClientIp(read, ip);
           return app(read);
         });
       }
-      rememberClientIp(request, ip);
-      return tooLarge(request) ?? app(request);
+      rememberClientIp(own, ip);
+      return tooLarge(own) ?? app(own);
     }
     // The proxy reads the peer address itself: recording it for hub routes
     // (a WeakMap entry per request) is work a proxied request never uses.
@@ -182,21 +188,6 @@ function formatHost(hostname: string): string {
 // event loop gets a turn, so probes that arrived meanwhile are answered.
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-// Bun builds request.url from the Host header; when that is not a host it
-// can parse (`a@b`, `a b`), request.url is the raw request-target (`/x/...`),
-// which every path check here misreads: the proxy once took its `:yy/` for
-// the end of an authority and sent the request to another address.
-function hostIsValid(request: Request): boolean {
-  return request.url.charCodeAt(0) !== 47; // '/'
-}
-
-// RFC 9112 section 3.2: a request with an invalid Host is answered 400.
-function badHost(): Response {
-  return Response.json(errorBody('invalid_request', 'The Host header is not a valid host.'), {
-    status: 400,
-  });
 }
 
 // The path of an absolute request URL, without building a URL object per request.
