@@ -1,5 +1,4 @@
 import type { Database } from 'bun:sqlite';
-import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
 import { matchMount } from '../modules/mounts.ts';
 import { rememberClientIp } from '../platform/client-ip.ts';
@@ -8,6 +7,7 @@ import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { removeRuntime, writeRuntime } from '../platform/runtime-file.ts';
 import { openStoreWhenUnlocked } from '../store/db.ts';
+import { lockHome } from '../store/home-lock.ts';
 import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
@@ -41,9 +41,10 @@ export interface RunningHub {
 }
 
 /**
- * Boots the hub: binds the port before anything else (so a second hub fails
- * fast and /health answers from the first millisecond), then opens the
- * store, then mounts every route and declares itself ready.
+ * Boots the hub: claims its home (a second hub on it refuses before it
+ * changes anything), binds the port (so /health answers from the first
+ * millisecond), then opens the store, then mounts every route and declares
+ * itself ready.
  */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const startedAt = performance.now();
@@ -51,20 +52,35 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   let handler: FetchHandler = bootingHandler(state);
   // Before any routing: names that are not the hub's get 421 (DNS rebinding).
   const hosts = new HostPolicy(config.env ?? process.env);
-  const server = bindServer({
-    hostname: config.hostname,
-    port: config.port,
-    fetch: (request, srv) => hosts.refusal(request) ?? handler(request, srv),
-  });
+  ensureHome(config.home);
+  const lock = await lockHome(config.home);
+  let server: ReturnType<typeof bindServer>;
+  try {
+    server = bindServer({
+      hostname: config.hostname,
+      port: config.port,
+      fetch: (request, srv) => hosts.refusal(request) ?? handler(request, srv),
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const port = server.port as number;
   const url = `http://${formatHost(config.hostname)}:${port}`;
   log.info(`parachute listening on ${url}`);
+  // At once, not at ready: a second hub on this home names this one from it.
+  const runtime = {
+    pid: process.pid,
+    port,
+    hostname: config.hostname,
+    started_at: new Date().toISOString(),
+  };
+  writeRuntime(config.home, runtime);
 
   let db: Database | undefined;
   let auth: Awaited<ReturnType<typeof startAuth>>;
   let modules: Awaited<ReturnType<typeof startModules>>;
   try {
-    ensureHome(config.home);
     await nextTurn();
     db = await openStoreWhenUnlocked(hubPaths(config.home).db);
     state.db = 'ok';
@@ -76,6 +92,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   } catch (error) {
     db?.close();
     server.stop(true);
+    removeRuntime(config.home);
+    lock.release();
     throw error;
   }
   const store = db;
@@ -127,14 +145,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     return forward(request, mount, ctx);
   };
   state.ready = true;
-  mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });
-  writeRuntime(config.home, {
-    pid: process.pid,
-    port,
-    hostname: config.hostname,
-    origin: auth.ctx.origin,
-    started_at: new Date().toISOString(),
-  });
+  writeRuntime(config.home, { ...runtime, origin: auth.ctx.origin });
   log.info(`ready in ${(performance.now() - startedAt).toFixed(0)} ms (home ${config.home})`);
 
   let stopping: Promise<void> | undefined;
@@ -153,6 +164,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       auth.stop();
       removeRuntime(config.home);
       db.close();
+      lock.release();
     })();
     return stopping;
   };
