@@ -237,6 +237,20 @@ describe('errors say what to do', () => {
     noStack(res.stderr);
   });
 
+  test('a module.json with mistakes: install names each field and what it must be', async () => {
+    const { cli } = await hubAndCli();
+    const tgz = await packFixture('bad-manifest');
+    const res = await cli(['install', tgz]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `parachute: install of ${tgz} failed: parachute-fixture-bad-manifest's module manifest is invalid: port: expected a number, got the string "1979"; health: required\n`,
+    );
+    noStack(res.stderr);
+    // Nothing is left behind.
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as { modules: unknown[] };
+    expect(status.modules).toEqual([]);
+  });
+
   test('a missing or refused operator token points at `parachute token rotate`', async () => {
     const { cli, hub } = await hubAndCli();
     const tokenFile = join(hub.home, 'operator.token');

@@ -4,6 +4,7 @@ import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { sseResponse } from '../platform/sse.ts';
 import type { ModuleManager } from './manager.ts';
+import { describeIssue } from './schema.ts';
 
 const err = (error: string, description: string) => ({ error, error_description: description });
 
@@ -26,11 +27,7 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
     .post('/api/modules/install', ({ body, status }) => {
       const parsed = InstallBody.safeParse(body ?? {});
       if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        return status(
-          400,
-          err('invalid_request', `${issue?.path.join('.') || 'body'}: ${issue?.message}`),
-        );
+        return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
       }
       const { package: pkg, channel, manifest } = parsed.data;
       const spec =

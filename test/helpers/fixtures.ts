@@ -19,6 +19,7 @@ export const FIXTURES = [
   'flood',
   'mcp',
   'vault',
+  'bad-manifest',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
