@@ -118,17 +118,17 @@ export function allowedHosts(env: Env): string[] {
 }
 
 /**
- * The request as the hub's own routes see it: the issuer origin plus the
- * path and query the hub parsed. Elysia finds the path by searching for
- * `/` from a fixed offset, so under a very short Host (`a`) it read
- * `/xyz/api/modules` as `/api/modules`; the router must never see a
- * different path than the one the hub routed on.
+ * The URL the hub's own routes get for `request`: the issuer origin plus the
+ * path and query the hub parsed. Elysia finds the path by searching for `/`
+ * from a fixed offset, so under a very short Host (`a`) it read
+ * `/xyz/api/modules` as `/api/modules`; the router must never see another
+ * path than the one the hub routed on.
  */
-export function routedRequest(request: Request, origin: string): Request {
+export function routedUrl(request: Request, origin: string): string {
   const url = request.url;
   // The same search as hub.ts's pathOf: the first `/` after the authority.
   const start = url.indexOf('/', url.indexOf('//') + 2);
-  return new Request(origin + (start === -1 ? '/' : url.slice(start)), request);
+  return origin + (start === -1 ? '/' : url.slice(start));
 }
 
 /** The host name of a Host header value, lower case, without port or final dot; null when invalid. */

@@ -12,7 +12,7 @@ import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
-import { HostPolicy, routedRequest } from './hosts.ts';
+import { HostPolicy, routedUrl } from './hosts.ts';
 import { lazyApp } from './lazy-app.ts';
 import { startModules } from './modules-boot.ts';
 import { forward } from './proxy.ts';
@@ -120,14 +120,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       if (probe) return probe;
       const peer = srv.requestIP(request)?.address;
       const ip = peer && clientAddress(peer, request.headers);
-      const own = routedRequest(request, authCtx.origin);
-      if (own.body !== null && !own.headers.has('content-length')) {
-        return readBounded(own).then((read) => {
+      const url = routedUrl(request, authCtx.origin);
+      if (request.body !== null && !request.headers.has('content-length')) {
+        return readBounded(request, url).then((read) => {
           if (read instanceof Response) return read;
           rememberClientIp(read, ip);
           return app(read);
         });
       }
+      const own = new Request(url, request);
       rememberClientIp(own, ip);
       return tooLarge(own) ?? app(own);
     }
@@ -224,9 +225,12 @@ function tooLarge(request: Request): Response | null {
 /**
  * A chunked body declares no length, and the server takes bodies of any
  * size (modules may stream gigabytes): read one for a hub route up to the
- * limit here, so no route ever buffers more, whoever sends it.
+ * limit here, so no route ever buffers more, whoever sends it. The route
+ * gets it as a request for `url` (hosts.ts routedUrl). Read from the
+ * visitor's own request: a copy's stream, cancelled at the limit, left the
+ * visitor's upload hanging.
  */
-async function readBounded(request: Request): Promise<Request | Response> {
+async function readBounded(request: Request, url: string): Promise<Request | Response> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -243,7 +247,7 @@ async function readBounded(request: Request): Promise<Request | Response> {
   }
   const headers = new Headers(request.headers);
   headers.delete('transfer-encoding');
-  return new Request(request.url, {
+  return new Request(url, {
     method: request.method,
     headers,
     body: Buffer.concat(chunks),
