@@ -1,9 +1,17 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { freshHub } from './helpers/api.ts';
-import { isolatedBinary, runBinary, waitFor } from './helpers/binary.ts';
+import { isolatedBinary, ready, runBinary, spawnHub, waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import { SEED, trackHubs } from './helpers/modules.ts';
 
@@ -36,10 +44,12 @@ const noStack = (text: string) => expect(text).not.toMatch(/unexpected error|\n\
 
 describe('a module through the CLI', () => {
   let ctx: Awaited<ReturnType<typeof hubAndCli>>;
-  const moduleState = async () => {
-    const { stdout } = await ctx.cli(['status', '--json']);
-    return (JSON.parse(stdout) as Record<string, unknown>[]).find((m) => m.module === 'fx-good');
-  };
+  const statusJson = async () =>
+    JSON.parse((await ctx.cli(['status', '--json'])).stdout) as {
+      hub: Record<string, unknown>;
+      modules: Record<string, unknown>[];
+    };
+  const moduleState = async () => (await statusJson()).modules.find((m) => m.module === 'fx-good');
   beforeAll(async () => {
     ctx = await hubAndCli();
   });
@@ -68,6 +78,37 @@ describe('a module through the CLI', () => {
     );
     expect(res.stdout).toMatch(
       new RegExp(`fx-good\\s+running\\s+${m.pid}\\s+${m.port}\\s+\\d+s\\s+0\\s+1\\.0\\.0\\s+-`),
+    );
+  });
+
+  test('status --json names the hub as well as its modules', async () => {
+    const { hub, modules } = await statusJson();
+    const runtime = JSON.parse(readFileSync(join(ctx.hub.home, 'run', 'hub.json'), 'utf8'));
+    expect(hub).toEqual({
+      origin: ctx.url,
+      pid: ctx.hub.proc.pid,
+      port: Number(new URL(ctx.url).port),
+      version: expect.any(String),
+      home: ctx.hub.home,
+      started_at: runtime.started_at,
+      modules: { running: 1, total: 1 },
+    });
+    expect(modules.map((m) => m.module)).toEqual(['fx-good']);
+  });
+
+  test('a module running again after a crash shows no last error', async () => {
+    const before = (await moduleState()) as { port: number; restarts: number };
+    await fetch(`http://127.0.0.1:${before.port}/crash`, { method: 'POST' }).catch(() => {});
+    const after = await waitFor('fx-good restarted and running', async () => {
+      const m = await moduleState();
+      return m?.state === 'running' && m.restarts === before.restarts + 1 ? m : undefined;
+    });
+    expect(after.lastError).toBeNull();
+    const table = await ctx.cli(['status']);
+    expect(table.stdout).toMatch(/fx-good\s+running\s.*\s-\n$/);
+    // Why it restarted stays in its log.
+    expect((await ctx.cli(['logs', 'fx-good'])).stdout).toContain(
+      'exited unexpectedly (exit code 3)',
     );
   });
 
@@ -157,7 +198,7 @@ describe('a module through the CLI', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toBe('fx-good: uninstalled, data deleted\n');
     expect(existsSync(data)).toBe(false);
-    expect(JSON.parse((await ctx.cli(['status', '--json'])).stdout)).toEqual([]);
+    expect((await statusJson()).modules).toEqual([]);
     const status = await ctx.cli(['status']);
     expect(status.stdout).toContain('0 modules, 0 running');
     expect(status.stdout).toContain('parachute install <package>');
@@ -178,6 +219,36 @@ describe('errors say what to do', () => {
       expect(res.stderr).toContain('`parachute serve`');
       noStack(res.stderr);
     }
+  });
+
+  test('without a hub in its home the CLI says so, even when another home’s hub answers on PORT', async () => {
+    const other = await hubAndCli();
+    const { bin, dir } = isolatedBinary();
+    const home = join(dir, 'empty-home');
+    const res = await runBinary(bin, ['status'], {
+      cwd: dir,
+      env: { PARACHUTE_HOME: home, PORT: new URL(other.url).port },
+    });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain(
+      `the hub is not running (PARACHUTE_HOME=${home}): no live hub has written ${home}/run/hub.json.`,
+    );
+    noStack(res.stderr);
+  });
+
+  test('a module.json with mistakes: install names each field and what it must be', async () => {
+    const { cli } = await hubAndCli();
+    const tgz = await packFixture('bad-manifest');
+    const res = await cli(['install', tgz]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `parachute: install of ${tgz} failed: parachute-fixture-bad-manifest's module manifest is invalid: port: expected a number, got the string "1981"; health: required\n`,
+    );
+    noStack(res.stderr);
+    // Nothing is left behind.
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as { modules: unknown[] };
+    expect(status.modules).toEqual([]);
   });
 
   test('a missing or refused operator token points at `parachute token rotate`', async () => {
@@ -230,5 +301,46 @@ describe('errors say what to do', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`manifest file ${file} is not valid JSON`);
     noStack(res.stderr);
+  });
+});
+
+describe('from a checkout, after `npm start`', () => {
+  test('`npm run cli -- <command>` reaches the hub `npm start` serves; plain `parachute` says how', async () => {
+    // A checkout as `npm start` leaves it: package.json, dist/parachute, and a
+    // hub serving from ./.parachute (started here the way the script does).
+    const { bin, dir } = isolatedBinary();
+    const pkg = JSON.parse(readFileSync(join(import.meta.dir, '../package.json'), 'utf8'));
+    expect(pkg.scripts.start).toEndWith('&& PARACHUTE_HOME=./.parachute ./dist/parachute serve');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
+    mkdirSync(join(dir, 'dist'));
+    linkSync(bin, join(dir, 'dist', 'parachute'));
+    const hub = spawnHub('./dist/parachute', {
+      cwd: dir,
+      env: { ...SEED, PARACHUTE_HOME: './.parachute' },
+    });
+    hubs.push(hub);
+    await ready(await hub.listening());
+    // HOME elsewhere, so the default home (~/.parachute) has no hub.
+    const env = { HOME: join(dir, 'user'), PARACHUTE_HOME: '' };
+
+    const plain = await runBinary('./dist/parachute', ['status'], { cwd: dir, env });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain(
+      `the hub is not running (PARACHUTE_HOME=${dir}/user/.parachute)`,
+    );
+    expect(plain.stderr).toContain(
+      `A hub started with \`npm start\` is running from ./.parachute here (pid ${hub.proc.pid}): run \`npm run cli -- <command>\``,
+    );
+
+    const viaNpm = await runBinary('npm', ['run', '--silent', 'cli', '--', 'status', '--json'], {
+      cwd: dir,
+      env,
+    });
+    expect(viaNpm.stderr).toBe('');
+    expect(viaNpm.code).toBe(0);
+    expect(JSON.parse(viaNpm.stdout).hub).toMatchObject({
+      pid: hub.proc.pid,
+      home: join(dir, '.parachute'),
+    });
   });
 });

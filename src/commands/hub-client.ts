@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { hubPaths, resolveHome } from '../platform/paths.ts';
 import { type HubRuntime, readRuntime } from '../platform/runtime-file.ts';
 import { EXIT } from './command.ts';
 
-const DEFAULT_PORT = 1939;
 // Uninstall waits for the module to stop and for `bun remove`; anything slower is a hung hub.
 const CALL_TIMEOUT_MS = 120_000;
 
@@ -37,23 +37,28 @@ export class HubClient {
     readonly home: string,
     /** Always loopback: the CLI runs on the hub's host (product.md, "One runtime everywhere"). */
     readonly base: string,
-    readonly runtime: HubRuntime | null,
+    readonly runtime: HubRuntime,
     private readonly token: string | null,
   ) {}
 
-  /** Finds the hub: port from run/hub.json, else PORT, else 1939; token from operator.token. */
+  /**
+   * Finds the hub of PARACHUTE_HOME through its run/hub.json, and the
+   * operator token. Without a running hub there it says so and which home
+   * it looked in: it never tries a default port, where another home's hub
+   * may answer.
+   */
   static connect(env: Record<string, string | undefined> = process.env): HubClient {
     const home = resolveHome(env);
     const runtime = readRuntime(home);
-    const port = runtime?.port ?? (Number(env.PORT) || DEFAULT_PORT);
+    if (!runtime) throw notRunning(home, env);
     const tokenPath = hubPaths(home).operatorToken;
     const token = existsSync(tokenPath) ? readFileSync(tokenPath, 'utf8').trim() || null : null;
-    return new HubClient(home, `http://127.0.0.1:${port}`, runtime, token);
+    return new HubClient(home, `http://127.0.0.1:${runtime.port}`, runtime, token);
   }
 
-  /** The hub's public origin as it announced it, else the loopback URL. */
+  /** The hub's public origin as it announced it, else (still booting) the loopback URL. */
   get origin(): string {
-    return this.runtime?.origin ?? this.base;
+    return this.runtime.origin ?? this.base;
   }
 
   /** Calls a JSON API and returns its parsed body; non-2xx answers become OperatorErrors. */
@@ -67,7 +72,7 @@ export class HubClient {
       // Something else answers on the port (the hub always sends JSON here).
       throw new OperatorError(
         `${this.base}${path} did not answer with JSON; is something other than the hub on that port?`,
-        `The hub of PARACHUTE_HOME=${this.home} writes its port to run/hub.json; PORT tells the CLI otherwise.`,
+        `The hub of PARACHUTE_HOME=${this.home} wrote port ${this.runtime.port} to run/hub.json; is that file left from another program?`,
       );
     }
   }
@@ -121,16 +126,10 @@ export class HubClient {
         'See its log (`journalctl -u parachute`, or the terminal running `parachute serve`).',
       );
     }
-    if (this.runtime) {
-      // Alive (its pid answers) but not on loopback: it was bound to another address.
-      return new OperatorError(
-        `the hub (pid ${this.runtime.pid}) does not answer on ${this.base}: ${error.message}`,
-        `It listens on ${this.runtime.hostname}:${this.runtime.port}; CLI verbs need it on loopback (PARACHUTE_BIND_HOST=127.0.0.1 or 0.0.0.0).`,
-      );
-    }
+    // Alive (its pid answers) but not on loopback: it was bound to another address.
     return new OperatorError(
-      `the hub is not running (PARACHUTE_HOME=${this.home}).`,
-      'Start it with `parachute serve` (or `systemctl start parachute` / `systemctl --user start parachute` when installed as a service).',
+      `the hub (pid ${this.runtime.pid}) does not answer on ${this.base}: ${error.message}`,
+      `It listens on ${this.runtime.hostname}:${this.runtime.port}; CLI verbs need it on loopback (PARACHUTE_BIND_HOST=127.0.0.1 or 0.0.0.0).`,
     );
   }
 
@@ -177,6 +176,22 @@ export class HubClient {
       ? `Installed modules: ${names.join(', ')}.`
       : 'No modules are installed; add one with `parachute install <package>`.';
   }
+}
+
+/**
+ * No live hub has written run/hub.json in `home`. A checkout's `npm start`
+ * keeps its hub in ./.parachute, where a plain `parachute status` does not
+ * look: when that is what is running here, say how to reach it.
+ */
+function notRunning(home: string, env: Record<string, string | undefined>): OperatorError {
+  const checkout = join(process.cwd(), '.parachute');
+  const fromCheckout = !env.PARACHUTE_HOME && home !== checkout && readRuntime(checkout);
+  return new OperatorError(
+    `the hub is not running (PARACHUTE_HOME=${home}): no live hub has written ${join(hubPaths(home).run, 'hub.json')}.`,
+    fromCheckout
+      ? `A hub started with \`npm start\` is running from ./.parachute here (pid ${fromCheckout.pid}): run \`npm run cli -- <command>\` in this checkout, or set PARACHUTE_HOME=${checkout}.`
+      : 'Start it with `parachute serve` (or `systemctl start parachute` / `systemctl --user start parachute` when installed as a service), or point PARACHUTE_HOME at the home of the hub you mean.',
+  );
 }
 
 /** An `{error, error_description}` answer of the hub API (modules.md section 6). */

@@ -7,20 +7,31 @@ export const status: Command = {
   name: 'status',
   usage: 'parachute status [--json]',
   summary: 'Show the running hub and every module: state, pid, port, uptime, last error',
-  help: ['Options:', '  --json    print the modules as JSON (the GET /api/modules array)'].join(
-    '\n',
-  ),
+  help: [
+    'Options:',
+    '  --json    print {hub, modules} as JSON: the hub (origin, pid, port, version, home,',
+    '            module counts) and the GET /api/modules array',
+  ].join('\n'),
   async run(args) {
     const { values, positionals } = parseFlags(args, { json: 'switch' });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     try {
       const client = HubClient.connect();
       const modules = await client.modules();
+      const health = await client.health();
       if (values.json === true) {
-        console.log(JSON.stringify(modules, null, 2));
+        const hub = {
+          origin: client.origin,
+          pid: client.runtime.pid,
+          port: client.runtime.port,
+          version: health.version,
+          home: client.home,
+          started_at: client.runtime.started_at,
+          modules: health.modules,
+        };
+        console.log(JSON.stringify({ hub, modules }, null, 2));
         return EXIT.ok;
       }
-      const health = await client.health();
       const { running, total } = health.modules;
       console.log(
         `hub ${client.origin} (parachute ${health.version}) — ${total} module${total === 1 ? '' : 's'}, ${running} running`,

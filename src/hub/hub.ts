@@ -1,5 +1,4 @@
 import type { Database } from 'bun:sqlite';
-import { mkdirSync } from 'node:fs';
 import { startAuth } from '../auth/boot.ts';
 import { ModuleIsolation } from '../modules/isolation.ts';
 import { type Mount, matchMount } from '../modules/mounts.ts';
@@ -10,10 +9,12 @@ import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { removeRuntime, writeRuntime } from '../platform/runtime-file.ts';
 import { openStoreWhenUnlocked } from '../store/db.ts';
+import { lockHome } from '../store/home-lock.ts';
 import { type BootState, newBootState } from './boot-state.ts';
 import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
+import { HostPolicy, routedUrl } from './hosts.ts';
 import { lazyApp } from './lazy-app.ts';
 import { hubPathOnModuleOrigin, notOnModuleOrigin, toModuleOrigin } from './module-origin.ts';
 import { startModules } from './modules-boot.ts';
@@ -43,28 +44,46 @@ export interface RunningHub {
 }
 
 /**
- * Boots the hub: binds the port before anything else (so a second hub fails
- * fast and /health answers from the first millisecond), then opens the
- * store, then mounts every route and declares itself ready.
+ * Boots the hub: claims its home (a second hub on it refuses before it
+ * changes anything), binds the port (so /health answers from the first
+ * millisecond), then opens the store, then mounts every route and declares
+ * itself ready.
  */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const startedAt = performance.now();
   const state = newBootState();
   let handler: FetchHandler = bootingHandler(state);
-  const server = bindServer({
-    hostname: config.hostname,
-    port: config.port,
-    fetch: (request, srv) => (hostIsValid(request) ? handler(request, srv) : badHost()),
-  });
+  // Before any routing: names that are not the hub's get 421 (DNS rebinding).
+  const hosts = new HostPolicy(config.env ?? process.env);
+  ensureHome(config.home);
+  const lock = await lockHome(config.home);
+  let server: ReturnType<typeof bindServer>;
+  try {
+    server = bindServer({
+      hostname: config.hostname,
+      port: config.port,
+      fetch: (request, srv) => hosts.refusal(request) ?? handler(request, srv),
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const port = server.port as number;
   const url = `http://${formatHost(config.hostname)}:${port}`;
   log.info(`parachute listening on ${url}`);
+  // At once, not at ready: a second hub on this home names this one from it.
+  const runtime = {
+    pid: process.pid,
+    port,
+    hostname: config.hostname,
+    started_at: new Date().toISOString(),
+  };
+  writeRuntime(config.home, runtime);
 
   let db: Database | undefined;
   let auth: Awaited<ReturnType<typeof startAuth>>;
   let modules: Awaited<ReturnType<typeof startModules>>;
   try {
-    ensureHome(config.home);
     await nextTurn();
     db = await openStoreWhenUnlocked(hubPaths(config.home).db);
     state.db = 'ok';
@@ -76,9 +95,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   } catch (error) {
     db?.close();
     server.stop(true);
+    removeRuntime(config.home);
+    lock.release();
     throw error;
   }
   const store = db;
+  const authCtx = auth.ctx;
+  hosts.issuer = () => authCtx.origin;
+  hosts.appsDomain = () => authCtx.appsDomain;
   const checkDb = () => pingDb(store);
   const isolation = new ModuleIsolation(store);
   const app = lazyApp({
@@ -93,22 +117,24 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   const clientAddress = clientAddressOf(config.env ?? process.env, trusted);
   const manager = modules.manager;
-  const authCtx = auth.ctx;
   /** The hub's own routes: probes, then the app (with the body limit and the client's address). */
   const toHub = (request: Request, srv: HubServer, path: string) => {
     const probe = probeResponse(request, path, state, checkDb);
     if (probe) return probe;
     const peer = srv.requestIP(request)?.address;
     const ip = peer && clientAddress(peer, request.headers);
+    // The router sees the path the hub routed on, never one it re-parses from Host.
+    const url = routedUrl(request, authCtx.origin);
     if (request.body !== null && !request.headers.has('content-length')) {
-      return readBounded(request).then((read) => {
+      return readBounded(request, url).then((read) => {
         if (read instanceof Response) return read;
         rememberClientIp(read, ip);
         return app(read);
       });
     }
-    rememberClientIp(request, ip);
-    return tooLarge(request) ?? app(request);
+    const own = new Request(url, request);
+    rememberClientIp(own, ip);
+    return tooLarge(own) ?? app(own);
   };
   /** A module's mount; `sandbox` gives its documents the sandbox CSP (hub/module-headers.ts). */
   const toModule = (request: Request, srv: HubServer, mount: Mount, sandbox: boolean) => {
@@ -152,14 +178,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     return toModule(request, srv, mount, isolation.has(mount.name));
   };
   state.ready = true;
-  mkdirSync(hubPaths(config.home).run, { recursive: true, mode: 0o700 });
-  writeRuntime(config.home, {
-    pid: process.pid,
-    port,
-    hostname: config.hostname,
-    origin: auth.ctx.origin,
-    started_at: new Date().toISOString(),
-  });
+  writeRuntime(config.home, { ...runtime, origin: auth.ctx.origin });
   log.info(`ready in ${(performance.now() - startedAt).toFixed(0)} ms (home ${config.home})`);
 
   let stopping: Promise<void> | undefined;
@@ -178,6 +197,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       auth.stop();
       removeRuntime(config.home);
       db.close();
+      lock.release();
     })();
     return stopping;
   };
@@ -215,21 +235,6 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-// Bun builds request.url from the Host header; when that is not a host it
-// can parse (`a@b`, `a b`), request.url is the raw request-target (`/x/...`),
-// which every path check here misreads: the proxy once took its `:yy/` for
-// the end of an authority and sent the request to another address.
-function hostIsValid(request: Request): boolean {
-  return request.url.charCodeAt(0) !== 47; // '/'
-}
-
-// RFC 9112 section 3.2: a request with an invalid Host is answered 400.
-function badHost(): Response {
-  return Response.json(errorBody('invalid_request', 'The Host header is not a valid host.'), {
-    status: 400,
-  });
-}
-
 // The path of an absolute request URL, without building a URL object per request.
 function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2);
@@ -252,9 +257,12 @@ function tooLarge(request: Request): Response | null {
 /**
  * A chunked body declares no length, and the server takes bodies of any
  * size (modules may stream gigabytes): read one for a hub route up to the
- * limit here, so no route ever buffers more, whoever sends it.
+ * limit here, so no route ever buffers more, whoever sends it. The route
+ * gets it as a request for `url` (hosts.ts routedUrl). Read from the
+ * visitor's own request: a copy's stream, cancelled at the limit, left the
+ * visitor's upload hanging.
  */
-async function readBounded(request: Request): Promise<Request | Response> {
+async function readBounded(request: Request, url: string): Promise<Request | Response> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -271,7 +279,7 @@ async function readBounded(request: Request): Promise<Request | Response> {
   }
   const headers = new Headers(request.headers);
   headers.delete('transfer-encoding');
-  return new Request(request.url, {
+  return new Request(url, {
     method: request.method,
     headers,
     body: Buffer.concat(chunks),

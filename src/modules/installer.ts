@@ -120,7 +120,7 @@ export function readInstalled(
   const parsed = ModuleManifest.safeParse(raw);
   if (!parsed.success) {
     throw new InstallError(
-      `${packageName}'s module manifest is invalid: ${describeIssue(parsed.error)}`,
+      `${packageName}'s module manifest is invalid: ${describeIssue(parsed.error, raw)}`,
     );
   }
   return { packageName, version: pkg.version ?? '0.0.0', installDir, manifest: parsed.data };

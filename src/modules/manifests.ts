@@ -70,12 +70,13 @@ export class Manifests {
       if (!path || !existsSync(path)) continue;
       let problem: string;
       try {
-        const parsed = ModuleManifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+        const raw: unknown = JSON.parse(readFileSync(path, 'utf8'));
+        const parsed = ModuleManifest.safeParse(raw);
         if (parsed.success) {
           this.problems.delete(row.name);
           return parsed.data;
         }
-        problem = `${path} is invalid (${describeIssue(parsed.error)})`;
+        problem = `${path} is invalid (${describeIssue(parsed.error, raw)})`;
       } catch {
         problem = `${path} is not valid JSON`;
       }

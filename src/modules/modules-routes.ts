@@ -6,6 +6,7 @@ import { sseResponse } from '../platform/sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
+import { describeIssue } from './schema.ts';
 
 const err = (error: string, description: string) => ({ error, error_description: description });
 
@@ -51,11 +52,7 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
     .post('/api/modules/install', ({ body, status }) => {
       const parsed = InstallBody.safeParse(body ?? {});
       if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        return status(
-          400,
-          err('invalid_request', `${issue?.path.join('.') || 'body'}: ${issue?.message}`),
-        );
+        return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
       }
       const { package: pkg, channel, manifest } = parsed.data;
       const spec =

@@ -48,7 +48,7 @@ export class Registry {
           ? (raw as { name: string }).name
           : undefined;
       if (!parsed.success) {
-        skipped.push({ index, name, reason: `invalid row: ${describeIssue(parsed.error)}` });
+        skipped.push({ index, name, reason: `invalid row: ${describeIssue(parsed.error, raw)}` });
         return;
       }
       const row = parsed.data;
@@ -114,7 +114,7 @@ export class Registry {
     const doc = ServicesFile.safeParse(json);
     if (!doc.success) {
       throw new OperatorError(
-        `${this.path} has no "services" list (${describeIssue(doc.error)}).`,
+        `${this.path} has no "services" list (${describeIssue(doc.error, json)}).`,
         'It must look like {"services": [...]}. Fix it; the hub will not overwrite it meanwhile.',
       );
     }

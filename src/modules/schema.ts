@@ -92,8 +92,4 @@ export type ServiceRow = z.infer<typeof ServiceRow>;
 /** The services.json document. */
 export const ServicesFile = z.looseObject({ services: z.array(z.unknown()) });
 
-/** A human-readable reason: `field: message` for the first failing field. */
-export function describeIssue(error: z.core.$ZodError): string {
-  const issue = error.issues[0];
-  return `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`;
-}
+export { describeIssue } from './issues.ts';

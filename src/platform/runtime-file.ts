@@ -8,13 +8,14 @@ export interface HubRuntime {
   pid: number;
   port: number;
   hostname: string;
-  origin: string;
+  /** The issuer origin; absent while the hub is still booting. */
+  origin?: string;
   started_at: string;
 }
 
 const fileOf = (home: string) => join(hubPaths(home).run, 'hub.json');
 
-/** Written once the hub is ready. */
+/** Written as soon as the hub holds its home and its port, again with the origin once it is ready. */
 export function writeRuntime(home: string, runtime: HubRuntime): void {
   writeFileAtomic(fileOf(home), `${JSON.stringify(runtime, null, 2)}\n`, { mode: 0o600 });
 }

@@ -343,7 +343,8 @@ export class Supervisor {
       await this.enqueue(m, async () => {
         if (current()) return;
         transition(m, 'running');
-        if (m.lastError?.reason === 'unbound') m.lastError = null;
+        // Serving again: an old error beside `running` misleads (the log keeps it).
+        m.lastError = null;
       });
     }
   }

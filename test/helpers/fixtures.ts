@@ -21,6 +21,7 @@ export const FIXTURES = [
   'vault',
   'evil',
   'ui',
+  'bad-manifest',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];

@@ -1,0 +1,206 @@
+import { ipv4, ipv6 } from '../platform/ip-address.ts';
+import { OperatorError } from '../platform/operator-error.ts';
+import { normalizeOrigin, platformOrigin } from '../platform/origin.ts';
+import { errorBody } from './error-body.ts';
+import { HUB_HEADERS } from './hub-headers.ts';
+
+type Env = Record<string, string | undefined>;
+
+// RFC 9110 section 7.2 `Host = uri-host [ ":" port ]`, narrowed to what a
+// browser sends: a DNS name (labels of letters, digits, `-`, `_`, an optional
+// final dot) or a bracketed IPv6 literal. One header line only: Bun joins
+// repeated Host lines with ", ", which this refuses (RFC 9112 section 3.2).
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)(?::[0-9]{1,5})?$/;
+const NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+
+/**
+ * Which `Host` names the hub answers to (modules.md section 7). A page on
+ * an attacker's name that later resolves to this machine (DNS rebinding)
+ * reaches the hub with the attacker's name in Host; refusing names that
+ * are not the hub's keeps such pages away from login and modules.
+ *
+ * Answered: the issuer origin's name, `PARACHUTE_HUB_ORIGIN`'s, the
+ * platform origin's (Fly, Render), `localhost`, every IP literal (a
+ * rebinding page always carries a name; platform health checks and LAN
+ * visitors use addresses), the names in `PARACHUTE_ALLOWED_HOSTS`, and
+ * `<module>.<PARACHUTE_APPS_DOMAIN>`. Ports are not compared: a proxy in
+ * front may keep or drop them, and a rebinding page differs by name.
+ */
+export class HostPolicy {
+  private readonly names: Set<string>;
+  /** The issuer origin once the hub knows it; it can change while the hub runs. */
+  issuer: () => string | null = () => null;
+  /**
+   * The apps domain in force (the admin's saved value wins over the env, so
+   * it can change while the hub runs); until the hub knows it, the env's.
+   */
+  appsDomain: () => string | null;
+  private lastIssuer = '';
+  private issuerName = '';
+
+  constructor(env: Env) {
+    this.names = new Set(['localhost', ...allowedHosts(env)]);
+    for (const origin of [configuredOrigin(env), platformOriginOrNull(env)]) {
+      if (origin) this.names.add(new URL(origin).hostname);
+    }
+    const fromEnv = appsDomainOf(env);
+    this.appsDomain = () => fromEnv;
+  }
+
+  /**
+   * The answer for a request whose Host the hub does not serve, or null to
+   * go on: 400 for a Host that is missing or not a host, 421 (RFC 9110
+   * section 15.5.20) for a name that is not the hub's. Probes are answered
+   * under any name: platform health checkers send whatever Host they like.
+   */
+  refusal(request: Request): Response | null {
+    const header = request.headers.get('host');
+    const name = header === null ? null : hostnameOf(header);
+    // Bun builds request.url from Host; one it cannot parse leaves the bare
+    // request-target (`/x/...`), which every path check here would misread.
+    if (name === null || request.url.charCodeAt(0) === 47) return invalidHost(header);
+    if (this.allows(name) || isProbe(request)) return null;
+    return misdirected(name);
+  }
+
+  /** True when `name` (lower case, no port, no final dot) is one of the hub's. */
+  allows(name: string): boolean {
+    return (
+      this.names.has(name) ||
+      name === this.currentIssuerName() ||
+      isIpLiteral(name) ||
+      isAppsDomainHost(name, this.appsDomain())
+    );
+  }
+
+  private currentIssuerName(): string {
+    const issuer = this.issuer();
+    if (issuer && issuer !== this.lastIssuer) {
+      this.lastIssuer = issuer;
+      this.issuerName = new URL(issuer).hostname;
+    }
+    return this.issuerName;
+  }
+}
+
+/**
+ * The hook for per-module origins: with `PARACHUTE_APPS_DOMAIN=apps.example.com`,
+ * `vault.apps.example.com` is the vault module's own origin. One label
+ * only: the apps domain itself and deeper names are not module origins.
+ */
+export function isAppsDomainHost(name: string, appsDomain: string | null): boolean {
+  if (!appsDomain || !name.endsWith(`.${appsDomain}`)) return false;
+  const label = name.slice(0, name.length - appsDomain.length - 1);
+  return label.length > 0 && !label.includes('.');
+}
+
+/** `PARACHUTE_APPS_DOMAIN`, lower case, without a leading `*.` or dot; null when unset. */
+export function appsDomainOf(env: Env): string | null {
+  const raw = env.PARACHUTE_APPS_DOMAIN?.trim()
+    .toLowerCase()
+    .replace(/^\*?\./, '');
+  if (!raw) return null;
+  return checkedName(raw, 'PARACHUTE_APPS_DOMAIN', 'PARACHUTE_APPS_DOMAIN=apps.example.com');
+}
+
+/**
+ * `PARACHUTE_ALLOWED_HOSTS`: more names the hub answers to, comma-separated
+ * (a LAN name, a second domain). An entry that is not a plain host name is
+ * an error at startup: a URL or `host:port` would otherwise never match.
+ */
+export function allowedHosts(env: Env): string[] {
+  return (env.PARACHUTE_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase().replace(/\.$/, ''))
+    .filter(Boolean)
+    .map((entry) =>
+      checkedName(
+        entry,
+        'PARACHUTE_ALLOWED_HOSTS',
+        'PARACHUTE_ALLOWED_HOSTS=hub.example.com,nas.local',
+      ),
+    );
+}
+
+/**
+ * The URL the hub's own routes get for `request`: the issuer origin plus the
+ * path and query the hub parsed. Elysia finds the path by searching for `/`
+ * from a fixed offset, so under a very short Host (`a`) it read
+ * `/xyz/api/modules` as `/api/modules`; the router must never see another
+ * path than the one the hub routed on.
+ */
+export function routedUrl(request: Request, origin: string): string {
+  const url = request.url;
+  // The same search as hub.ts's pathOf: the first `/` after the authority.
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  return origin + (start === -1 ? '/' : url.slice(start));
+}
+
+/** The host name of a Host header value, lower case, without port or final dot; null when invalid. */
+export function hostnameOf(header: string): string | null {
+  const match = HOST.exec(header);
+  if (!match?.[1]) return null;
+  return match[1].toLowerCase().replace(/\.$/, '');
+}
+
+function isIpLiteral(name: string): boolean {
+  if (name.startsWith('[')) return ipv6(name.slice(1, -1)) !== null;
+  return ipv4(name) !== null;
+}
+
+function isProbe(request: Request): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const path = new URL(request.url).pathname;
+  return path === '/health' || path === '/api/ready';
+}
+
+function configuredOrigin(env: Env): string | null {
+  try {
+    return env.PARACHUTE_HUB_ORIGIN?.trim()
+      ? normalizeOrigin(env.PARACHUTE_HUB_ORIGIN, 'PARACHUTE_HUB_ORIGIN')
+      : null;
+  } catch {
+    return null; // boot stops on it with a clear message (platform/origin.ts)
+  }
+}
+
+function platformOriginOrNull(env: Env): string | null {
+  try {
+    return platformOrigin(env);
+  } catch {
+    return null; // as above
+  }
+}
+
+function checkedName(entry: string, variable: string, example: string): string {
+  if (NAME.test(entry)) return entry;
+  throw new OperatorError(
+    `${variable}: "${entry}" is not a host name.`,
+    `Give bare names as browsers send them, without scheme, port or path, comma-separated: ${example}`,
+  );
+}
+
+// RFC 9112 section 3.2: a missing or invalid Host is answered 400.
+function invalidHost(header: string | null): Response {
+  const why =
+    header === null
+      ? 'The request has no Host header.'
+      : `The Host header ${JSON.stringify(header)} is not a valid host.`;
+  return Response.json(
+    errorBody('invalid_request', `${why} Send one host name, e.g. Host: 127.0.0.1:1939.`),
+    {
+      status: 400,
+      headers: HUB_HEADERS,
+    },
+  );
+}
+
+function misdirected(name: string): Response {
+  return Response.json(
+    errorBody(
+      'misdirected_request',
+      `This hub does not answer to the name "${name}": it only serves its own names, so that a web page cannot reach it through a name that points here (DNS rebinding). If ${name} is yours, add it to PARACHUTE_ALLOWED_HOSTS (comma-separated) or make it the origin (PARACHUTE_HUB_ORIGIN), and restart the hub.`,
+    ),
+    { status: 421, headers: HUB_HEADERS },
+  );
+}
