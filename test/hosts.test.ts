@@ -111,11 +111,17 @@ describe('the hub’s own names', () => {
     '[::1]:PORT',
     'hub.lan',
     'HUB.LAN:PORT',
-    'fx-good.apps.test',
   ])('%p reaches hub routes and modules', async (name) => {
     const host = name.replace('PORT', String(port));
     expect((await get('/api/modules', host, bearer())).status).toBe('HTTP/1.1 200 OK');
     expect((await get('/fx-good/env', host)).status).toBe('HTTP/1.1 200 OK');
+  });
+
+  test('a module’s own origin under the apps domain is answered: its module, never the admin API', async () => {
+    expect((await get('/fx-good/env', 'fx-good.apps.test')).status).toBe('HTTP/1.1 200 OK');
+    expect((await get('/api/modules', 'fx-good.apps.test', bearer())).status).toBe(
+      'HTTP/1.1 404 Not Found',
+    );
   });
 
   test.each(['apps.test', 'x.fx-good.apps.test', 'hub.lan.attacker.example'])(
