@@ -13,10 +13,10 @@
  *    does (bench/fixtures/bun-proxy-forwarding.ts: peer address, hop-by-hop
  *    headers both ways, hub cookies, forwarding headers), so the output can
  *    say what that work costs done with fetch;
- *  - through that same proxy with a connection of its own per request, closed
- *    after the answer, as the hub forwards (modules.md section 7: no
- *    connection to a module carries two visitors' requests; src/hub/module-fetch.ts),
- *    so the output can say what that rule costs and what the hub adds to it;
+ *  - through that same proxy with a keep-alive pool per client connection,
+ *    as the hub forwards (modules.md section 7: no connection to a module
+ *    carries two visitors' requests; src/hub/visitor-pools.ts), so the output
+ *    can say what that rule costs and what the hub adds to it;
  *  - through nginx (`proxy_pass` to an upstream with `keepalive 64`, one worker);
  *  - through Caddy (`reverse_proxy`).
  *
@@ -26,7 +26,7 @@
  *
  * Targets for the hub (small GETs): >= 1.0x "Bun proxy + forwarding", >= 2x
  * Caddy, and under 1 ms of p99 latency added to the direct p99. nginx and
- * Caddy, like the two pooled Bun rows, reuse upstream connections across
+ * Caddy, like the two shared-pool Bun rows, reuse upstream connections across
  * clients, which the hub does not (above). The p99 target
  * is judged on one connection (`small GET, 1 conn`): at 50 connections every
  * target's p99 is mostly queueing (about 50 / req/s), so there it restates
@@ -92,7 +92,7 @@ const TARGET_VS_CADDY = 2;
 const TARGET_ADDED_P99_MS = 1;
 /** The second floor's rows (bench/fixtures/bun-proxy-forwarding.ts), pooled and not. */
 const FORWARDING = 'Bun proxy + forwarding';
-const PER_REQUEST = 'Bun proxy + forwarding, a connection per request';
+const PER_REQUEST = 'Bun proxy + forwarding, a pool per client connection';
 
 const root = resolve(import.meta.dir, '..');
 // PARACHUTE_BENCH_HUB measures another build of the hub (say, before a change) with the same bench.
@@ -596,7 +596,7 @@ try {
     await startBunProxy(direct, 'bun-proxy-forwarding.ts', FORWARDING),
     // And with the hub's connection rule.
     await startBunProxy(direct, 'bun-proxy-forwarding.ts', PER_REQUEST, {
-      CONNECTION_PER_REQUEST: '1',
+      POOL_PER_VISITOR: '1',
     }),
   ];
   const nginx = await startNginx(modulePort);
@@ -737,7 +737,7 @@ try {
       "      the Bun floor: fetch runs on its own HTTP client thread, so each request crosses threads twice (eventfd writes, wake-ups; about 11 syscalls a request against nginx's 5, one thread) and builds JS Request/Response/Headers objects;",
     );
     console.log(
-      "      the hub forwards with fetch too, on a connection per request (below), and pays for the forwarding work; what is left to nginx is JS objects per request and Bun's event loop, which only a native pass-through in Bun would remove.",
+      "      the hub forwards with fetch too, on a pool per visitor connection (below), and pays for the forwarding work; what is left to nginx is JS objects per request and Bun's event loop, which only a native pass-through in Bun would remove.",
     );
   }
   const perRequest = byId('small', PER_REQUEST);
@@ -748,7 +748,7 @@ try {
   }
   if (fwd && perRequest) {
     console.log(
-      `info  what a connection per request costs (small GET): ${PER_REQUEST} / ${FORWARDING} ${(perRequest.rps / fwd.rps).toFixed(2)}x (+${(perRequest.cpuUs - fwd.cpuUs).toFixed(1)} us/req of proxy CPU)`,
+      `info  what a pool per client connection costs (small GET): ${PER_REQUEST} / ${FORWARDING} ${(perRequest.rps / fwd.rps).toFixed(2)}x (+${(perRequest.cpuUs - fwd.cpuUs).toFixed(1)} us/req of proxy CPU)`,
     );
   }
   if (small.hub && perRequest) {

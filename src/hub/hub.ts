@@ -21,6 +21,7 @@ import { startModules } from './modules-boot.ts';
 import { forward } from './proxy.ts';
 import { bindServer, type FetchHandler, type HubServer } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
+import { VisitorPools } from './visitor-pools.ts';
 import { upgradeToModule } from './ws-bridge.ts';
 
 /** How the hub is asked to run (commands/serve.ts fills it from flags and env). */
@@ -117,6 +118,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   );
   const clientAddress = clientAddressOf(config.env ?? process.env, trusted);
   const manager = modules.manager;
+  const visitorPools = new VisitorPools();
   /** The hub's own routes: probes, then the app (with the body limit and the client's address). */
   const toHub = (request: Request, srv: HubServer, path: string) => {
     const probe = probeResponse(request, path, state, checkDb);
@@ -140,12 +142,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const toModule = (request: Request, srv: HubServer, mount: Mount, sandbox: boolean) => {
     // The proxy reads the peer address itself: recording it for hub routes
     // (a WeakMap entry per request) is work a proxied request never uses.
-    const ip = srv.requestIP(request)?.address ?? 'unknown';
+    const peer = srv.requestIP(request);
+    const ip = peer?.address ?? 'unknown';
     const ctx = {
       clientIp: ip,
       trusted: trusted(ip),
       state: mount.managed ? manager.supervisor.stateOf(mount.name) : null,
       sandbox,
+      session: visitorPools.session(peer?.address, peer?.port),
     };
     if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return upgradeToModule(request, srv, mount, ctx);
@@ -186,6 +190,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     stopping ??= (async () => {
       // Modules first, all at once, each SIGTERM -> SIGKILL within its grace.
       modules.manager.stop();
+      visitorPools.closeAll();
       await modules.supervisor.stopAll();
       const grace = config.shutdownGraceMs ?? 5000;
       const drained = server.stop(false);

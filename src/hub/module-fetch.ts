@@ -1,19 +1,18 @@
 /**
- * How the proxy sends one request to a module: Bun's fetch, over a TCP
- * connection of the request's own that closes after the answer
- * (modules.md section 7: a connection to a module is never shared by two
- * visitors' connections).
+ * How the proxy sends one request to a module: Bun's fetch, over a
+ * keep-alive connection of the visitor connection's own pool
+ * (visitor-pools.ts), or, when there is none, over a connection of the
+ * request's own that closes after the answer (modules.md section 7: a
+ * connection to a module is never shared by two visitors' connections).
  *
- * Why not a pool: a pooled connection passes from one request to the next,
- * whoever sent them, and bytes a module writes after an answer (a second
- * answer, a body longer than it said, written late) are read as the answer
- * to the next request on it. Bun's pool closes a connection that receives
- * bytes while idle, but bytes that come once it carries the next request are
- * that request's answer. Bun.FetchSession keeps pools apart, yet Bun.serve
- * says neither which connection a request came on nor when one closed, so a
- * pool cannot be tied to one visitor's connection. With a connection per
- * request, late bytes reach a closed socket and nobody. What that costs is
- * measured by bench/proxy.ts (README, "Reaching modules through the hub").
+ * Why not one pool for everyone: a pooled connection passes from one request
+ * to the next, whoever sent them, and bytes a module writes after an answer
+ * (a second answer, a body longer than it said, written late) are read as
+ * the answer to the next request on it. Bun's pool closes a connection that
+ * receives bytes while idle, but bytes that come once it carries the next
+ * request are that request's answer: with a pool per visitor connection,
+ * that next request is the same visitor's. What each way costs is measured
+ * by bench/proxy.ts (README, "Reaching modules through the hub").
  */
 
 /**
@@ -54,21 +53,26 @@ const NO_ANSWER = new Set([
   'ETIMEDOUT',
 ]);
 
-/** Sends `request` to `url` (a module on loopback) and resolves with its answer, or why there is none. */
+/**
+ * Sends `request` to `url` (a module on loopback) through `session` (the
+ * visitor connection's pool) or on a connection of its own, and resolves
+ * with the module's answer, or why there is none.
+ */
 export async function fetchFromModule(
   url: string,
   request: ModuleRequest,
+  session: Bun.FetchSession | null,
 ): Promise<Response | ModuleFailure> {
   // RFC 9112 section 9.6: a client that will not reuse the connection says
   // `close`. The module then closes first, so the closed connection's
   // TIME_WAIT stays on its side and the hub's ephemeral ports stay free.
-  request.headers.set('connection', 'close');
+  if (!session) request.headers.set('connection', 'close');
   try {
-    return await fetch(url, {
+    return await (session?.fetch ?? fetch)(url, {
       method: request.method,
       headers: request.headers,
       body: request.body,
-      keepalive: false,
+      keepalive: session !== null,
       timeout: MODULE_SILENCE_MS,
       redirect: 'manual',
       // Compressed bodies pass through untouched, with their Content-Encoding.

@@ -28,9 +28,14 @@ describe('eachUpstreamHeader', () => {
   const HUB = 'http://hub.example:1939/m/x';
   const upstream = (headers: Headers, clientIp: string, trusted: boolean) => {
     const out: [string, string][] = [];
-    eachUpstreamHeader(headers, HUB, { clientIp, trusted, state: null, sandbox: false }, (n, v) => {
-      out.push([n, v]);
-    });
+    eachUpstreamHeader(
+      headers,
+      HUB,
+      { clientIp, trusted, state: null, sandbox: false, session: null },
+      (n, v) => {
+        out.push([n, v]);
+      },
+    );
     return out;
   };
   const client = () =>
@@ -108,6 +113,7 @@ describe('forward', () => {
           trusted: false,
           state: null,
           sandbox: false,
+          session: null,
         }),
     });
     hubs.push(hub);

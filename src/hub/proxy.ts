@@ -27,6 +27,8 @@ export interface ProxyContext {
   state: ModuleState | null;
   /** Its documents get the sandbox CSP (an isolated module, or the hub's origin with an apps domain). */
   sandbox: boolean;
+  /** The visitor connection's own pool of module connections (visitor-pools.ts); null: one per request. */
+  session: Bun.FetchSession | null;
 }
 
 /**
@@ -53,7 +55,11 @@ export async function forward(
   const headers = new Headers();
   eachUpstreamHeader(request.headers, url, ctx, (name, value) => headers.append(name, value));
   const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(url))}`;
-  const upstream = await fetchFromModule(target, { method: request.method, headers, body });
+  const upstream = await fetchFromModule(
+    target,
+    { method: request.method, headers, body },
+    ctx.session,
+  );
   if (!(upstream instanceof Response)) {
     if (upstream.failure === 'misbehaving') {
       warnInvalidAnswer(
