@@ -491,10 +491,8 @@ describe('a vault created while the module runs (modules.md section 7)', () => {
 describe('metadata documents are fetched safely (SSRF), checked and cached', () => {
   const CHALLENGE = 'A'.repeat(43);
 
-  /** Opens the authorize page for `clientId` as the signed-in admin. */
-  async function authorizeAs(clientId: string, hubUrl = url) {
-    const person = new ApiClient(hubUrl);
-    await person.login(ADMIN.username, ADMIN.password);
+  /** Opens the authorize page for `clientId` in `person`'s browser. */
+  function openAuthorize(person: ApiClient, clientId: string, hubUrl = url) {
     const q = new URLSearchParams({
       client_id: clientId,
       response_type: 'code',
@@ -505,6 +503,13 @@ describe('metadata documents are fetched safely (SSRF), checked and cached', () 
       resource: `${hubUrl}/vault/alpha`,
     });
     return person.get(`/oauth/authorize?${q}`, { accept: 'text/html' });
+  }
+
+  /** Opens the authorize page for `clientId` as the admin, freshly signed in. */
+  async function authorizeAs(clientId: string, hubUrl = url) {
+    const person = new ApiClient(hubUrl);
+    await person.login(ADMIN.username, ADMIN.password);
+    return openAuthorize(person, clientId, hubUrl);
   }
 
   test('the issuer metadata advertises CIMD and public clients (what claude.ai looks for)', async () => {
@@ -616,17 +621,9 @@ describe('metadata documents are fetched safely (SSRF), checked and cached', () 
     expect(after.client.first_time).toBe(false);
   }, 30_000);
 
+  /** What the consent page shows `person` for `clientId`. */
   async function authorizeAsWith(person: ApiClient, clientId: string) {
-    const q = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: 'http://127.0.0.1/callback',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-      scope: 'vault:read',
-      resource: `${url}/vault/alpha`,
-    });
-    const res = await person.get(`/oauth/authorize?${q}`, { accept: 'text/html' });
+    const res = await openAuthorize(person, clientId);
     const id = new URL(res.headers.get('location') as string, url).searchParams.get('request');
     const page = await person.get(`/api/oauth/requests/${id}`);
     return page.json as {
