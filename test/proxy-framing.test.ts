@@ -15,6 +15,8 @@ import { ok, type Reply, scriptedModule, stopScriptedModules } from './helpers/s
 
 const hubs = trackHubs();
 let url: string;
+/** A hub that trusts 127.0.0.1 as a reverse proxy in front of it (PARACHUTE_TRUSTED_PROXIES). */
+let proxiedUrl: string;
 
 /** Two scripted modules, each answering with whatever the running test sets. */
 let replyNow: Reply = () => {};
@@ -24,6 +26,18 @@ const late = scriptedModule(async (socket, seen) => {
   await seen.whole;
   if (seen.onConnection > 0) socket.write(ok('late answer to the first visitor'));
   socket.write(ok(`for ${pathOf(seen.head)}`));
+});
+/** Answers with a chunked stream: one chunk every 500 ms for 5 s, longer than a pool lives idle. */
+const trickle = scriptedModule(async (socket) => {
+  socket.write(
+    'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n',
+  );
+  for (let i = 0; i < 10; i++) {
+    const event = `data: ${i}\n\n`;
+    socket.write(`${event.length.toString(16)}\r\n${event}\r\n`);
+    await Bun.sleep(500);
+  }
+  socket.write('0\r\n\r\n');
 });
 afterAll(stopScriptedModules);
 
@@ -38,11 +52,20 @@ beforeAll(async () => {
     stripPrefix: true,
     version: '1.0.0',
   });
-  const services = [row('fx-scripted', framed.port), row('fx-late', late.port)];
+  const services = [
+    row('fx-scripted', framed.port),
+    row('fx-late', late.port),
+    row('fx-trickle', trickle.port),
+  ];
   writeFileSync(join(home, 'services.json'), JSON.stringify({ services }));
   const started = await freshHub({}, home);
   hubs.push(started.hub);
   url = started.url;
+  const proxiedHome = mkdtempSync(join(tmpdir(), 'parachute-proxy-framing-'));
+  writeFileSync(join(proxiedHome, 'services.json'), JSON.stringify({ services }));
+  const proxied = await freshHub({ PARACHUTE_TRUSTED_PROXIES: '127.0.0.1' }, proxiedHome);
+  hubs.push(proxied.hub);
+  proxiedUrl = proxied.url;
 }, 60_000);
 
 /** The path of a request the module saw. */
@@ -87,8 +110,8 @@ function visit(bytes: string): Promise<{ status: number; body: string }> {
  * A visitor that keeps its connection to the hub open and asks one request
  * at a time on it, as a browser does with keep-alive.
  */
-function keepAliveVisitor() {
-  const { hostname, port } = new URL(url);
+function keepAliveVisitor(hub = url) {
+  const { hostname, port } = new URL(hub);
   const socket = connect(Number(port), hostname);
   socket.setEncoding('latin1');
   let buffered = '';
@@ -205,4 +228,32 @@ describe('bytes a module writes out of turn never reach another visitor', () => 
       15_000,
     );
   }, 30_000);
+});
+
+describe('a reverse proxy’s connection carries many visitors', () => {
+  test('a late answer to one visitor behind a trusted proxy never reaches the next one on its connection', async () => {
+    // Caddy, nginx and the Fly and Render edges keep connections to the hub
+    // open and send any visitor's request on any of them.
+    const edge = keepAliveVisitor(proxiedUrl);
+    try {
+      const forVisitor = (ip: string, path: string) =>
+        request('GET', path, { headers: `X-Forwarded-For: ${ip}\r\n`, mount: '/fx-late' });
+      const first = await edge.ask(forVisitor('198.51.100.1', '/first'));
+      expect(first).toEqual({ status: 200, body: 'for /first' });
+      const second = await edge.ask(forVisitor('198.51.100.2', '/second'));
+      expect(second).toEqual({ status: 200, body: 'for /second' });
+    } finally {
+      edge.close();
+    }
+  });
+});
+
+describe('a visitor connection’s pool never cuts an answer', () => {
+  test('a stream lasting longer than a pool lives idle keeps flowing to its end', async () => {
+    const res = await fetch(`${url}/fx-trickle/events`);
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as ReadableStream<Uint8Array>) text += decoder.decode(chunk);
+    expect(text).toBe(Array.from({ length: 10 }, (_, i) => `data: ${i}\n\n`).join(''));
+  }, 20_000);
 });

@@ -144,12 +144,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     // (a WeakMap entry per request) is work a proxied request never uses.
     const peer = srv.requestIP(request);
     const ip = peer?.address ?? 'unknown';
+    const fromProxy = trusted(ip);
     const ctx = {
       clientIp: ip,
-      trusted: trusted(ip),
+      trusted: fromProxy,
       state: mount.managed ? manager.supervisor.stateOf(mount.name) : null,
       sandbox,
-      session: visitorPools.session(peer?.address, peer?.port),
+      // A reverse proxy (or the Fly or Render edge) sends any visitor's
+      // request on any of its connections: a pool per connection would let a
+      // module's late bytes reach another visitor, so each request gets its own.
+      session: fromProxy ? null : visitorPools.session(peer?.address, peer?.port),
     };
     if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return upgradeToModule(request, srv, mount, ctx);
