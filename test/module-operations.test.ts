@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { cpSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { portIsFree } from '../src/modules/ports.ts';
 import { ready, spawnHub, waitFor } from './helpers/binary.ts';
@@ -209,5 +209,44 @@ describe('shutdown', () => {
     }
     // Nothing was started after the hub stopped its modules: no process left on the port.
     expect(portIsFree(port)).toBe(true);
+  }, 60_000);
+});
+
+/** Pids of live processes whose command line mentions `text`. */
+function processesNaming(text: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false; // it ended while we looked
+    }
+  });
+}
+
+describe('an install the hub is stopped in the middle of', () => {
+  test('leaves no package behind, and nothing of it runs after the hub has exited', async () => {
+    const { call, hub } = await hubWithOperator(hubs);
+    const held = await heldTarball('good');
+    try {
+      expect((await call('POST', '/api/modules/install', { package: held.url })).status).toBe(202);
+      // Its `bun add` is downloading when the hub is asked to stop.
+      await held.asked;
+      expect(await hub.signal('SIGTERM')).toBe(0);
+      // The home is free for the next hub now: nothing of this one may still write to it.
+      expect(processesNaming(held.url)).toEqual([]);
+      held.release();
+      // Were a `bun add` still running, the download it waited for would now let it finish.
+      await waitFor('no process to be installing the package', () =>
+        processesNaming(held.url).length === 0 ? true : undefined,
+      );
+      const modules = join(hub.home, 'modules');
+      const dependencies = JSON.parse(readFileSync(join(modules, 'package.json'), 'utf8'))
+        .dependencies as Record<string, string>;
+      expect(dependencies).toEqual({});
+      expect(existsSync(join(modules, 'node_modules', 'parachute-fixture-good'))).toBe(false);
+    } finally {
+      held.server.stop(true);
+    }
   }, 60_000);
 });

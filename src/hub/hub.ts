@@ -192,10 +192,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      // Modules first, all at once, each SIGTERM -> SIGKILL within its grace.
-      modules.manager.stop();
+      // A running install or upgrade ends first (its `bun` killed, its work
+      // undone), so nothing writes to the home once the lock is released.
+      const operationEnded = modules.manager.stop();
       visitorPools.closeAll();
+      // Modules next, all at once, each SIGTERM -> SIGKILL within its grace.
       await modules.supervisor.stopAll();
+      await operationEnded;
       const grace = config.shutdownGraceMs ?? 5000;
       const drained = server.stop(false);
       const timedOut = await Promise.race([

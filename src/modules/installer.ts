@@ -13,6 +13,12 @@ export interface InstallRoot {
   /** This binary, run as Bun with BUN_BE_BUN=1. */
   hubBinary: string;
   env: Record<string, string | undefined>;
+  /**
+   * Aborted when the hub stops: a `bun` still running is killed then. Left
+   * running, it finished after the hub had exited and released its home,
+   * adding a package no row runs from, beside whatever the next hub did.
+   */
+  signal?: AbortSignal;
 }
 
 /** A failed install step, with words for the operator. */
@@ -193,6 +199,7 @@ async function runBun(
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
+    ...(root.signal ? { signal: root.signal } : {}),
   });
   const tail: string[] = [];
   const keep = (line: string) => {
@@ -202,6 +209,9 @@ async function runBun(
   };
   await Promise.all([pumpLines(proc.stdout, keep), pumpLines(proc.stderr, keep)]);
   const code = await proc.exited;
+  if (root.signal?.aborted) {
+    throw new InstallError(`bun ${args.join(' ')} was stopped: the hub is shutting down`);
+  }
   if (code !== 0) {
     throw new InstallError(
       `bun ${args.join(' ')} failed (exit ${code}): ${tail.slice(-3).join(' / ') || 'no output'}`,

@@ -65,11 +65,14 @@ export class ModuleManager {
   private readProblem: string | null = null;
   private readonly poll: FilePoll;
   private readonly installs: Installs;
+  /** Aborted by stop(): kills the `bun` of a running operation (installer.ts). */
+  private readonly ending = new AbortController();
 
   constructor(private readonly deps: ManagerDeps) {
     this.manifests = new Manifests(deps.installRoot.modulesDir);
     this.installs = new Installs({
       ...deps,
+      installRoot: { ...deps.installRoot, signal: this.ending.signal },
       manifests: this.manifests,
       operations: this.operations,
       rows: () => this.rows(),
@@ -107,9 +110,16 @@ export class ModuleManager {
     );
   }
 
-  /** Stops following services.json (hub shutdown). Safe to call more than once. */
-  stop(): void {
+  /**
+   * Stops following services.json and ends the running operation, if any
+   * (hub shutdown): its `bun` is killed and it undoes what it did. Resolves
+   * once it has ended; safe to call more than once.
+   */
+  async stop(): Promise<void> {
     this.poll.stop();
+    this.ending.abort();
+    const running = this.operations.running;
+    if (running) await this.operations.settled(running);
   }
 
   /**

@@ -40,6 +40,11 @@ export class Operations {
   /** The operation that holds the install root, if one does. */
   private current: Operation | null = null;
 
+  /** The operation running now, if one is. */
+  get running(): Operation | null {
+    return this.current;
+  }
+
   /** The running operation, if it works on module `name` (its start/stop/restart are refused meanwhile). */
   runningOn(name: string): Operation | null {
     const op = this.current;
