@@ -76,6 +76,7 @@ test('a module page opened on the hub origin is sent to its own origin, where ev
   expect(results.serviceWorker).toEqual([
     'refused /: SecurityError',
     'refused /admin/: SecurityError',
+    'refused / from the mount path: SecurityError',
   ]);
   // Its origin has no admin UI and no admin API, with or without its session.
   expect((await page.goto(`${moduleUrl('fx-evil')}/admin/`))?.status()).toBe(404);

@@ -124,12 +124,18 @@ describe('the hub’s own names', () => {
     );
   });
 
-  test.each(['apps.test', 'x.fx-good.apps.test', 'hub.lan.attacker.example'])(
-    '%p is not one of them',
-    async (host) => {
-      expect((await get('/fx-good/env', host)).status).toBe('HTTP/1.1 421 Misdirected Request');
-    },
-  );
+  // A name under the apps domain that is no module's was served as the hub's
+  // origin (its sign-in page, admin UI and API) among the modules' hosts.
+  test.each([
+    'apps.test',
+    'x.fx-good.apps.test',
+    'x_y.apps.test',
+    '1x.apps.test',
+    'hub.lan.attacker.example',
+  ])('%p is not one of them', async (host) => {
+    expect((await get('/fx-good/env', host)).status).toBe('HTTP/1.1 421 Misdirected Request');
+    expect((await get('/login', host)).status).toBe('HTTP/1.1 421 Misdirected Request');
+  });
 });
 
 test('on a platform, its public name is the hub’s (Render)', async () => {

@@ -82,6 +82,7 @@ test('a trusted module page acts as the admin, but still cannot take over /admin
   expect(results.serviceWorker).toEqual([
     'refused /: SecurityError',
     'refused /admin/: SecurityError',
+    'refused / from the mount path: SecurityError',
   ]);
   await expectHubIntact(context, url, before);
   await context.close();
@@ -100,7 +101,8 @@ test('an ordinary module UI keeps its storage and its service worker on the shar
 
 test("the hub strips what would let a module's answer act on the whole origin", async () => {
   const worker = await fetch(`${url}/fx-evil/sw.js`);
-  expect(worker.headers.get('service-worker-allowed')).toBeNull();
+  // The module's `/` is replaced by its mount: no worker of its covers more.
+  expect(worker.headers.get('service-worker-allowed')).toBe('/fx-evil/');
   const clear = await fetch(`${url}/fx-evil/clear`);
   expect(clear.headers.get('clear-site-data')).toBeNull();
   // Every cookie it sets is one of the hub's, in some form: none gets through.

@@ -142,10 +142,17 @@ export function moduleSessionRoutes(ctx: AuthContext) {
     });
 }
 
-/** `next` as a path on the same origin: never `//host` or an absolute URL (an open redirect). */
+/**
+ * `next` as a path on the same origin: never `//host` or an absolute URL (an
+ * open redirect). Resolved the way a browser reads Location, which drops
+ * tabs and newlines first (`/<tab>/evil.example` is `//evil.example`), and
+ * sent back as the resolved path, which has none.
+ */
 function localPath(next: string | undefined): string {
-  if (!next?.startsWith('/') || next.startsWith('//') || next.includes('\\')) return '/';
-  return next;
+  if (!next?.startsWith('/')) return '/';
+  const base = 'http://module.invalid';
+  const url = URL.parse(next, base);
+  return url?.origin === base ? url.pathname + url.search + url.hash : '/';
 }
 
 function redirect(location: string, cookies: string[] = []): Response {

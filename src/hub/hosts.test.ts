@@ -116,6 +116,10 @@ test('apps-domain hosts are one label under PARACHUTE_APPS_DOMAIN', () => {
   expect(isAppsDomainHost('apps.example.com', domain)).toBe(false);
   expect(isAppsDomainHost('x.vault.apps.example.com', domain)).toBe(false);
   expect(isAppsDomainHost('vaultapps.example.com', domain)).toBe(false);
+  // Not a module's name, so not a module's origin, and never the hub's either.
+  for (const name of ['x_y', '1vault', '-vault']) {
+    expect(isAppsDomainHost(`${name}.apps.example.com`, domain)).toBe(false);
+  }
   expect(isAppsDomainHost('vault.apps.example.com', null)).toBe(false);
 });
 

@@ -1,3 +1,4 @@
+import { moduleOfHost } from '../platform/apps-domain.ts';
 import { ipv4, ipv6 } from '../platform/ip-address.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { normalizeOrigin, platformOrigin } from '../platform/origin.ts';
@@ -85,13 +86,13 @@ export class HostPolicy {
 
 /**
  * The hook for per-module origins: with `PARACHUTE_APPS_DOMAIN=apps.example.com`,
- * `vault.apps.example.com` is the vault module's own origin. One label
- * only: the apps domain itself and deeper names are not module origins.
+ * `vault.apps.example.com` is the vault module's own origin. Exactly the
+ * names hub.ts routes as a module's (moduleOfHost): any other one-label
+ * name, `x_y.apps.example.com`, was let in and then served as the hub's
+ * origin, sign-in and admin UI included, under the modules' domain.
  */
 export function isAppsDomainHost(name: string, appsDomain: string | null): boolean {
-  if (!appsDomain || !name.endsWith(`.${appsDomain}`)) return false;
-  const label = name.slice(0, name.length - appsDomain.length - 1);
-  return label.length > 0 && !label.includes('.');
+  return moduleOfHost(name, appsDomain) !== null;
 }
 
 /** `PARACHUTE_APPS_DOMAIN`, lower case, without a leading `*.` or dot; null when unset. */

@@ -71,11 +71,14 @@ describe('applyModuleHeaderRules', () => {
       ['set-cookie', 'theme=dark'],
     ]);
 
-  test('drops Service-Worker-Allowed, Clear-Site-Data and Set-Cookie for the hub in every mode', () => {
+  const mount = { name: 'fx-test', prefix: '/fx-test' };
+
+  test('drops Clear-Site-Data and Set-Cookie for the hub, and caps workers at the mount, in every mode', () => {
     for (const sandbox of [false, true]) {
       const headers = answer();
-      applyModuleHeaderRules(headers, 'fx-test', sandbox);
-      expect(headers.get('service-worker-allowed')).toBeNull();
+      applyModuleHeaderRules(headers, mount, sandbox);
+      // The module's `/` is replaced: a worker from /fx-test (folder `/`) covers /fx-test/ at most.
+      expect(headers.get('service-worker-allowed')).toBe('/fx-test/');
       expect(headers.get('clear-site-data')).toBeNull();
       expect(headers.getSetCookie()).toEqual(['theme=dark']);
       expect(headers.get('content-type')).toBe('text/html');
@@ -84,10 +87,10 @@ describe('applyModuleHeaderRules', () => {
 
   test("sandboxing adds a policy of its own and keeps the module's", () => {
     const trusted = answer();
-    applyModuleHeaderRules(trusted, 'fx-test', false);
+    applyModuleHeaderRules(trusted, mount, false);
     expect(trusted.get('content-security-policy')).toBe("default-src 'self'");
     const isolated = answer();
-    applyModuleHeaderRules(isolated, 'fx-test', true);
+    applyModuleHeaderRules(isolated, mount, true);
     // Two policies, both enforced (CSP 3 section 8.1).
     expect(isolated.get('content-security-policy')).toBe(`default-src 'self', ${SANDBOX_CSP}`);
     expect(SANDBOX_CSP).toStartWith('sandbox ');

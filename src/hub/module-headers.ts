@@ -1,4 +1,5 @@
 import { HUB_COOKIE_NAMES } from '../auth/cookies.ts';
+import type { Mount } from '../modules/mounts.ts';
 import { log } from '../platform/log.ts';
 
 // What a module's page may do to the hub in the browser (modules.md section
@@ -9,7 +10,7 @@ import { log } from '../platform/log.ts';
  * Response headers a module never gets to the browser:
  * - `Service-Worker-Allowed` widens a worker's scope past the folder of its
  *   script; on the hub's origin, `/` let a module's worker answer `/admin`
- *   and `/login` from then on. Without it, a module's workers stay under its mount.
+ *   and `/login` from then on. The hub sends its own instead (below).
  * - `Clear-Site-Data` acts on the whole origin: from a module it signed
  *   everyone out of the hub and wiped the admin UI's storage.
  */
@@ -27,16 +28,28 @@ export const SANDBOX_CSP =
 
 /**
  * Edits a module's response headers in place: drops the forbidden headers
- * and any Set-Cookie for the hub's own cookies, and with `sandbox` adds the
- * sandbox CSP (an extra policy, so the module's own CSP still applies too).
- * `module` names it in the log, once per kind of header.
+ * and any Set-Cookie for the hub's own cookies, caps any service worker at
+ * the mount, and with `sandbox` adds the sandbox CSP (an extra policy, so
+ * the module's own CSP still applies too). The mount's row name names the
+ * module in the log, once per kind of header.
  */
-export function applyModuleHeaderRules(headers: Headers, module: string, sandbox: boolean): void {
+export function applyModuleHeaderRules(
+  headers: Headers,
+  mount: Pick<Mount, 'name' | 'prefix'>,
+  sandbox: boolean,
+): void {
+  const module = mount.name;
   for (const name of FORBIDDEN_RESPONSE_HEADERS) {
     if (!headers.has(name)) continue;
     headers.delete(name);
     warnOnce(module, name, `sent ${name}; the hub drops it from modules' answers`);
   }
+  // Without the header a worker may cover the folder of its script, and the
+  // mount path itself (`/vault`, a script the module may serve) is in the
+  // folder `/`: registered with scope `/`, it answered /admin and /login.
+  // The hub's own value caps every worker at the mount (Service Workers
+  // section 4.4.1, "max scope").
+  headers.set('service-worker-allowed', `${mount.prefix}/`);
   if (headers.has('set-cookie')) dropHubSetCookies(headers, module);
   if (sandbox) headers.append('content-security-policy', SANDBOX_CSP);
 }

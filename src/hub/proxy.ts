@@ -76,7 +76,7 @@ export async function forward(
   // beside Transfer-Encoding does not reach the visitor; proxy.test.ts).
   const answer = upstream.headers;
   for (const name of hopByHopNames(answer.get('connection'))) answer.delete(name);
-  applyModuleHeaderRules(answer, mount.name, ctx.sandbox);
+  applyModuleHeaderRules(answer, mount, ctx.sandbox);
   return upstream;
 }
 
