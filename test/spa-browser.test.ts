@@ -85,3 +85,21 @@ test('back and forward move between admin pages', async () => {
   expect(new URL(page.url()).pathname).toBe('/admin/');
   await page.close();
 }, 30_000);
+
+test('on a phone every admin page fits the screen: the navigation scrolls sideways, the page does not', async () => {
+  const page = await signedIn.newPage();
+  await page.setViewportSize({ width: 360, height: 780 });
+  for (const path of ['/admin/', '/admin/modules', '/admin/apps', '/admin/account']) {
+    await page.goto(`${url}${path}`);
+    await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
+    await page.locator('main h1').first().waitFor();
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      screen: window.innerWidth,
+    }));
+    expect([path, widths.page <= widths.screen]).toEqual([path, true]);
+  }
+  if (process.env.SCREENSHOT_DIR)
+    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/overview-phone.png` });
+  await page.close();
+}, 30_000);
