@@ -23,7 +23,7 @@ export function appsDomainRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.apps-domain' })
     .use(requireAuth(ctx))
     .get('/api/hub/apps-domain', describe)
-    .put('/api/hub/apps-domain', ({ body, status }) => {
+    .put('/api/hub/apps-domain', async ({ body, status }) => {
       const parsed = parseBody(AppsDomainBody, body);
       if (!parsed.ok) return status(400, parsed.error);
       let value: string | null = null;
@@ -37,8 +37,13 @@ export function appsDomainRoutes(ctx: AuthContext) {
         throw error;
       }
       setSetting(ctx.db, 'apps_domain', value);
-      ctx.refreshAppsDomain();
+      const moved = ctx.refreshAppsDomain();
       log.info(`apps domain is now ${ctx.appsDomain ?? 'unset (modules share the hub origin)'}`);
+      if (moved) {
+        // Each module's PARACHUTE_HUB_ORIGINS names its own origin: they restart, as for a new origin.
+        log.info('restarting modules so they learn the origins they are reached at');
+        await Promise.all([...ctx.originListeners].map((listener) => listener(ctx.origin)));
+      }
       return describe();
     });
 }

@@ -20,7 +20,10 @@ export class AuthContext {
   readonly bootstrap = new BootstrapToken();
   readonly limiter = new LoginRateLimiter();
   readonly challenges = new LoginChallenges();
-  /** Called after the origin changed (modules restart to pick up PARACHUTE_HUB_ORIGIN). */
+  /**
+   * Called after the origin or the apps domain in force changed: modules
+   * restart to pick up PARACHUTE_HUB_ORIGIN and PARACHUTE_HUB_ORIGINS.
+   */
   readonly originListeners = new Set<(origin: string) => Promise<void>>();
   private resolved: ResolvedOrigin;
   private apps: ResolvedAppsDomain;
@@ -81,10 +84,12 @@ export class AuthContext {
     return this.apps;
   }
 
-  /** Re-reads the apps domain after the setting changed. */
-  refreshAppsDomain(): void {
+  /** Re-reads the apps domain after the setting changed; returns true if the one in force moved. */
+  refreshAppsDomain(): boolean {
+    const before = this.effectiveAppsDomain;
     this.apps = resolveAppsDomain(getSetting(this.db, 'apps_domain'), this.env);
     this.effectiveAppsDomain = effectiveAppsDomain(this.apps.domain, this.resolved.origin);
+    return before !== this.effectiveAppsDomain;
   }
 
   get hasAdmin(): boolean {

@@ -47,13 +47,14 @@ export class TokenError extends Error {
 /**
  * Verifies a token the hub signed: RS256 only (so `alg: none` and HMAC
  * key-confusion tokens fail), a kid the hub published, `iss` one of the
- * hub's own origins, the expected audience, not expired, not revoked.
+ * hub's own origins, the expected audience (any, when none is given: the
+ * hosted-UI gate asks only that the hub issued it), not expired, not revoked.
  */
 export async function verifyToken(
   keys: SigningKeys,
   db: Database,
   token: string,
-  expect: { issuers: string[]; audience: string | string[] },
+  expect: { issuers: string[]; audience?: string | string[] },
 ): Promise<JWTPayload & { scope?: string }> {
   try {
     const { payload } = await jwtVerify(

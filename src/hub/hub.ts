@@ -21,6 +21,7 @@ import { startModules } from './modules-boot.ts';
 import { forward } from './proxy.ts';
 import { bindServer, type FetchHandler, type HubServer } from './server.ts';
 import type { SpaFiles } from './spa-files.ts';
+import { UiGatekeeper } from './ui-gate.ts';
 import { VisitorPools } from './visitor-pools.ts';
 import { upgradeToModule } from './ws-bridge.ts';
 
@@ -138,8 +139,24 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     rememberClientIp(own, ip);
     return tooLarge(own) ?? app(own);
   };
+  const uiGate = new UiGatekeeper(authCtx);
   /** A module's mount; `sandbox` gives its documents the sandbox CSP (hub/module-headers.ts). */
-  const toModule = (request: Request, srv: HubServer, mount: Mount, sandbox: boolean) => {
+  const toModule = (
+    request: Request,
+    srv: HubServer,
+    mount: Mount,
+    sandbox: boolean,
+  ): Response | Promise<Response | undefined> | undefined => {
+    // Hosted UIs that need a signed-in visitor (ui-gate.ts); null, and free, for most mounts.
+    const gates = mount.uis;
+    if (gates !== null) {
+      return uiGate
+        .check(request, mount, gates)
+        .then((refused) => refused ?? forwardToModule(request, srv, mount, sandbox));
+    }
+    return forwardToModule(request, srv, mount, sandbox);
+  };
+  const forwardToModule = (request: Request, srv: HubServer, mount: Mount, sandbox: boolean) => {
     // The proxy reads the peer address itself: recording it for hub routes
     // (a WeakMap entry per request) is work a proxied request never uses.
     const peer = srv.requestIP(request);
@@ -148,6 +165,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const ctx = {
       clientIp: ip,
       trusted: fromProxy,
+      visitor: peer ? (fromProxy ? clientAddress(ip, request.headers) : ip) : null,
       state: mount.managed ? manager.supervisor.stateOf(mount.name) : null,
       sandbox,
       // A reverse proxy (or the Fly or Render edge) sends any visitor's

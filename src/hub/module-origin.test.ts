@@ -10,6 +10,7 @@ const mount = (module: string): Mount => ({
   stripPrefix: false,
   websocket: false,
   managed: true,
+  uis: null,
 });
 const ISSUER = 'https://hub.example.com';
 const get = (headers: Record<string, string>, method = 'GET') =>

@@ -3,6 +3,7 @@ import type { AuthContext } from '../auth/context.ts';
 import { ModuleManager } from '../modules/manager.ts';
 import { Registry } from '../modules/registry.ts';
 import { ensureShims } from '../modules/shims.ts';
+import { moduleOrigin } from '../platform/apps-domain.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { ChildrenFile } from '../supervisor/children-file.ts';
@@ -44,9 +45,17 @@ export async function startModules(
     hubEnv: env,
     origin: () => auth.origin,
     origins: () => auth.origins,
+    moduleOrigin: (module) => {
+      const apps = auth.appsDomain;
+      // A self-registered row's name may be no host name: it has no origin of its own.
+      return apps && /^[a-z][a-z0-9-]{0,62}$/.test(module)
+        ? moduleOrigin(module, apps, auth.origin)
+        : null;
+    },
   });
   await manager.boot();
-  // Each child's environment is built at spawn, so a restart carries the new origin.
+  // Each child's environment is built at spawn, so a restart carries the new
+  // origin, and the new apps domain (PARACHUTE_HUB_ORIGINS lists the module's own).
   auth.originListeners.add(async () => {
     const live = manager
       .list()

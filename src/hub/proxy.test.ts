@@ -26,12 +26,17 @@ describe('pathAndQuery', () => {
 
 describe('eachUpstreamHeader', () => {
   const HUB = 'http://hub.example:1939/m/x';
-  const upstream = (headers: Headers, clientIp: string, trusted: boolean) => {
+  const upstream = (
+    headers: Headers,
+    clientIp: string,
+    trusted: boolean,
+    visitor: string | null = clientIp,
+  ) => {
     const out: [string, string][] = [];
     eachUpstreamHeader(
       headers,
       HUB,
-      { clientIp, trusted, state: null, sandbox: false, session: null },
+      { clientIp, trusted, visitor, state: null, sandbox: false, session: null },
       (n, v) => {
         out.push([n, v]);
       },
@@ -63,26 +68,64 @@ describe('eachUpstreamHeader', () => {
       ['x-forwarded-proto', 'http'],
       ['x-forwarded-host', 'hub.example:1939'],
       ['forwarded', 'for=203.0.113.9;host="hub.example:1939";proto=http'],
+      ['x-parachute-layer', 'public'],
+      ['x-parachute-client-ip', '203.0.113.9'],
     ]);
     // The request's own headers are left as they were.
     expect(headers.get('x-hop')).toBe('one hop only');
   });
 
   test('from a trusted proxy: its chain is extended and what it said is kept', () => {
-    expect(upstream(client(), '10.0.0.2', true)).toEqual([
+    expect(upstream(client(), '10.0.0.2', true, '6.6.6.6')).toEqual([
       ['accept', 'text/html'],
       ['cookie', 'theme=dark'],
       ['forwarded', 'for=6.6.6.6'],
       ['x-forwarded-host', 'evil.example'],
       ['x-forwarded-proto', 'https'],
       ['x-forwarded-for', '6.6.6.6, 10.0.0.2'],
+      ['x-parachute-layer', 'public'],
+      ['x-parachute-client-ip', '6.6.6.6'],
     ]);
     const bare = upstream(new Headers({ host: 'hub.example:1939' }), '10.0.0.2', true);
     expect(bare).toEqual([
       ['x-forwarded-for', '10.0.0.2'],
       ['x-forwarded-proto', 'http'],
       ['x-forwarded-host', 'hub.example:1939'],
+      ['x-parachute-layer', 'public'],
+      ['x-parachute-client-ip', '10.0.0.2'],
     ]);
+  });
+
+  test('X-Parachute-Layer is loopback only for a header-less request from this machine', () => {
+    const layer = (headers: Record<string, string>, peer: string, trusted = false) =>
+      upstream(new Headers({ host: 'h:1', ...headers }), peer, trusted)
+        .filter(([n]) => n.startsWith('x-parachute-'))
+        .map(([n, v]) => `${n}=${v}`);
+    for (const peer of ['127.0.0.1', '127.8.9.1', '::1', '::ffff:127.0.0.1']) {
+      expect(layer({}, peer)).toEqual([
+        'x-parachute-layer=loopback',
+        `x-parachute-client-ip=${peer}`,
+      ]);
+    }
+    // A visitor's own claims are replaced by what the hub saw.
+    const forged = { 'x-parachute-layer': 'loopback', 'x-parachute-client-ip': '127.0.0.1' };
+    expect(layer(forged, '203.0.113.9')).toEqual([
+      'x-parachute-layer=public',
+      'x-parachute-client-ip=203.0.113.9',
+    ]);
+    // Relayed requests may come from anywhere: a local reverse proxy, a tunnel.
+    const relays: Record<string, string>[] = [
+      { 'x-forwarded-for': '127.0.0.1' },
+      { 'x-forwarded-host': 'hub.example' },
+      { forwarded: 'for=127.0.0.1' },
+    ];
+    for (const relayed of relays) {
+      expect(layer(relayed, '127.0.0.1')[0]).toBe('x-parachute-layer=public');
+    }
+    // So may anything a trusted proxy on this machine sends; and an unknown peer is public.
+    expect(layer({}, '127.0.0.1', true)[0]).toBe('x-parachute-layer=public');
+    expect(layer({}, 'unknown')[0]).toBe('x-parachute-layer=public');
+    expect(layer({}, '192.168.1.4')[0]).toBe('x-parachute-layer=public');
   });
 
   test('an IPv6 client is bracketed and quoted in Forwarded', () => {
@@ -102,6 +145,7 @@ describe('forward', () => {
       stripPrefix: true,
       websocket: false,
       managed: false,
+      uis: null,
       module: 'fx-raw',
     };
     const hub = Bun.serve({
@@ -111,6 +155,7 @@ describe('forward', () => {
         forward(request, mount, {
           clientIp: '127.0.0.1',
           trusted: false,
+          visitor: '127.0.0.1',
           state: null,
           sandbox: false,
           session: null,

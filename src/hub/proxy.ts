@@ -21,8 +21,12 @@ export const HOP_BY_HOP = [
 
 /** What the proxy needs to know about the caller and the module. */
 export interface ProxyContext {
+  /** The TCP peer's address (`unknown` when Bun cannot say). */
   clientIp: string;
+  /** The peer is a trusted proxy (forwarded.ts). */
   trusted: boolean;
+  /** The visitor's address as the hub determined it (forwarded.ts clientAddressOf), or null. */
+  visitor: string | null;
   /** The module's supervisor state, or null when the hub does not run it (a self-registered row). */
   state: ModuleState | null;
   /** Its documents get the sandbox CSP (an isolated module, or the hub's origin with an apps domain). */
@@ -141,6 +145,11 @@ function hostOf(url: string): string {
  * headers: hop-by-hop headers and the hub's cookies left out, the Host left
  * to the client that sends it, and the forwarding headers set to what the
  * hub saw (appended to, from a trusted proxy). `headers` is not changed.
+ *
+ * Modules also get upstream's trust headers, whatever the client sent:
+ * `X-Parachute-Layer` is `loopback` only for a header-less request whose
+ * peer is this machine and no trusted proxy (anything relayed may come from
+ * anywhere), else `public`; `X-Parachute-Client-IP` is `ctx.visitor`.
  */
 export function eachUpstreamHeader(
   headers: Headers,
@@ -153,9 +162,14 @@ export function eachUpstreamHeader(
   let priorFor: string | null = null;
   let sentProto = false;
   let sentHost = false;
+  let relayed = false;
   for (const [name, value] of headers) {
     if (drop.has(name)) continue;
     switch (name) {
+      // Only the hub says these: a visitor's own copies never reach a module.
+      case 'x-parachute-layer':
+      case 'x-parachute-client-ip':
+        continue;
       case 'host':
         host = value;
         continue;
@@ -166,6 +180,7 @@ export function eachUpstreamHeader(
       }
       // From anyone but a trusted proxy, what a client says it forwarded is dropped.
       case 'x-forwarded-for':
+        relayed = true;
         if (ctx.trusted) priorFor = value;
         continue;
       case 'x-forwarded-proto':
@@ -173,10 +188,12 @@ export function eachUpstreamHeader(
         sentProto = true;
         break;
       case 'x-forwarded-host':
+        relayed = true;
         if (!ctx.trusted) continue;
         sentHost = true;
         break;
       case 'forwarded':
+        relayed = true;
         if (!ctx.trusted) continue;
         break;
     }
@@ -194,6 +211,14 @@ export function eachUpstreamHeader(
     add('x-forwarded-host', host);
     add('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
   }
+  const loopback = !relayed && !ctx.trusted && isLoopback(ctx.clientIp);
+  add('x-parachute-layer', loopback ? 'loopback' : 'public');
+  if (ctx.visitor !== null) add('x-parachute-client-ip', ctx.visitor);
+}
+
+/** 127.0.0.0/8 and ::1, also in the IPv4-mapped form a dual-stack socket reports. */
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 }
 
 const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);

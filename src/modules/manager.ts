@@ -12,6 +12,7 @@ import { type Operation, Operations } from './operations.ts';
 import type { Registry, RegistrySnapshot } from './registry.ts';
 import type { ServiceRow } from './schema.ts';
 import { servedRows } from './served-rows.ts';
+import { gatesUnder, type HostedUi, readUis } from './uis.ts';
 
 /**
  * How often services.json is checked for rows modules changed themselves:
@@ -37,6 +38,8 @@ export interface ManagerDeps {
   hubEnv: Record<string, string | undefined>;
   origin: () => string;
   origins: () => string[];
+  /** The module's own origin under the apps domain, while one is in force (else null). */
+  moduleOrigin?: (module: string) => string | null;
 }
 
 /** A module as GET /api/modules shows it: its row, its process, its labels. */
@@ -46,6 +49,8 @@ export interface ModuleView extends ModuleStatus {
   version: string;
   displayName: string | null;
   paths: string[];
+  /** Its hosted UIs as the hub reads them (uis.ts): status and audience normalised. */
+  uis: HostedUi[];
   row: ServiceRow;
 }
 
@@ -139,12 +144,21 @@ export class ModuleManager {
     this.noteReadProblem(null);
     const known = snapshot.rows.filter((r) => this.deps.supervisor.has(r.name));
     const { rows, refused } = servedRows(known);
-    this.served = { rows, mounts: this.mountsOf(rows) };
+    // The gate table is built here, with the routes, so a request pays nothing for it.
+    const problems: string[] = [];
+    const uis = new Map<string, HostedUi[]>();
+    for (const row of rows) {
+      const read = readUis(row.name, row.uis, row.paths);
+      uis.set(row.name, read.uis);
+      problems.push(...read.problems);
+    }
+    this.served = { rows, mounts: this.mountsOf(rows, uis) };
     this.warnOnce([
       ...snapshot.skipped.map(
         (s) => `services.json row ${s.index} (${s.name ?? 'unnamed'}) skipped: ${s.reason}`,
       ),
       ...refused,
+      ...problems,
     ]);
   }
 
@@ -176,6 +190,7 @@ export class ModuleManager {
       version: row.version,
       displayName: row.displayName ?? manifest?.displayName ?? null,
       paths: row.paths,
+      uis: readUis(row.name, row.uis, row.paths).uis,
       row,
     };
   }
@@ -222,20 +237,26 @@ export class ModuleManager {
     return this.installs.uninstall(name, purge);
   }
 
-  private mountsOf(rows: ServiceRow[]): Mount[] {
+  private mountsOf(rows: ServiceRow[], uis: Map<string, HostedUi[]>): Mount[] {
     return sortMounts(
       rows.flatMap((row) =>
-        row.paths.map((path) => ({
-          prefix: path.replace(/\/+$/, '') || '/',
-          name: row.name,
-          module: this.manifests.of(row)?.name ?? row.name,
-          port: row.port,
-          stripPrefix: row.stripPrefix === true,
-          websocket: row.websocket === true,
-          managed: this.spec(row).argv !== null,
-        })),
+        row.paths.map((path) => this.mountOf(row, path, uis.get(row.name) ?? [])),
       ),
     );
+  }
+
+  private mountOf(row: ServiceRow, path: string, uis: HostedUi[]): Mount {
+    const prefix = path.replace(/\/+$/, '') || '/';
+    return {
+      prefix,
+      name: row.name,
+      module: this.manifests.of(row)?.name ?? row.name,
+      port: row.port,
+      stripPrefix: row.stripPrefix === true,
+      websocket: row.websocket === true,
+      managed: this.spec(row).argv !== null,
+      uis: gatesUnder(prefix, uis),
+    };
   }
 
   /** Logs each problem not logged at the last rebuild; one that goes away and comes back is logged again. */
@@ -287,7 +308,8 @@ export class ModuleManager {
           moduleName: shortName,
           port: row.port,
           origin: this.deps.origin(),
-          origins: this.deps.origins(),
+          // Every origin the module is reached at: the hub's, and its own under an apps domain.
+          origins: withOwn(this.deps.origins(), this.deps.moduleOrigin?.(shortName) ?? null),
         }),
       binDirs: row.installDir
         ? [
@@ -298,4 +320,8 @@ export class ModuleManager {
       ...(manifest?.readyTimeoutMs ? { readyTimeoutMs: manifest.readyTimeoutMs } : {}),
     };
   }
+}
+
+function withOwn(origins: string[], own: string | null): string[] {
+  return own === null || origins.includes(own) ? origins : [...origins, own];
 }

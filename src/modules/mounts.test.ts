@@ -8,6 +8,7 @@ const mount = (prefix: string, stripPrefix = false): Mount => ({
   stripPrefix,
   websocket: false,
   managed: true,
+  uis: null,
   module: 'm',
 });
 

@@ -1,3 +1,5 @@
+import type { UiGate } from './uis.ts';
+
 /** A module's mount on the hub's port, as the proxy routes it. */
 export interface Mount {
   /** Mount path without a trailing slash, e.g. `/vault/default`. */
@@ -11,6 +13,11 @@ export interface Mount {
   websocket: boolean;
   /** The hub runs this module (it has a start command): its state decides 502/503 pages. */
   managed: boolean;
+  /**
+   * The hosted UIs under this mount that need a signed-in visitor or a
+   * token, longest first (uis.ts), or null: nothing to check, the common case.
+   */
+  uis: UiGate[] | null;
 }
 
 /** Sorts mounts longest prefix first, so the most specific one wins (modules.md section 7). */

@@ -86,6 +86,11 @@ export const ServiceRow = z.looseObject({
   websocket: z.optional(z.boolean()),
   /** `allowed` | `loopback` | `auth-required` (default allowed). */
   publicExposure: z.optional(z.enum(['allowed', 'loopback', 'auth-required'])),
+  /**
+   * Hosted UIs and who may open them. Read entry by entry in uis.ts, never
+   * here: a bad entry must not cost the module its row and its routes.
+   */
+  uis: z.optional(z.unknown()),
 });
 export type ServiceRow = z.infer<typeof ServiceRow>;
 
