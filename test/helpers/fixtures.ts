@@ -22,6 +22,7 @@ export const FIXTURES = [
   'evil',
   'ui',
   'bad-manifest',
+  'hosted',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
