@@ -233,6 +233,23 @@ test('modules get X-Parachute-Layer and X-Parachute-Client-IP as the hub saw the
   });
 }, 30_000);
 
+test('behind a trusted proxy, X-Parachute-Client-IP is the client the proxy names', async () => {
+  const proxied = await hubWithOperator(hubs, { PARACHUTE_TRUSTED_PROXIES: '127.0.0.1' });
+  const installed = await install(proxied.call, { package: await packFixture('hosted') });
+  expect(installed.state).toBe('succeeded');
+  await running(proxied.call, 'fx-hosted');
+  const proxyPort = new URL(proxied.url).port;
+  const forged = 'X-Parachute-Layer: loopback\r\nX-Parachute-Client-IP: 6.6.6.6\r\n';
+  // The proxy appended the address it saw; what the client wrote to its left is not believed.
+  let seen = await rawEcho(`${forged}X-Forwarded-For: 10.9.9.9, 198.51.100.7\r\n`, proxyPort);
+  expect(seen['x-parachute-client-ip']).toBe('198.51.100.7');
+  // Whatever comes through a proxy may come from anywhere.
+  expect(seen['x-parachute-layer']).toBe('public');
+  seen = await rawEcho(forged, proxyPort);
+  expect(seen['x-parachute-layer']).toBe('public');
+  expect(seen['x-parachute-client-ip']).toBe('127.0.0.1');
+}, 60_000);
+
 test('PARACHUTE_HUB_ORIGINS lists the module own origin while an apps domain is in force', async () => {
   const env = async () =>
     (await (await fetch(`${url}/fx-hosted/env`)).json()) as {
@@ -304,9 +321,9 @@ test('on the module own origin, a signed-out visitor of a gated UI signs in thro
 }, 60_000);
 
 /** Sends a GET for /fx-hosted/echo on a raw socket with `extra` header lines; returns the headers the module saw. */
-function rawEcho(extra: string): Promise<Record<string, string>> {
+function rawEcho(extra: string, hubPort = port): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1');
+    const socket = connect(Number(hubPort), '127.0.0.1');
     let data = '';
     socket.on('data', (chunk) => {
       data += chunk.toString('latin1');
@@ -320,7 +337,7 @@ function rawEcho(extra: string): Promise<Record<string, string>> {
     });
     socket.on('error', reject);
     socket.write(
-      `GET /fx-hosted/echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Connection: close\r\n\r\n`,
+      `GET /fx-hosted/echo HTTP/1.1\r\nHost: 127.0.0.1:${hubPort}\r\n${extra}Connection: close\r\n\r\n`,
     );
   });
 }
