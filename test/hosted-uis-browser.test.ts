@@ -39,7 +39,10 @@ beforeAll(async () => {
   ({ url, call } = started);
   hubLog = () => started.hub.stderr();
   port = new URL(url).port;
-  expect((await install(call, { package: await packFixture('hosted') })).state).toBe('succeeded');
+  for (const fixture of ['hosted', 'good'] as const) {
+    expect((await install(call, { package: await packFixture(fixture) })).state).toBe('succeeded');
+  }
+  await running(call, 'fx-good');
   modulePort = (await running(call, 'fx-hosted')).port as number;
   // The module writes its `uis` at boot; the hub takes the row up within a poll.
   await waitFor(
@@ -185,6 +188,10 @@ test('a WebSocket under a gated UI needs the same sign-in', async () => {
   expect(first).toMatchObject({ ui: 'users' });
   expect(await wsOpens(`ws://127.0.0.1:${port}/fx-hosted/ops/ws`, { cookie })).toBeNull();
 }, 30_000);
+
+test('a row cannot gate another module: its operator UI on fx-good paths is ignored', async () => {
+  expect((await fetch(`${url}/fx-good/echo/x`)).status).toBe(200);
+});
 
 test('the row problems are logged once each, and the module stays routable', async () => {
   const log = hubLog();
