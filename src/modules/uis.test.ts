@@ -56,6 +56,21 @@ describe('readUis', () => {
     ]);
   });
 
+  test('a slug cannot forge log lines, and a row lists at most 100 UIs', () => {
+    const forged = readUis('r', { 'x\n[hub] admin created': { path: '/m' } }, ['/m']);
+    expect(forged.problems).toEqual([
+      'services.json row "r": uis."x\\n[hub] admin created": displayName must be a non-empty string; ignored',
+    ]);
+    const many = Object.fromEntries(
+      Array.from({ length: 150 }, (_, i) => [`u${i}`, { displayName: 'U', path: `/m/${i}` }]),
+    );
+    const read = readUis('r', many, ['/m']);
+    expect(read.uis).toHaveLength(100);
+    expect(read.problems).toEqual([
+      'services.json row "r": uis has 150 entries; only the first 100 are read',
+    ]);
+  });
+
   test('a gate the hub cannot understand fails closed: admins only', () => {
     const { uis, problems } = readUis(
       'r',

@@ -42,6 +42,9 @@ export interface UiGate {
   scopesRequired: string[];
 }
 
+/** More hosted UIs than a row may list: each is a prefix compare on every gated request. */
+const MAX_UIS = 100;
+
 // The characters of a mount path (schema.ts), without `//` or `..`.
 const UI_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 
@@ -65,8 +68,15 @@ export function readUis(
     return { uis: found, problems };
   }
   const mounts = paths.map(withoutTrailingSlash);
-  for (const [slug, entry] of Object.entries(uis)) {
-    const at = `${where}: uis.${slug}`;
+  const entries = Object.entries(uis);
+  if (entries.length > MAX_UIS) {
+    problems.push(
+      `${where}: uis has ${entries.length} entries; only the first ${MAX_UIS} are read`,
+    );
+  }
+  for (const [slug, entry] of entries.slice(0, MAX_UIS)) {
+    // A module chooses the slug: quoted unless plain, so it cannot forge log lines.
+    const at = `${where}: uis.${/^[\w.-]{1,64}$/.test(slug) ? slug : JSON.stringify(slug.slice(0, 64))}`;
     if (!isObject(entry)) {
       problems.push(`${at} is not an object; ignored`);
       continue;
