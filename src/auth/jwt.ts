@@ -11,6 +11,8 @@ export interface HubClaims {
   ttlSeconds: number;
   client_id?: string;
   vault_scope?: string[];
+  /** Restrictions modules enforce beyond scope (vault: `scoped_tags`). */
+  permissions?: Record<string, unknown>;
 }
 
 /** Signs a hub JWT with the active key; returns it with its jti and exp. */
@@ -53,7 +55,8 @@ export async function verifyToken(
   keys: SigningKeys,
   db: Database,
   token: string,
-  expect: { issuers: string[]; audience: string | string[] },
+  // null: any audience (the caller checks what the token may do by its scopes).
+  expect: { issuers: string[]; audience: string | string[] | null },
 ): Promise<JWTPayload & { scope?: string }> {
   try {
     const { payload } = await jwtVerify(
@@ -63,7 +66,12 @@ export async function verifyToken(
         if (!key) throw new TokenError('signed by a key this hub does not publish');
         return key;
       },
-      { algorithms: [ALG], issuer: expect.issuers, audience: expect.audience, clockTolerance: 30 },
+      {
+        algorithms: [ALG],
+        issuer: expect.issuers,
+        audience: expect.audience ?? undefined,
+        clockTolerance: 30,
+      },
     );
     if (!payload.jti || isRevoked(db, payload.jti)) throw new TokenError('revoked');
     return payload as JWTPayload & { scope?: string };
