@@ -118,3 +118,14 @@ function originFor(source: UiSource, path: string, ctx: LinkContext): string {
   });
   return own ? moduleOrigin(source.module, ctx.appsDomain, ctx.origin) : ctx.origin;
 }
+
+/** The UI instances of a module as the manager lists it (ModuleView). */
+export function linksOf(
+  view: { name: string; module: string | null; paths: string[]; ui: UiDeclaration },
+  ctx: LinkContext,
+): UiInstance[] {
+  return resolveUiLinks(
+    { module: view.module ?? view.name, paths: view.paths, declared: view.ui },
+    ctx,
+  );
+}
