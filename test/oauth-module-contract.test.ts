@@ -182,6 +182,8 @@ describe('registration answers say approved or pending', () => {
     expect((await register()).status).toBe('pending');
     const surface = await register(await operatorToken());
     expect(surface.status).toBe('approved');
+    // surface registers again at every start: the same app, not one more.
+    expect((await register(await operatorToken())).client_id).toBe(surface.client_id);
 
     // An admin's own page on the hub's origin (session cookie, same-origin).
     const fromAdminPage = await admin.post('/oauth/register', { redirect_uris: [REDIRECT] });

@@ -185,6 +185,31 @@ export const clients = {
     return clients.byId(db, clientId) as Client;
   },
 
+  /**
+   * An admin registering an app again (surface does at every start) gets
+   * the approved app of the same name and redirect URIs, its metadata
+   * updated, rather than one more app: upstream upserts on these too.
+   */
+  reuseApproved(
+    db: Database,
+    metadata: Record<string, unknown> & { redirect_uris: string[] },
+  ): Client | null {
+    const name = typeof metadata.client_name === 'string' ? metadata.client_name : null;
+    const row = db
+      .query(
+        `SELECT client_id FROM oauth_clients WHERE status = 'approved' AND client_name IS ? AND redirect_uris = ?
+         ORDER BY created_at LIMIT 1`,
+      )
+      .get(name, JSON.stringify(metadata.redirect_uris)) as { client_id: string } | null;
+    if (!row) return null;
+    db.run('UPDATE oauth_clients SET metadata = ?, updated_at = ? WHERE client_id = ?', [
+      JSON.stringify(metadata),
+      Date.now(),
+      row.client_id,
+    ]);
+    return clients.byId(db, row.client_id);
+  },
+
   byId(db: Database, clientId: string): Client | null {
     return fromRow(
       db.query('SELECT * FROM oauth_clients WHERE client_id = ?').get(clientId) as ClientRow | null,

@@ -78,7 +78,9 @@ export function registerRoutes(oauth: OAuthIssuer) {
       if (!parsed.ok) return oauthError(400, parsed.error, parsed.description);
       let client: ReturnType<typeof clients.create>;
       if (trusted) {
-        client = clients.create(db, parsed.metadata, 'approved');
+        client =
+          clients.reuseApproved(db, parsed.metadata) ??
+          clients.create(db, parsed.metadata, 'approved');
       } else {
         // At the cap the oldest unapproved registration gives way: a flood of
         // registrations (capped per address above) can never lock new apps out.
