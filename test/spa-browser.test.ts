@@ -2,6 +2,8 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { type HubProcess, isolatedBinary, ready, spawnHub } from './helpers/binary.ts';
 import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+import { packFixture } from './helpers/fixtures.ts';
+import { install, operatorClient, running } from './helpers/modules.ts';
 
 let hub: HubProcess;
 let url: string;
@@ -103,3 +105,39 @@ test('on a phone every admin page fits the screen: the navigation scrolls sidewa
     await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/overview-phone.png` });
   await page.close();
 }, 30_000);
+
+test('the overview has a tile per module UI that opens it, with its Manage and Configure links, also on a phone', async () => {
+  const call = operatorClient(url, hub.home);
+  expect((await install(call, { package: await packFixture('ui') })).state).toBe('succeeded');
+  await running(call, 'fx-ui');
+  const page = await signedIn.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${url}/admin/`);
+  const tiles = page.getByRole('list', { name: 'Module apps' });
+  const open = tiles.getByRole('link', { name: 'Fixture: UI', exact: true });
+  await open.waitFor();
+  expect(await tiles.getByText('An ordinary module UI').count()).toBe(1);
+  // fx-ui declares all three forms: uiUrl "./", an absolute managementUrl, a path configUiUrl.
+  expect(await tiles.getByRole('link', { name: 'Manage Fixture: UI' }).getAttribute('href')).toBe(
+    'https://fx-ui.example/manage',
+  );
+  expect(
+    await tiles.getByRole('link', { name: 'Configure Fixture: UI' }).getAttribute('href'),
+  ).toBe(`${url}/fx-ui/?view=config`);
+  expect(errors).toEqual([]);
+
+  await page.setViewportSize({ width: 360, height: 780 });
+  const widths = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    screen: window.innerWidth,
+  }));
+  expect(widths.page).toBeLessThanOrEqual(widths.screen);
+  if (process.env.SCREENSHOT_DIR)
+    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/overview-tiles-phone.png` });
+
+  // The tile opens the module's own page.
+  await open.click();
+  await page.waitForURL(`${url}/fx-ui/`);
+  await page.getByRole('heading', { name: 'fx-ui' }).waitFor();
+  await page.close();
+}, 60_000);

@@ -16,9 +16,10 @@ export type Principal =
 /** Audiences a bearer token may carry to call the hub's own APIs. */
 const HUB_AUDIENCES = ['operator', 'hub'];
 
-type Check =
-  | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; body: ReturnType<typeof authError> };
+/** A refusal: the status and the JSON body to answer with. */
+export type Denied = { ok: false; status: 401 | 403; body: ReturnType<typeof authError> };
+
+type Check = { ok: true; principal: Principal } | Denied;
 
 /**
  * Authenticates a request: the session cookie (with CSRF on mutations) or
@@ -30,12 +31,10 @@ export async function authenticate(
   request: Request,
   scope: string | null,
 ): Promise<Check> {
-  const authorization = request.headers.get('authorization');
-  if (authorization?.toLowerCase().startsWith('bearer ')) {
-    return bearer(ctx, authorization.slice(7).trim(), scope);
-  }
-  const token = readCookie(request, SESSION_COOKIE, ctx.secureCookies);
-  const found = token ? sessions.find(ctx.db, token) : null;
+  const token = bearerToken(request);
+  if (token) return bearer(ctx, token, scope);
+  const cookie = readCookie(request, SESSION_COOKIE, ctx.secureCookies);
+  const found = cookie ? sessions.find(ctx.db, cookie) : null;
   if (!found) return deny(401, 'unauthenticated', 'Sign in, or send a bearer token.');
   if (isMutation(request.method)) {
     const problem = csrfProblem(request, found.session, ctx);
@@ -49,11 +48,35 @@ export async function authenticate(
 }
 
 async function bearer(ctx: AuthContext, token: string, scope: string | null): Promise<Check> {
+  const verified = await verifyBearer(ctx, token, HUB_AUDIENCES);
+  if (!verified.ok) return verified;
+  const { claims, scopes, user } = verified;
+  if (scope && !scopes.includes(scope)) {
+    return deny(403, 'insufficient_scope', `The token lacks the ${scope} scope.`);
+  }
+  return { ok: true, principal: { kind: 'token', sub: claims.sub ?? '', scopes, user } };
+}
+
+/** A verified hub bearer token: its claims, scopes and user (for a user's token). */
+export interface VerifiedBearer {
+  ok: true;
+  claims: Awaited<ReturnType<typeof verifyToken>>;
+  scopes: string[];
+  user: User | null;
+}
+
+/**
+ * Verifies a hub bearer token for `audience` (null: any; the caller then
+ * judges it by its scopes): signature, issuer, expiry, the revocation list,
+ * and a user's tokens issued before a password reset.
+ */
+export async function verifyBearer(
+  ctx: AuthContext,
+  token: string,
+  audience: string | string[] | null,
+): Promise<VerifiedBearer | Denied> {
   try {
-    const claims = await verifyToken(ctx.keys, ctx.db, token, {
-      issuers: ctx.origins,
-      audience: HUB_AUDIENCES,
-    });
+    const claims = await verifyToken(ctx.keys, ctx.db, token, { issuers: ctx.origins, audience });
     const scopes = (claims.scope ?? '').split(' ').filter(Boolean);
     const user = claims.sub?.startsWith('usr_') ? users.byId(ctx.db, claims.sub) : null;
     if (
@@ -62,17 +85,21 @@ async function bearer(ctx: AuthContext, token: string, scope: string | null): Pr
     ) {
       return deny(401, 'unauthenticated', 'The token was revoked.');
     }
-    if (scope && !scopes.includes(scope)) {
-      return deny(403, 'insufficient_scope', `The token lacks the ${scope} scope.`);
-    }
-    return { ok: true, principal: { kind: 'token', sub: claims.sub ?? '', scopes, user } };
+    return { ok: true, claims, scopes, user };
   } catch (error) {
     const reason = error instanceof TokenError ? error.reason : 'invalid token';
     return deny(401, 'unauthenticated', `The bearer token was refused: ${reason}.`);
   }
 }
 
-function deny(status: 401 | 403, error: string, description: string): Check {
+/** The token in an `Authorization: Bearer` header (scheme case-insensitive), or null. */
+export function bearerToken(request: Request): string | null {
+  const authorization = request.headers.get('authorization');
+  if (!authorization?.toLowerCase().startsWith('bearer ')) return null;
+  return authorization.slice(7).trim() || null;
+}
+
+function deny(status: 401 | 403, error: string, description: string): Denied {
   return { ok: false, status, body: authError(error, description) };
 }
 

@@ -11,6 +11,8 @@ export interface HubClaims {
   ttlSeconds: number;
   client_id?: string;
   vault_scope?: string[];
+  /** Restrictions modules enforce beyond scope (vault: `scoped_tags`). */
+  permissions?: Record<string, unknown>;
 }
 
 /** Signs a hub JWT with the active key; returns it with its jti and exp. */
@@ -47,14 +49,14 @@ export class TokenError extends Error {
 /**
  * Verifies a token the hub signed: RS256 only (so `alg: none` and HMAC
  * key-confusion tokens fail), a kid the hub published, `iss` one of the
- * hub's own origins, the expected audience (any, when none is given: the
- * hosted-UI gate asks only that the hub issued it), not expired, not revoked.
+ * hub's own origins, the expected audience, not expired, not revoked.
  */
 export async function verifyToken(
   keys: SigningKeys,
   db: Database,
   token: string,
-  expect: { issuers: string[]; audience?: string | string[] },
+  // null: any audience (the caller checks what the token may do by its scopes).
+  expect: { issuers: string[]; audience: string | string[] | null },
 ): Promise<JWTPayload & { scope?: string }> {
   try {
     const { payload } = await jwtVerify(
@@ -64,7 +66,12 @@ export async function verifyToken(
         if (!key) throw new TokenError('signed by a key this hub does not publish');
         return key;
       },
-      { algorithms: [ALG], issuer: expect.issuers, audience: expect.audience, clockTolerance: 30 },
+      {
+        algorithms: [ALG],
+        issuer: expect.issuers,
+        audience: expect.audience ?? undefined,
+        clockTolerance: 30,
+      },
     );
     if (!payload.jti || isRevoked(db, payload.jti)) throw new TokenError('revoked');
     return payload as JWTPayload & { scope?: string };

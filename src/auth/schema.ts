@@ -80,3 +80,28 @@ export function parseBody<T extends z.ZodMiniType>(
     },
   };
 }
+
+/** `permissions` on a minted token: vault reads `scoped_tags`, and refuses an empty list. */
+export const MintPermissions = z.looseObject({
+  scoped_tags: z.optional(
+    z
+      .array(z.string().check(z.minLength(1), z.maxLength(128)))
+      .check(z.minLength(1, 'list at least one tag, or leave scoped_tags out'), z.maxLength(64)),
+  ),
+});
+
+/** POST /api/auth/mint-token */
+export const MintTokenBody = z.object({
+  /** Space-separated scopes. */
+  scope: nonEmpty(2048),
+  /** Must be the audience the scopes are for, when given. */
+  audience: z.optional(nonEmpty(256)),
+  /** Seconds; default 90 days, at most 365. */
+  expires_in: z.optional(z.int().check(z.gte(1), z.lte(365 * 24 * 3600))),
+  /** The token's `sub`; only a token with the host's authority may choose it. */
+  subject: z.optional(nonEmpty(128)),
+  permissions: z.optional(MintPermissions),
+});
+
+/** POST /api/auth/revoke-token */
+export const RevokeTokenBody = z.object({ jti: nonEmpty(128) });

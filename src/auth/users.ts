@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { mintedTokens } from './minted-tokens.ts';
 import { families } from './oauth/tokens.ts';
 
 export type Role = 'admin' | 'user';
@@ -81,6 +82,7 @@ export const users = {
    */
   invalidateTokens(db: Database, id: string): void {
     families.revokeWhere(db, 'user_id', id);
+    mintedTokens.revokeWhere(db, 'user_id', id);
     // A code issued a moment ago would otherwise still start a new family.
     db.run('DELETE FROM oauth_codes WHERE user_id = ? AND used_at IS NULL', [id]);
     db.run('UPDATE users SET tokens_valid_after = ?, updated_at = ? WHERE id = ?', [
@@ -91,6 +93,7 @@ export const users = {
   },
   delete(db: Database, id: string): void {
     families.revokeWhere(db, 'user_id', id);
+    mintedTokens.revokeWhere(db, 'user_id', id);
     db.run('DELETE FROM users WHERE id = ?', [id]);
   },
 };

@@ -4,10 +4,12 @@ import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
+import { mintTokenRoutes } from '../auth/mint-token-routes.ts';
 import { moduleSessionRoutes } from '../auth/module-session-routes.ts';
 import { OAuthIssuer } from '../auth/oauth/issuer.ts';
 import { oauthRoutes } from '../auth/oauth/routes.ts';
 import { originRoutes } from '../auth/origin-routes.ts';
+import { pageMintRoutes } from '../auth/page-mint-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
@@ -38,6 +40,9 @@ export interface AppDeps {
  * answered before this app (hub/hub.ts); it is built on first use (hub/lazy-app.ts).
  */
 export function createApp(deps: AppDeps) {
+  const oauth = new OAuthIssuer(deps.auth, () => deps.modules.scopeSources());
+  const catalog = () => oauth.catalog();
+  const moduleNames = () => deps.modules.list().map((m) => ({ short: m.module, row: m.name }));
   return (
     new Elysia({ name: 'hub', strictPath: true })
       .use(securityHeaders())
@@ -49,7 +54,13 @@ export function createApp(deps: AppDeps) {
       // GET /.well-known/parachute.json, GET /
       .use(discoveryRoutes(deps.auth, deps.modules))
       // OAuth 2.1 issuer: metadata, register, authorize, token, revoke, consent and apps APIs
-      .use(oauthRoutes(new OAuthIssuer(deps.auth, () => deps.modules.scopeSources())))
+      .use(oauthRoutes(oauth))
+      // The module contract (README "Module contract"): cookie-gated mints for
+      // module pages: GET /admin/module-token/:short, /admin/vault-admin-token/:name,
+      // /admin/host-admin-token
+      .use(pageMintRoutes(deps.auth, { moduleNames, catalog }))
+      // POST /api/auth/mint-token, GET /api/auth/tokens, POST /api/auth/revoke-token
+      .use(mintTokenRoutes(deps.auth, catalog))
       // GET|POST /api/setup
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session

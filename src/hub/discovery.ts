@@ -1,12 +1,43 @@
 import { Elysia } from 'elysia';
 import type { AuthContext } from '../auth/context.ts';
-import type { ModuleManager } from '../modules/manager.ts';
+import type { ModuleManager, ModuleView } from '../modules/manager.ts';
+import { linksOf, type UiInstance, vaultOfMount } from '../modules/ui-links.ts';
 import { escapeHtml } from '../platform/html.ts';
 import { VERSION } from '../version.ts';
 
+// notes-ui and other module pages on other origins read the document with
+// fetch(); it holds nothing a cookie would unlock, so any origin may.
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, OPTIONS',
+};
+/** Keys of the document that a module's per-short-name bucket must never replace. */
+const RESERVED_KEYS = new Set(['hub', 'services', 'vaults']);
+
+/** A module with its UI links resolved (ui-links.ts). */
+interface Listed {
+  view: ModuleView;
+  links: UiInstance[];
+}
+
+function listed(auth: AuthContext, manager: ModuleManager): Listed[] {
+  return manager.list().map((view) => ({ view, links: linksOf(view, auth) }));
+}
+
+/** Only the links that are declared, so absent ones are left out of the JSON. */
+function declaredLinks(instance: UiInstance | undefined) {
+  if (!instance) return {};
+  const { uiUrl, managementUrl, configUiUrl } = instance;
+  return {
+    ...(uiUrl ? { uiUrl } : {}),
+    ...(managementUrl ? { managementUrl } : {}),
+    ...(configUiUrl ? { configUiUrl } : {}),
+  };
+}
+
 /** One mount of one module, as clients discover it. */
-function services(auth: AuthContext, manager: ModuleManager) {
-  return manager.list().flatMap((m) =>
+function services(auth: AuthContext, modules: Listed[]) {
+  return modules.flatMap(({ view: m, links }) =>
     m.paths.map((path) => {
       const url = `${auth.origin}${path.replace(/\/+$/, '')}`;
       return {
@@ -18,42 +49,92 @@ function services(auth: AuthContext, manager: ModuleManager) {
         infoUrl: `${url}/.parachute/info`,
         // A row the hub does not run (a module that registered itself) is `external`.
         state: m.row.installDir ? m.state : 'external',
+        ...declaredLinks(links.find((l) => l.path === path)),
       };
     }),
   );
 }
 
 /**
+ * Upstream's per-module buckets, `"<short>": [{url, version}]`, for every
+ * module that is not a vault (vaults have their own list): the short name
+ * is module.json `name`, else the row name without `parachute-`.
+ */
+function buckets(auth: AuthContext, modules: Listed[]) {
+  const entries: [string, { url: string; version: string }[]][] = [];
+  for (const { view } of modules) {
+    const first = view.paths[0];
+    if (!first || view.paths.some((p) => vaultOfMount(p) !== null)) continue;
+    const short = view.module ?? view.name.replace(/^parachute-/, '');
+    if (!/^[a-z][a-z0-9-]*$/.test(short) || RESERVED_KEYS.has(short)) continue;
+    entries.push([
+      short,
+      [{ url: `${auth.origin}${first.replace(/\/+$/, '')}`, version: view.version }],
+    ]);
+  }
+  return Object.fromEntries(entries);
+}
+
+/** What the `/` page links to: one tile per place a module's own UI lives. */
+function tiles(modules: Listed[]): string {
+  const seen = new Set<string>();
+  const items: string[] = [];
+  for (const { view, links } of modules) {
+    const name = view.displayName ?? view.module ?? view.name;
+    for (const link of links) {
+      if (!link.uiUrl || seen.has(link.uiUrl)) continue;
+      seen.add(link.uiUrl);
+      const label = link.vault && links.length > 1 ? `${name} (${link.vault})` : name;
+      const tagline = view.tagline ? `<p>${escapeHtml(view.tagline)}</p>` : '';
+      items.push(
+        `<li style="border:1px solid #ccc;border-radius:8px;padding:.75rem 1rem"><a href="${escapeHtml(link.uiUrl)}"><strong>${escapeHtml(label)}</strong></a>${tagline}</li>`,
+      );
+    }
+  }
+  if (items.length === 0) return '';
+  return `<ul aria-label="Apps" style="list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:1rem">${items.join('')}</ul>`;
+}
+
+/**
  * GET /.well-known/parachute.json and GET / (modules.md section 7): what is
  * installed and where, for clients and for people. Public: it names
- * modules and paths, never secrets.
+ * modules, paths and links, never secrets.
  */
 export function discoveryRoutes(auth: AuthContext, manager: ModuleManager) {
   return new Elysia({ name: 'hub.discovery' })
+    .options(
+      '/.well-known/parachute.json',
+      () => new Response(null, { status: 204, headers: CORS }),
+    )
     .get('/.well-known/parachute.json', ({ set }) => {
       set.headers['cache-control'] = 'no-cache';
-      const list = services(auth, manager);
+      Object.assign(set.headers, CORS);
+      const modules = listed(auth, manager);
+      const list = services(auth, modules);
       return {
+        ...buckets(auth, modules),
         hub: { origin: auth.origin, version: VERSION },
         services: list,
-        // Older clients read vaults from the top level.
-        vaults: list
-          .filter((s) => s.path.startsWith('/vault/'))
-          .map((s) => ({
-            name: s.path.slice('/vault/'.length).replace(/\/+$/, ''),
-            path: s.path,
-            url: s.url,
-          })),
+        // Older clients, and notes-ui's vault picker, read vaults from the top level.
+        vaults: list.flatMap((s) => {
+          const name = vaultOfMount(s.path);
+          if (!name) return [];
+          const manage = s.managementUrl ? { managementUrl: s.managementUrl } : {};
+          return [{ name, path: s.path, url: s.url, version: s.version, ...manage }];
+        }),
       };
     })
     .get('/', () => {
-      const rows = services(auth, manager)
+      const modules = listed(auth, manager);
+      const rows = services(auth, modules)
         .map(
           (s) =>
             `<li><a href="${escapeHtml(s.path)}">${escapeHtml(s.displayName)}</a> <small>${escapeHtml(s.path)} · ${escapeHtml(s.state)} · v${escapeHtml(s.version)}</small></li>`,
         )
         .join('');
-      const body = rows ? `<ul>${rows}</ul>` : '<p>No modules are installed yet.</p>';
+      const body = rows
+        ? `${tiles(modules)}<h2>Modules</h2><ul>${rows}</ul>`
+        : '<p>No modules are installed yet.</p>';
       const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Parachute</title><body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem"><h1>Parachute</h1>${body}<p><a href="/admin/">Admin</a></p></body></html>`;
       return new Response(html, {
         headers: {

@@ -9,6 +9,10 @@ import { pathAndQuery } from './proxy.ts';
 // UI, no admin API, no other module. On the hub's origin, browsers are sent
 // to the module's origin, and whatever is still answered there is sandboxed.
 
+// Exactly the mint routes: anything else under /admin is the admin UI, never served here.
+const MODULE_ORIGIN_MINTS =
+  /^\/admin\/(?:(?:module-token|vault-admin-token)\/[^/]+|host-admin-token)$/;
+
 /**
  * The hub's own paths answered on a module's origin: that module's session
  * (auth/module-session-routes.ts) and the public discovery documents, which
@@ -16,7 +20,9 @@ import { pathAndQuery } from './proxy.ts';
  */
 export function hubPathOnModuleOrigin(method: string, path: string): boolean {
   if (path === '/api/module-session' || path.startsWith('/api/module-session/')) return true;
-  return (method === 'GET' || method === 'HEAD') && path.startsWith('/.well-known/');
+  // The module's own mints; they answer only for that module (auth/page-mint-routes.ts).
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  return MODULE_ORIGIN_MINTS.test(path) || path.startsWith('/.well-known/');
 }
 
 /** Any other path on a module's origin: a 404 that says where to look instead. */

@@ -100,6 +100,7 @@ export class UiGatekeeper {
     try {
       const claims = await verifyToken(this.ctx.keys, this.ctx.db, token, {
         issuers: this.ctx.origins,
+        audience: null,
       });
       const sub = claims.sub ?? '';
       if (sub.startsWith('usr_')) {

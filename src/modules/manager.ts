@@ -12,6 +12,7 @@ import { type Operation, Operations } from './operations.ts';
 import type { Registry, RegistrySnapshot } from './registry.ts';
 import type { ServiceRow } from './schema.ts';
 import { servedRows } from './served-rows.ts';
+import { UI_LINK_FIELDS, type UiDeclaration } from './ui-links.ts';
 import { gatesUnder, type HostedUi, readUis } from './uis.ts';
 
 /**
@@ -48,7 +49,10 @@ export interface ModuleView extends ModuleStatus {
   module: string | null;
   version: string;
   displayName: string | null;
+  tagline: string | null;
   paths: string[];
+  /** module.json's UI links as declared; ui-links.ts resolves them. */
+  ui: UiDeclaration;
   /** Its hosted UIs as the hub reads them (uis.ts): status and audience normalised. */
   uis: HostedUi[];
   row: ServiceRow;
@@ -189,17 +193,22 @@ export class ModuleManager {
       module: manifest?.name ?? null,
       version: row.version,
       displayName: row.displayName ?? manifest?.displayName ?? null,
+      tagline: row.tagline ?? manifest?.tagline ?? null,
       paths: row.paths,
+      ui: Object.fromEntries(
+        UI_LINK_FIELDS.flatMap((f) => (manifest?.[f] === undefined ? [] : [[f, manifest[f]]])),
+      ),
       uis: readUis(row.name, row.uis, row.paths).uis,
       row,
     };
   }
 
-  /** What the OAuth issuer needs of each module: short name, label, mounts and scopes. */
+  /** What the OAuth issuer needs of each module: short name, label, version, mounts and scopes. */
   scopeSources(): ScopeSource[] {
     return this.list().map((view) => ({
       module: view.module ?? view.name,
       displayName: view.displayName ?? view.module ?? view.name,
+      version: view.version,
       paths: view.paths,
       defines: this.manifests.get(view.name)?.scopes?.defines ?? [],
     }));

@@ -7,6 +7,7 @@ import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
 import { describeIssue } from './schema.ts';
+import { linksOf } from './ui-links.ts';
 
 const err = (error: string, description: string) => ({ error, error_description: description });
 
@@ -48,7 +49,13 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
   const known = (name: string) => manager.resolve(name);
   return new Elysia({ name: 'modules.api' })
     .use(requireAuth(auth))
-    .get('/api/modules', () => ({ modules: manager.list() }))
+    .get('/api/modules', () => ({
+      // `links`: where each module's UI lives, resolved (ui-links.ts); the Overview's tiles.
+      modules: manager.list().map((view) => ({
+        ...view,
+        links: linksOf(view, auth),
+      })),
+    }))
     .post('/api/modules/install', ({ body, status }) => {
       const parsed = InstallBody.safeParse(body ?? {});
       if (!parsed.success) {

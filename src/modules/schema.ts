@@ -7,15 +7,19 @@ const mountPath = z.string().check(
   z.regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must start with / and contain only URL path characters'),
   z.refine((p) => !p.includes('//') && !p.split('/').includes('..'), 'must not contain // or ..'),
 );
-// A same-origin path or an absolute http(s) URL. `//host` would be a
-// protocol-relative link to another site; `..` could climb out of the mount.
+// A UI link (modules/ui-links.ts resolves it): an absolute http(s) URL, a
+// path from the hub's origin (`/x`), or a path relative to the module's
+// mount (`admin/`, `./`). Only URL characters: browsers read `\` as `/`
+// and drop tabs and newlines, so `/\evil.example` would leave the site.
+// `//host` is protocol-relative (another site), `..` (or `%2e%2e`, which
+// browsers decode) could climb out of the mount, and any other scheme (`javascript:`) would run in the hub's pages.
 const linkTarget = z.string().check(
   z.refine((v) => {
-    if (v.includes('..')) return false;
+    if (!/^[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]+$/.test(v) || /\.\.|%2e/i.test(v)) return false;
     const scheme = /^https?:\/\//.exec(v)?.[0];
-    const rest = scheme ? v.slice(scheme.length) : v;
-    return (scheme !== undefined || v.startsWith('/')) && !rest.includes('//');
-  }, 'must be a path or an http(s) URL, without // or ..'),
+    if (!scheme && /^[^/?#]*:/.test(v)) return false;
+    return !(scheme ? v.slice(scheme.length) : v).includes('//');
+  }, 'must be an http(s) URL, a path starting with /, or a path relative to the mount (like admin/), without //, .. or another scheme'),
 );
 const port = z.int().check(z.gte(1), z.lte(65535));
 
@@ -61,9 +65,12 @@ export const ModuleManifest = z.looseObject({
       ),
     }),
   ),
-  /** Links for the admin UI. */
-  managementUrl: z.optional(linkTarget),
+  /** The module's own UI: a tile on `/`, in the admin's Overview and in discovery (ui-links.ts). */
   uiUrl: z.optional(linkTarget),
+  /** Where an admin manages it (per vault for a vault-like module): a "Manage" link. */
+  managementUrl: z.optional(linkTarget),
+  /** Its own settings page: a "Configure" link in the admin UI. */
+  configUiUrl: z.optional(linkTarget),
   /** Readiness gate for this module in ms (default 10000). */
   readyTimeoutMs: z.optional(z.int().check(z.gte(100), z.lte(600_000))),
 });

@@ -192,4 +192,32 @@ export const migrations: Migration[] = [
       CREATE INDEX module_sessions_by_session ON module_sessions (session_id_hash);
     `,
   },
+  {
+    version: 6,
+    name: 'minted tokens',
+    // Tokens minted outside OAuth that live longer than ten minutes
+    // (POST /api/auth/mint-token, connection credentials): recorded so they
+    // can be listed and revoked. A token minted with another recorded or
+    // OAuth token as its authority ends with it (parent_jti, family_id).
+    sql: `
+      CREATE TABLE minted_tokens (
+        jti         TEXT PRIMARY KEY,
+        user_id     TEXT,           -- the person whose authority minted it, if any
+        subject     TEXT NOT NULL,  -- its sub claim
+        client_id   TEXT NOT NULL,
+        scope       TEXT NOT NULL,
+        audience    TEXT NOT NULL,  -- JSON: a string or an array
+        permissions TEXT,           -- JSON object, or NULL
+        created_via TEXT NOT NULL,
+        parent_jti  TEXT,           -- the recorded token that minted it
+        family_id   TEXT,           -- the OAuth sign-in whose token minted it
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+      ) STRICT;
+      CREATE INDEX minted_tokens_by_created ON minted_tokens (created_at);
+      CREATE INDEX minted_tokens_by_parent ON minted_tokens (parent_jti);
+      CREATE INDEX minted_tokens_by_family ON minted_tokens (family_id);
+    `,
+  },
 ];

@@ -106,7 +106,6 @@ export function appsRoutes(oauth: OAuthIssuer) {
       if (!actor.admin) return status(403, adminOnly);
       const client = clients.byId(db, params.id);
       if (!client) return status(404, unknownClient(params.id));
-      families.revokeWhere(db, 'client_id', client.client_id);
       clients.delete(db, client.client_id);
       return new Response(null, { status: 204 });
     });

@@ -2,6 +2,7 @@ import type { Database } from 'bun:sqlite';
 import * as z from 'zod/mini';
 import { randomToken } from '../sessions.ts';
 import { redirectUriProblem } from './redirects.ts';
+import { families } from './tokens.ts';
 
 export type ClientStatus = 'pending' | 'approved' | 'denied';
 
@@ -137,14 +138,27 @@ function fromRow(row: ClientRow | null): Client | null {
 
 /** Registered OAuth clients in hub.db. */
 export const clients = {
-  create(db: Database, metadata: Record<string, unknown> & { redirect_uris: string[] }): Client {
+  /** A new client: `pending`, unless an admin registered it (already `approved`). */
+  create(
+    db: Database,
+    metadata: Record<string, unknown> & { redirect_uris: string[] },
+    status: 'pending' | 'approved' = 'pending',
+  ): Client {
     const now = Date.now();
     const clientId = `client_${randomToken().slice(0, 22)}`;
     const name = typeof metadata.client_name === 'string' ? metadata.client_name : null;
     db.run(
       `INSERT INTO oauth_clients (client_id, client_name, redirect_uris, metadata, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
-      [clientId, name, JSON.stringify(metadata.redirect_uris), JSON.stringify(metadata), now, now],
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
+        clientId,
+        name,
+        JSON.stringify(metadata.redirect_uris),
+        JSON.stringify(metadata),
+        status,
+        now,
+        now,
+      ],
     );
     return clients.byId(db, clientId) as Client;
   },
@@ -169,6 +183,31 @@ export const clients = {
       [clientId, name, JSON.stringify(metadata.redirect_uris), JSON.stringify(metadata), now, now],
     );
     return clients.byId(db, clientId) as Client;
+  },
+
+  /**
+   * An admin registering an app again (surface does at every start) gets
+   * the approved app of the same name and redirect URIs, its metadata
+   * updated, rather than one more app: upstream upserts on these too.
+   */
+  reuseApproved(
+    db: Database,
+    metadata: Record<string, unknown> & { redirect_uris: string[] },
+  ): Client | null {
+    const name = typeof metadata.client_name === 'string' ? metadata.client_name : null;
+    const row = db
+      .query(
+        `SELECT client_id FROM oauth_clients WHERE status = 'approved' AND client_name IS ? AND redirect_uris = ?
+         ORDER BY created_at LIMIT 1`,
+      )
+      .get(name, JSON.stringify(metadata.redirect_uris)) as { client_id: string } | null;
+    if (!row) return null;
+    db.run('UPDATE oauth_clients SET metadata = ?, updated_at = ? WHERE client_id = ?', [
+      JSON.stringify(metadata),
+      Date.now(),
+      row.client_id,
+    ]);
+    return clients.byId(db, row.client_id);
   },
 
   byId(db: Database, clientId: string): Client | null {
@@ -238,7 +277,13 @@ export const clients = {
     db.run('UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?', [Date.now(), clientId]);
   },
 
+  /**
+   * Deletes a client and ends everything it holds: its access tokens join
+   * the revocation list first, then its grants, refresh tokens and codes go
+   * with it (foreign keys cascade).
+   */
   delete(db: Database, clientId: string): void {
+    families.revokeWhere(db, 'client_id', clientId);
     db.run('DELETE FROM oauth_clients WHERE client_id = ?', [clientId]);
   },
 };

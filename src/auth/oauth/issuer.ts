@@ -5,6 +5,7 @@ import { type Client, clients } from './clients.ts';
 import { userVaults } from './grants.ts';
 import { PendingAuthorizations } from './pending.ts';
 import { type ResourceInfo, ScopeCatalog, type ScopeSource } from './scopes.ts';
+import { type TokenServices, tokenServices } from './token-services.ts';
 
 /** A refusal with an RFC 6749 / RFC 8707 error code. */
 export interface OAuthProblem {
@@ -69,6 +70,13 @@ export class OAuthIssuer {
 
   catalog(): ScopeCatalog {
     return new ScopeCatalog(this.sources());
+  }
+
+  /** Where the modules of granted `scope` answer: the token answer's `services` and `vault`. */
+  servicesFor(scope: string): TokenServices {
+    const sources = this.sources();
+    const scopes = scope.split(' ').filter(Boolean);
+    return tokenServices(new ScopeCatalog(sources), sources, this.issuer, scopes);
   }
 
   /**

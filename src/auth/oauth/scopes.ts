@@ -7,6 +7,8 @@ export interface ScopeSource {
   /** Short name from module.json (`vault`), else the services.json row name. */
   module: string;
   displayName: string;
+  /** services.json `version`; token answers name it with the module's URL. */
+  version?: string;
   paths: string[];
   /** module.json `scopes.defines`. */
   defines: string[];

@@ -23,6 +23,8 @@ type Params = Record<string, string | undefined>;
  * POST /oauth/token (authorization_code with PKCE, refresh_token with
  * rotation) and POST /oauth/revoke (RFC 7009). Clients are public: they
  * identify themselves with client_id and prove possession with PKCE.
+ * Token answers also say where the granted modules answer (`services`,
+ * `vault`), as upstream's do; clients such as notes-ui rely on it.
  */
 export function tokenRoutes(oauth: OAuthIssuer) {
   const db = oauth.auth.db;
@@ -118,10 +120,15 @@ async function exchangeCode(oauth: OAuthIssuer, client: Client, params: Params) 
   auth.markUsed(family.id);
   clients.touch(db, client.client_id);
   const refreshToken = newRefreshToken(db, family.id);
-  return noStoreJson(
-    200,
-    await issueTokens(db, oauth.auth.keys, oauth.issuer, family, auth.scope, refreshToken),
+  const tokens = await issueTokens(
+    db,
+    oauth.auth.keys,
+    oauth.issuer,
+    family,
+    auth.scope,
+    refreshToken,
   );
+  return noStoreJson(200, { ...tokens, ...oauth.servicesFor(auth.scope) });
 }
 
 async function refresh(oauth: OAuthIssuer, client: Client, params: Params) {
@@ -154,10 +161,8 @@ async function refresh(oauth: OAuthIssuer, client: Client, params: Params) {
     if (asked.length > 0) scope = asked.join(' ');
   }
   clients.touch(db, client.client_id);
-  return noStoreJson(
-    200,
-    await issueTokens(db, oauth.auth.keys, oauth.issuer, family, scope, refreshToken),
-  );
+  const tokens = await issueTokens(db, oauth.auth.keys, oauth.issuer, family, scope, refreshToken);
+  return noStoreJson(200, { ...tokens, ...oauth.servicesFor(scope) });
 }
 
 /** An access token this hub signed for this client joins the revocation list. */

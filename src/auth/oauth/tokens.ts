@@ -1,6 +1,7 @@
 import type { Database } from 'bun:sqlite';
 import { sha256Hex } from '../hash.ts';
 import { revokeJti, signToken } from '../jwt.ts';
+import { mintedTokens } from '../minted-tokens.ts';
 import { randomToken } from '../sessions.ts';
 import type { SigningKeys } from '../signing-keys.ts';
 
@@ -218,6 +219,8 @@ export const families = {
         )
         .all(familyId, Date.now()) as { jti: string; expires_at: number }[];
       for (const t of live) revokeJti(db, t.jti, Math.ceil(t.expires_at / 1000));
+      // Tokens an app minted with this sign-in's access tokens end with it.
+      mintedTokens.revokeWhere(db, 'family_id', familyId);
       db.run('DELETE FROM oauth_families WHERE id = ?', [familyId]);
     })();
   },
