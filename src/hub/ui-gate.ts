@@ -31,11 +31,12 @@ export class UiGatekeeper {
   async check(request: Request, mount: Mount, gates: UiGate[]): Promise<Response | null> {
     const here = pathAndQuery(request.url);
     const query = here.indexOf('?');
-    const gate = gateOf(gates, gatePath(query === -1 ? here : here.slice(0, query)));
+    const path = query === -1 ? here : here.slice(0, query);
+    const gate = gateOf(gates, gatePath(path));
     if (gate === null || gate.audience === 'public' || gate.audience === 'surface') return null;
     const hostModule = moduleOfHost(request.headers.get('host'), this.ctx.appsDomain);
     const user = this.signedIn(request, hostModule, mount);
-    const what = `${gate.displayName} (${here.slice(0, query === -1 ? here.length : query)})`;
+    const what = `${gate.displayName} (${path})`;
     if (gate.audience === 'operator') {
       if (user?.role === 'admin') return null;
       if (user) {
