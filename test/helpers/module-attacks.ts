@@ -8,6 +8,9 @@ export interface AttackResults {
   cookie: string;
   createUser: string[];
   session: string[];
+  /** The cookie mint of its own module's token, per origin tried (`TOKEN <status> {aud, scope}` when it got one). */
+  own: string[];
+  /** Every other token it tried for, one labelled line each; any token shows as `TOKEN <status> {aud, scope}`. */
   mint: string[];
   serviceWorker: string[];
   clear: string[];
