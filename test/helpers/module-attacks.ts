@@ -17,12 +17,22 @@ export interface AttackResults {
 }
 
 /** A fresh browser context with the admin signed in through the hub's own login page. */
-export async function adminContext(browser: Browser, hubUrl: string): Promise<BrowserContext> {
+export function adminContext(browser: Browser, hubUrl: string): Promise<BrowserContext> {
+  return signedInContext(browser, hubUrl, ADMIN.username, ADMIN.password);
+}
+
+/** A fresh browser context with this user signed in through the hub's own login page. */
+export async function signedInContext(
+  browser: Browser,
+  hubUrl: string,
+  username: string,
+  password: string,
+): Promise<BrowserContext> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${hubUrl}/login`);
-  await page.getByLabel('Username').fill(ADMIN.username);
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   await page.close();
