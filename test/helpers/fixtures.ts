@@ -22,6 +22,7 @@ export const FIXTURES = [
   'evil',
   'ui',
   'bad-manifest',
+  'scribe',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
