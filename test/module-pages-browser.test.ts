@@ -241,17 +241,27 @@ describe('modules on the hub’s origin', () => {
     const context = await signedInContext(browser, shared.url, 'carol', password);
     const page = await context.newPage();
     expect((await openScribe(page, `${shared.url}/fx-scribe/admin`)).seen?.sub).toBe(carol);
+    // A token the page already holds, as its script would keep it.
+    const held = await page.evaluate(async () => {
+      const res = await fetch('/admin/module-token/fx-scribe', { credentials: 'include' });
+      return ((await res.json()) as { token: string }).token;
+    });
+    const config = () =>
+      fetch(`${shared.url}/fx-scribe/api/config`, { headers: { authorization: `Bearer ${held}` } });
+    expect((await config()).status).toBe(200);
 
     expect((await shared.call('DELETE', `/api/users/${carol}`)).status).toBe(204);
-    // No waiting: her session ended with her account. (A token the page
-    // already holds is another matter: page mints are not recorded, so no
-    // revocation list names them and a module accepts one until it expires,
-    // at most ten minutes later.)
+    // No waiting: her session ended with her account.
     expect(await openScribe(page, `${shared.url}/fx-scribe/admin`)).toMatchObject({
       mints: [401],
       api: [],
       error: 'Not signed in to the hub',
     });
+    // And the token the page held is on the revocation list: the module
+    // refuses it once it re-reads the list (every second), not ten minutes later.
+    await waitFor('fx-scribe to refuse the deleted admin’s token', async () =>
+      (await config()).status === 401 ? true : undefined,
+    );
     await context.close();
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import type { SigningKeys } from './signing-keys.ts';
  * can be listed and revoked (auth/minted-tokens.ts).
  */
 
-/** Cookie-gated mints live ten minutes and are not recorded: they ride to expiry. */
+/** Cookie-gated mints live ten minutes (recorded all the same: they end with their person). */
 export const SHORT_MINT_TTL_S = 600;
 /** `client_id` of tokens minted for the hub's and modules' own pages. */
 export const PAGES_CLIENT_ID = 'parachute-hub-spa';

@@ -19,7 +19,7 @@ export interface MintedToken {
 }
 
 /** How a recorded token came to be: the registry's `created_via`. */
-export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create';
+export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create' | 'page';
 
 /**
  * The registry of long-lived minted tokens (auth.md section 7, issue 15):
@@ -29,6 +29,10 @@ export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create';
  */
 export const mintedTokens = {
   record(db: Database, row: Omit<MintedToken, 'revoked_at'>): void {
+    // Page mints (ten minutes) are kept only while they could be presented.
+    db.run("DELETE FROM minted_tokens WHERE created_via = 'page' AND expires_at < ?", [
+      Date.now() - 5 * 60 * 1000,
+    ]);
     db.run(
       `INSERT INTO minted_tokens (jti, user_id, subject, client_id, scope, audience, permissions, created_via, parent_jti, family_id, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -63,7 +67,9 @@ export const mintedTokens = {
     options: { all: boolean; cursor: string | null; limit: number },
   ): { rows: MintedToken[]; next: string | null } {
     const [at, jti] = parseCursor(options.cursor);
-    const live = options.all ? '' : 'AND revoked_at IS NULL AND expires_at > ?';
+    // Page mints are the hub's and modules' own sessions at work, not tokens
+    // someone handed out: never listed.
+    const live = `AND created_via != 'page' ${options.all ? '' : 'AND revoked_at IS NULL AND expires_at > ?'}`;
     const params: (number | string)[] = [at, at, jti];
     if (!options.all) params.push(Date.now());
     const rows = db

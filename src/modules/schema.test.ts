@@ -28,11 +28,17 @@ describe('module.json', () => {
     [{ startCmd: [] }, 'startCmd'],
     [{ managementUrl: '//evil.example/x' }, 'managementUrl'],
     [{ uiUrl: '/ui/../../etc' }, 'uiUrl'],
-    [{ scopes: { defines: ['vault:delete'] } }, 'scopes.defines.0'],
+    [{ scopes: { defines: ['Vault:read'] } }, 'scopes.defines.0'],
+    [{ scopes: { defines: ['vault'] } }, 'scopes.defines.0'],
   ])('%p is refused, naming %p', (change, field) => {
     const result = ModuleManifest.safeParse({ ...valid, ...change });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path.join('.')).toBe(field);
+  });
+
+  test("a module's own verbs are accepted (upstream scribe defines scribe:transcribe)", () => {
+    const scribe = { ...valid, scopes: { defines: ['scribe:transcribe', 'scribe:admin'] } };
+    expect(ModuleManifest.safeParse(scribe).success).toBe(true);
   });
 
   test('a manifest with no startCmd is valid (never spawned)', () => {

@@ -56,11 +56,11 @@ export const ModuleManifest = z.looseObject({
     z.looseObject({
       defines: z.optional(
         z.array(
-          z
-            .string()
-            .check(
-              z.regex(/^[a-z][a-z0-9-]*(:[a-z0-9-]+)*:(read|write|admin)$/, 'use <name>:<verb>'),
-            ),
+          z.string().check(
+            // Verbs beyond read|write|admin exist upstream (scribe's
+            // `scribe:transcribe`); they are granted like read and write.
+            z.regex(/^[a-z][a-z0-9-]*(:[a-z0-9-]+)*:[a-z][a-z0-9-]*$/, 'use <name>:<verb>'),
+          ),
         ),
       ),
     }),
