@@ -1,6 +1,8 @@
 import { Elysia } from 'elysia';
 import { accountRoutes } from '../auth/account-routes.ts';
 import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
+import { CredentialConnections } from '../auth/connection-credentials.ts';
+import { connectionsRoutes } from '../auth/connections-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
@@ -43,6 +45,15 @@ export function createApp(deps: AppDeps) {
   const oauth = new OAuthIssuer(deps.auth, () => deps.modules.scopeSources());
   const catalog = () => oauth.catalog();
   const moduleNames = () => deps.modules.list().map((m) => ({ short: m.module, row: m.name }));
+  const credentials = new CredentialConnections(deps.auth, {
+    find: (short) => {
+      const view = deps.modules.list().find((m) => m.module === short);
+      if (!view) return null;
+      const declared = deps.modules.manifestOf(view.name)?.credentials ?? [];
+      return { port: view.row.port, credentials: declared };
+    },
+    vaults: () => catalog().vaults,
+  });
   return (
     new Elysia({ name: 'hub', strictPath: true })
       .use(securityHeaders())
@@ -61,6 +72,9 @@ export function createApp(deps: AppDeps) {
       .use(pageMintRoutes(deps.auth, { moduleNames, catalog }))
       // POST /api/auth/mint-token, GET /api/auth/tokens, POST /api/auth/revoke-token
       .use(mintTokenRoutes(deps.auth, catalog))
+      // Credential connections: GET|POST /admin/connections, DELETE /admin/connections/:id,
+      // POST /admin/connections/:id/renew
+      .use(connectionsRoutes(deps.auth, credentials))
       // GET|POST /api/setup
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session

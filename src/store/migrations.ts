@@ -220,4 +220,30 @@ export const migrations: Migration[] = [
       CREATE INDEX minted_tokens_by_family ON minted_tokens (family_id);
     `,
   },
+  {
+    version: 7,
+    name: 'connections',
+    // Credential connections (issue 15 point 2): a vault credential the
+    // admin linked to a module, delivered to its declared endpoint. The
+    // tokens themselves are rows of minted_tokens, linked by connection_id,
+    // so revoking a connection revokes exactly what it minted.
+    sql: `
+      CREATE TABLE connections (
+        id             TEXT PRIMARY KEY,
+        kind           TEXT NOT NULL CHECK (kind IN ('credential')),
+        module         TEXT NOT NULL, -- short name of the module holding the credential
+        credential_key TEXT NOT NULL, -- its module.json credentials[].key
+        vault          TEXT NOT NULL,
+        scope          TEXT NOT NULL, -- vault:<vault>:read|write
+        scoped_tags    TEXT NOT NULL, -- JSON array of tags; [] = the whole vault
+        endpoint       TEXT NOT NULL, -- where the credential is delivered, on the module's port
+        requested_by   TEXT NOT NULL,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX connections_by_vault ON connections (vault);
+      ALTER TABLE minted_tokens ADD COLUMN connection_id TEXT;
+      CREATE INDEX minted_tokens_by_connection ON minted_tokens (connection_id);
+    `,
+  },
 ];
