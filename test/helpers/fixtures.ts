@@ -22,6 +22,7 @@ export const FIXTURES = [
   'evil',
   'ui',
   'bad-manifest',
+  'surface',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
