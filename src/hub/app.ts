@@ -19,6 +19,7 @@ import type { ModuleIsolation } from '../modules/isolation.ts';
 import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
 import { modulesRoutes } from '../modules/modules-routes.ts';
+import { vaultsRoutes } from '../modules/vaults-routes.ts';
 import type { BootState } from './boot-state.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { errorMapping } from './errors.ts';
@@ -75,6 +76,15 @@ export function createApp(deps: AppDeps) {
       // Credential connections: GET|POST /admin/connections, DELETE /admin/connections/:id,
       // POST /admin/connections/:id/renew
       .use(connectionsRoutes(deps.auth, credentials))
+      // Vault instances: POST /vaults, DELETE /vaults/:name
+      .use(
+        vaultsRoutes(deps.auth, {
+          modules: deps.modules,
+          catalog,
+          pending: oauth.pending,
+          credentials,
+        }),
+      )
       // GET|POST /api/setup
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ScopeSource } from '../auth/oauth/scopes.ts';
 import { log } from '../platform/log.ts';
+import { resolveProgram } from '../supervisor/preflight.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
 import { FilePoll } from './file-poll.ts';
@@ -10,7 +11,7 @@ import { Manifests } from './manifests.ts';
 import { type Mount, sortMounts } from './mounts.ts';
 import { type Operation, Operations } from './operations.ts';
 import type { Registry, RegistrySnapshot } from './registry.ts';
-import type { ServiceRow } from './schema.ts';
+import type { ModuleManifest, ServiceRow } from './schema.ts';
 import { servedRows } from './served-rows.ts';
 
 /**
@@ -188,6 +189,28 @@ export class ModuleManager {
       paths: view.paths,
       defines: this.manifests.get(view.name)?.scopes?.defines ?? [],
     }));
+  }
+
+  /** The module.json of row `name`, when it could be read. */
+  manifestOf(name: string): ModuleManifest | null {
+    return this.manifests.get(name) ?? null;
+  }
+
+  /**
+   * How to run the module's own program (vault's CLI, modules/vault-cli.ts):
+   * its startCmd[0] found as the supervisor finds it, in the folder and
+   * environment the module runs with. Null without a start command or
+   * when the program is missing.
+   */
+  commandOf(name: string): { program: string; cwd: string; env: Record<string, string> } | null {
+    const row = this.row(name);
+    if (!row) return null;
+    const spec = this.spec(row);
+    const first = spec.argv?.[0];
+    const program = first ? resolveProgram(first, spec) : null;
+    if (!program) return null;
+    const env = typeof spec.env === 'function' ? spec.env() : spec.env;
+    return { program, cwd: spec.cwd, env };
   }
 
   row(name: string): ServiceRow | undefined {
