@@ -386,6 +386,23 @@ describe('removing a connection', () => {
   });
 });
 
+describe('uninstalling the module', () => {
+  test('ends its connections: the credential left in its data folder is revoked', async () => {
+    const res = await link({ module: 'fx-surface', key: 'vault', vault: 'beta' });
+    expect(res.status).toBe(200);
+    const id = 'cred-fx-surface-vault-beta';
+    const held = heldBy(id);
+    expect(await vaultStatus('beta', held.token)).toBe(200);
+    const gone = await call('DELETE', '/api/modules/fx-surface');
+    expect(gone.status).toBe(200);
+    expect(await revoked(held.jti)).toBe(true);
+    expect((await call('GET', '/admin/connections')).json.connections).toEqual([]);
+    await waitFor('the vault to refuse the uninstalled module’s credential', async () => {
+      return (await vaultStatus('beta', held.token)) === 401 || undefined;
+    });
+  });
+});
+
 describe("on a module's own origin", () => {
   let appsUrl: string;
   let appsCall: OperatorCall;

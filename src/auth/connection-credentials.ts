@@ -164,6 +164,16 @@ export class CredentialConnections {
   }
 
   /**
+   * A module was uninstalled: its connections end (their tokens revoked),
+   * so a credential left in its data folder is worthless.
+   */
+  async forgetModule(module: string): Promise<void> {
+    for (const c of connections.list(this.ctx.db).filter((c) => c.module === module)) {
+      await this.teardown(c);
+    }
+  }
+
+  /**
    * Renewal by proof of possession: the bearer must be the connection's
    * current credential. The new one is in the answer; the old one ends.
    */

@@ -55,6 +55,8 @@ export function createApp(deps: AppDeps) {
     },
     vaults: () => catalog().vaults,
   });
+  // An uninstalled module keeps no credential (upstream: every provision has its deprovision).
+  deps.modules.uninstallListeners.add((module) => void credentials.forgetModule(module));
   return (
     new Elysia({ name: 'hub', strictPath: true })
       .use(securityHeaders())

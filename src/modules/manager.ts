@@ -57,6 +57,11 @@ export interface ModuleView extends ModuleStatus {
  */
 export class ModuleManager {
   readonly operations = new Operations();
+  /**
+   * Called with a module's short name once it is uninstalled, before the
+   * uninstall is answered: what the hub granted it ends (hub/app.ts).
+   */
+  readonly uninstallListeners = new Set<(module: string) => void>();
   private readonly manifests: Manifests;
   /** In memory so no request reads the disk; replaced whole by reload(). */
   private served: Served = { rows: [], mounts: [] };
@@ -242,7 +247,13 @@ export class ModuleManager {
 
   /** Uninstalls the module as an operation; its package stays while another module runs from it. */
   uninstall(name: string, purge: boolean): Operation {
-    return this.installs.uninstall(name, purge);
+    const short = this.manifests.get(name)?.name ?? name;
+    const op = this.installs.uninstall(name, purge);
+    void this.operations.settled(op).then((done) => {
+      if (done.state !== 'succeeded') return;
+      for (const listener of this.uninstallListeners) listener(short);
+    });
+    return op;
   }
 
   private mountsOf(rows: ServiceRow[]): Mount[] {
