@@ -131,6 +131,14 @@ export class CredentialConnections {
         if (old.jti !== minted.jti) mintedTokens.revoke(this.ctx.db, old.jti);
       }
     })();
+    // The id now names another module's credential: the one that held it is told (best effort).
+    const before = existing && this.modules.find(existing.module);
+    if (
+      before &&
+      (existing.module !== connection.module || existing.endpoint !== connection.endpoint)
+    ) {
+      await this.deliver(existing, before.port, payload(existing, 'removed'));
+    }
     return {
       ok: true,
       response: {
