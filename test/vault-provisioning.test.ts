@@ -257,6 +257,21 @@ describe('DELETE /vaults/:name', () => {
         'utf8',
       ),
     );
+    // An agent's grant on gamma, approved by the admin.
+    const asked = await call('PUT', '/admin/grants', {
+      agent: 'scout',
+      connection: { kind: 'vault', target: 'gamma' },
+    });
+    expect(asked.status).toBe(201);
+    const approved = await admin.request(
+      'POST',
+      `/admin/grants/${asked.json.id}/approve`,
+      {},
+      {
+        'sec-fetch-site': 'same-origin',
+      },
+    );
+    expect(approved.json.status).toBe('approved');
     expect(rowsNaming('gamma').length).toBeGreaterThan(0);
 
     const res = await call('DELETE', '/vaults/gamma', { confirm: 'gamma' });
@@ -265,8 +280,8 @@ describe('DELETE /vaults/:name', () => {
       ok: true,
       name: 'gamma',
       cascade: {
-        // The minted token, the connection's credential, two apps' sign-ins.
-        tokens_revoked: 4,
+        // The minted token, the connection's credential, the agent's grant, two apps' sign-ins.
+        tokens_revoked: 5,
         grants_rewritten: 1,
         grants_dropped: 1,
         user_vaults_removed: 1,
@@ -280,6 +295,7 @@ describe('DELETE /vaults/:name', () => {
 
     // Nothing in hub.db names it any more; the revocation list holds the jtis.
     expect(rowsNaming('gamma')).toEqual([]);
+    expect((await call('GET', '/admin/grants')).json.grants).toEqual([]);
     for (const token of [minted.json.token, onGamma.access_token, friendsApp.access_token]) {
       expect(await revoked(jtiOf(token as string))).toBe(true);
     }

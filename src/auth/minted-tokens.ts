@@ -21,7 +21,7 @@ export interface MintedToken {
 }
 
 /** How a recorded token came to be: the registry's `created_via`. */
-export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create';
+export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create' | 'agent_grant';
 
 /**
  * The registry of long-lived minted tokens (auth.md section 7, issue 15):

@@ -16,7 +16,8 @@ export interface IdentityCascade {
  * The identity side of deleting vault `name` (upstream's B1 cascade): every
  * recorded token and OAuth sign-in naming it is revoked (their jtis go on the
  * revocation list), consent grants lose its scopes (a grant left with none
- * goes), users lose it from their assignable vaults, and unused codes and
+ * goes), users lose it from their assignable vaults, agents' grants on it
+ * go, and codes and
  * open consent requests naming it are dropped. Afterwards no row of hub.db
  * names the vault; the revocation list holds only jtis. One transaction:
  * all of it happens or none.
@@ -74,6 +75,8 @@ export function cascadeVaultIdentity(
       }
     }
     const assigned = db.run('DELETE FROM user_vaults WHERE vault = ?', [name]).changes;
+    // Agents' grants on it (auth/agent-grants.ts): their tokens were revoked above.
+    db.run("DELETE FROM agent_grants WHERE kind = 'vault' AND target = ?", [name]);
     // Revoked above (or before): their jtis stay on the revocation list, their rows go.
     mintedTokens.forgetNamingVault(db, name);
     pending.dropWhere(

@@ -1,5 +1,7 @@
 import { Elysia } from 'elysia';
 import { accountRoutes } from '../auth/account-routes.ts';
+import { AgentGrants } from '../auth/agent-grants.ts';
+import { agentGrantsRoutes } from '../auth/agent-grants-routes.ts';
 import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
 import { CredentialConnections } from '../auth/connection-credentials.ts';
 import { connectionsRoutes } from '../auth/connections-routes.ts';
@@ -78,6 +80,9 @@ export function createApp(deps: AppDeps) {
       // Credential connections: GET|POST /admin/connections, DELETE /admin/connections/:id,
       // POST /admin/connections/:id/renew
       .use(connectionsRoutes(deps.auth, credentials))
+      // Agent-connector grants (vault kind): PUT|GET /admin/grants, POST /admin/grants/reconcile,
+      // GET /admin/grants/:id/material, POST /admin/grants/:id/approve|revoke
+      .use(agentGrantsRoutes(deps.auth, new AgentGrants(deps.auth), () => catalog().vaults))
       // Vault instances: POST /vaults, DELETE /vaults/:name
       .use(
         vaultsRoutes(deps.auth, {
