@@ -386,6 +386,43 @@ describe('removing a connection', () => {
   });
 });
 
+describe('when the module cannot be reached or refuses', () => {
+  test('a stopped module gets nothing linked', async () => {
+    expect((await call('POST', '/api/modules/fx-surface/stop')).json.state).toBe('stopped');
+    try {
+      const res = await link({ module: 'fx-surface', key: 'vault', vault: 'beta' }, { id: 'down' });
+      expect(res.status).toBe(502);
+      expect(res.json.step).toBe('credential_delivery');
+      expect(res.json.error_description).toContain('could not be reached');
+      expect((await tokensOf('down')).every((t) => t.revoked_at !== null)).toBe(true);
+    } finally {
+      await call('POST', '/api/modules/fx-surface/start');
+      await running(call, 'fx-surface');
+    }
+    expect((await call('GET', '/admin/connections')).json.connections).toEqual([]);
+  });
+
+  test('removal the module refuses to hear of still revokes and deletes, and says so (207)', async () => {
+    const res = await link({ module: 'fx-surface', key: 'vault', vault: 'beta' }, { id: 'deaf' });
+    expect(res.status).toBe(200);
+    const jti = heldBy('deaf').jti;
+    const refuse = join(home, 'fx-surface', 'refuse-deliveries');
+    writeFileSync(refuse, '');
+    try {
+      const gone = await call('DELETE', '/admin/connections/deaf');
+      expect(gone.status).toBe(207);
+      expect(gone.json).toMatchObject({ ok: false, id: 'deaf', partial: true });
+      expect((gone.json.errors as { step: string }[]).map((e) => e.step)).toEqual([
+        'credential_removal',
+      ]);
+    } finally {
+      rmSync(refuse);
+    }
+    expect(await revoked(jti)).toBe(true);
+    expect((await call('GET', '/admin/connections')).json.connections).toEqual([]);
+  });
+});
+
 describe('uninstalling the module', () => {
   test('ends its connections: the credential left in its data folder is revoked', async () => {
     const res = await link({ module: 'fx-surface', key: 'vault', vault: 'beta' });

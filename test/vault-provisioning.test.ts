@@ -6,11 +6,12 @@
 // token for it works and no row of hub.db names it.
 import { Database } from 'bun:sqlite';
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN, ApiClient } from './helpers/api.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
+  finishOperation,
   hubWithOperator,
   install,
   type OperatorCall,
@@ -217,6 +218,41 @@ describe('POST /vaults', () => {
     );
     expect(withVaultToken.status).toBe(401);
     expect(await advertised('eps')).toEqual({ scope: false, discovery: false });
+  });
+});
+
+describe('when the vault module fails or is busy', () => {
+  test('a failing CLI is a 500 carrying its stderr, and nothing is created', async () => {
+    const vaultsFile = join(home, 'fx-vault', 'vaults.json');
+    const before = existsSync(vaultsFile) ? readFileSync(vaultsFile, 'utf8') : null;
+    writeFileSync(vaultsFile, '{ not json');
+    try {
+      const res = await call('POST', '/vaults', { name: 'zeta' });
+      expect(res.status).toBe(500);
+      expect(res.json.error).toBe('server_error');
+      expect(res.json.error_description).toContain('is not valid JSON');
+    } finally {
+      if (before === null) rmSync(vaultsFile);
+      else writeFileSync(vaultsFile, before);
+    }
+    expect(await advertised('zeta')).toEqual({ scope: false, discovery: false });
+  });
+
+  test('while a module is being installed, vault changes get 409 naming the operation', async () => {
+    const accepted = await call('POST', '/api/modules/install', {
+      package: await packFixture('good'),
+    });
+    expect(accepted.status).toBe(202);
+    const busy = await call('POST', '/vaults', { name: 'zeta' });
+    const busyDelete = await call('DELETE', '/vaults/beta', { confirm: 'beta' });
+    await finishOperation(call, accepted);
+    for (const res of [busy, busyDelete]) {
+      expect(res.status).toBe(409);
+      expect(res.json.error).toBe('operation_in_progress');
+      expect(res.json.operation_id).toBe(accepted.json.operation_id);
+    }
+    expect(await advertised('zeta')).toEqual({ scope: false, discovery: false });
+    expect(await advertised('beta')).toEqual({ scope: true, discovery: true });
   });
 });
 
