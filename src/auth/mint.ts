@@ -31,7 +31,12 @@ export interface MintSpec {
   ttlSeconds: number;
   permissions?: Record<string, unknown>;
   /** Required past SHORT_MINT_TTL_S. */
-  record?: { via: MintedVia; parentJti?: string | null; familyId?: string | null };
+  record?: {
+    via: MintedVia;
+    parentJti?: string | null;
+    familyId?: string | null;
+    connectionId?: string | null;
+  };
 }
 
 export interface Minted {
@@ -73,6 +78,7 @@ export async function mintToken(
       created_via: spec.record.via,
       parent_jti: spec.record.parentJti ?? null,
       family_id: spec.record.familyId ?? null,
+      connection_id: spec.record.connectionId ?? null,
       created_at: Date.now(),
       expires_at: exp * 1000,
     });

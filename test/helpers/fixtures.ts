@@ -23,6 +23,7 @@ export const FIXTURES = [
   'ui',
   'bad-manifest',
   'scribe',
+  'surface',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
