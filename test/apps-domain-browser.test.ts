@@ -72,7 +72,19 @@ test('a module page opened on the hub origin is sent to its own origin, where ev
   expect(results.cookie).not.toContain('parachute_');
   expect(await usernames(call)).not.toContain('mallory-apps');
   expect(results.session.join(' ')).not.toContain('"username"');
+  // Signed in to its own origin, it gets its own module's token, and no other:
+  // not fx-ui's, not the hub's, not through mint-token or OAuth (the page
+  // reports any answer with a token as TOKEN; four tries per origin ran).
+  expect(results.own[0]).toBe('TOKEN 200 {"aud":"fx-evil","scope":"fx-evil:admin"}');
+  expect(results.own[1]).toStartWith('threw');
+  expect(results.mint).toHaveLength(8);
   expect(results.mint.join(' ')).not.toContain('TOKEN');
+  expect(results.mint).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^page origin module-token\/fx-ui: 403 .*"wrong_module"/),
+      expect.stringMatching(/^page origin host-admin-token: 403 .*"wrong_module"/),
+    ]),
+  );
   expect(results.serviceWorker).toEqual([
     'refused /: SecurityError',
     'refused /admin/: SecurityError',

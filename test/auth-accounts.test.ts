@@ -165,6 +165,19 @@ describe('users managed by the admin', () => {
     expect((await admin.delete(`/api/users/${id}`)).status).toBe(404);
   });
 
+  test('the same name created twice at once: one user, and a 409 for the other', async () => {
+    const { url } = await hub();
+    const admin = new ApiClient(url);
+    await admin.login(ADMIN.username, ADMIN.password);
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => admin.post('/api/users', { username: 'twin', role: 'user' })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409]);
+    expect(answers.find((a) => a.status === 409)?.json.error).toBe('username_taken');
+    const list = (await admin.get('/api/users')).json.users as { username: string }[];
+    expect(list.filter((u) => u.username === 'twin')).toHaveLength(1);
+  });
+
   test('the admin cannot delete themselves or the last admin', async () => {
     const { admin } = await hub();
     const me = (await admin.get('/api/auth/session')).json.user as { id: string };

@@ -61,6 +61,10 @@ test('an isolated module page cannot act as the admin, take over /admin or sign 
   expect(results.cookie).toStartWith('threw');
   expect(await usernames(call)).not.toContain('mallory-isolated');
   expect(results.session.join(' ')).not.toContain('"username"');
+  // Not one token: its own module's, fx-ui's, the hub's, minted or through OAuth
+  // (the page reports any answer with a token as TOKEN; four tries per origin ran).
+  expect(results.own.join(' ')).not.toContain('TOKEN');
+  expect(results.mint).toHaveLength(8);
   expect(results.mint.join(' ')).not.toContain('TOKEN');
   expect(results.serviceWorker.join(' ')).not.toContain('registered');
   await expectHubIntact(context, url, before);
@@ -77,7 +81,20 @@ test('a trusted module page acts as the admin, but still cannot take over /admin
   // attacks that failed above succeed here.
   expect(await usernames(call)).toContain('mallory-trusted');
   expect(results.session.join(' ')).toContain('"username":"admin"');
-  expect(results.mint.join(' ')).toContain('TOKEN');
+  // Every token the admin could get, it gets: any module's through the
+  // cookie mint, the hub's own (parachute:host:admin), with that one any
+  // module scope through POST /api/auth/mint-token, and OAuth consent.
+  expect(results.own).toEqual(Array(2).fill('TOKEN 200 {"aud":"fx-evil","scope":"fx-evil:admin"}'));
+  for (const at of ['page origin', url]) {
+    expect(results.mint).toEqual(
+      expect.arrayContaining([
+        `${at} module-token/fx-ui: TOKEN 200 {"aud":"fx-ui","scope":"fx-ui:admin"}`,
+        `${at} host-admin-token: TOKEN 200 {"aud":"hub","scope":"parachute:host:admin parachute:host:auth"}`,
+        `${at} mint-token with the host token: TOKEN 200 {"aud":"fx-ui","scope":"fx-ui:read"}`,
+        `${at} oauth: TOKEN 200 {"aud":"fx-ui","scope":"fx-ui:read"}`,
+      ]),
+    );
+  }
   // But its worker cannot reach above its mount, and its headers cannot clear the hub's cookies.
   expect(results.serviceWorker).toEqual([
     'refused /: SecurityError',

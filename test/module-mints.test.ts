@@ -41,6 +41,11 @@ beforeAll(async () => {
   const created = await admin.post('/api/users', { username: 'friend', role: 'user' });
   friend = new ApiClient(url);
   await friend.login('friend', created.json.temporary_password as string);
+  const changed = await friend.post('/api/account/password', {
+    current_password: created.json.temporary_password,
+    new_password: 'friend password, long enough',
+  });
+  expect(changed.status).toBe(204);
 }, 120_000);
 
 /** Verifies a hub token as a module does; returns its claims. */
@@ -65,7 +70,7 @@ describe('cookie-gated mints', () => {
     expect((claims.exp as number) - (claims.iat as number)).toBe(600);
     expect(new Date(res.json.expires_at as string).getTime()).toBe((claims.exp as number) * 1000);
     expect(claims.jti).toBeString();
-    // Short mints ride to expiry: they are not in the registry.
+    // Page mints are not listed as tokens someone handed out.
     const listed = (await call('GET', '/api/auth/tokens?revoked=all')).json.tokens as {
       jti: string;
     }[];
@@ -249,7 +254,16 @@ describe('POST /api/auth/mint-token', () => {
     expect((await friend.get('/api/auth/tokens')).status).toBe(403);
   });
 
-  test('a password reset ends the tokens a person minted', async () => {
+  test('an account with a temporary password gets no token until it chooses its own', async () => {
+    const created = await admin.post('/api/users', { username: 'newcomer', role: 'admin' });
+    const newcomer = new ApiClient(url);
+    await newcomer.login('newcomer', created.json.temporary_password as string);
+    const res = await newcomer.get('/admin/host-admin-token', samePage);
+    expect(res.status).toBe(403);
+    expect(res.json.error).toBe('password_change_required');
+  });
+
+  test('a password reset ends the tokens a person minted, page tokens too', async () => {
     const host = (await admin.get('/admin/host-admin-token', samePage)).json.token as string;
     const api = new ApiClient(url, { origin: null });
     const minted = await api.post(
@@ -258,6 +272,7 @@ describe('POST /api/auth/mint-token', () => {
       { authorization: `Bearer ${host}` },
     );
     expect(minted.status).toBe(200);
+    const page = (await admin.get('/admin/module-token/fx-mcp', samePage)).json.token as string;
     const me = (await admin.get('/api/auth/session')).json.user as { id: string };
     const listed = (await call('GET', '/api/auth/tokens')).json.tokens as Record<string, unknown>[];
     expect(listed.find((t) => t.jti === minted.json.jti)?.user_id).toBe(me.id);
@@ -266,5 +281,7 @@ describe('POST /api/auth/mint-token', () => {
     const reset = await second.post(`/api/users/${me.id}/reset-password`);
     expect(reset.status).toBe(200);
     expect(await revoked(minted.json.jti as string)).toBe(true);
+    // So do the ten-minute page tokens: modules refuse them at once.
+    expect(await revoked(decodeJwt(page).jti as string)).toBe(true);
   });
 });

@@ -140,6 +140,7 @@ function listed(row: MintedToken) {
     scopes: row.scope.split(' ').filter(Boolean),
     audience: JSON.parse(row.audience),
     created_via: row.created_via,
+    connection_id: row.connection_id,
     created_at: new Date(row.created_at).toISOString(),
     expires_at: new Date(row.expires_at).toISOString(),
     revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),

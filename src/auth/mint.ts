@@ -11,7 +11,7 @@ import type { SigningKeys } from './signing-keys.ts';
  * can be listed and revoked (auth/minted-tokens.ts).
  */
 
-/** Cookie-gated mints live ten minutes and are not recorded: they ride to expiry. */
+/** Cookie-gated mints live ten minutes (recorded all the same: they end with their person). */
 export const SHORT_MINT_TTL_S = 600;
 /** `client_id` of tokens minted for the hub's and modules' own pages. */
 export const PAGES_CLIENT_ID = 'parachute-hub-spa';
@@ -31,7 +31,12 @@ export interface MintSpec {
   ttlSeconds: number;
   permissions?: Record<string, unknown>;
   /** Required past SHORT_MINT_TTL_S. */
-  record?: { via: MintedVia; parentJti?: string | null; familyId?: string | null };
+  record?: {
+    via: MintedVia;
+    parentJti?: string | null;
+    familyId?: string | null;
+    connectionId?: string | null;
+  };
 }
 
 export interface Minted {
@@ -73,6 +78,7 @@ export async function mintToken(
       created_via: spec.record.via,
       parent_jti: spec.record.parentJti ?? null,
       family_id: spec.record.familyId ?? null,
+      connection_id: spec.record.connectionId ?? null,
       created_at: Date.now(),
       expires_at: exp * 1000,
     });

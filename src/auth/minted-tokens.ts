@@ -13,13 +13,20 @@ export interface MintedToken {
   created_via: string;
   parent_jti: string | null;
   family_id: string | null;
+  /** The connection (auth/connections.ts) whose credential this is, if any. */
+  connection_id: string | null;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
 }
 
 /** How a recorded token came to be: the registry's `created_via`. */
-export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create';
+export type MintedVia =
+  | 'mint_token'
+  | 'connection_credential'
+  | 'vault_create'
+  | 'agent_grant'
+  | 'page';
 
 /**
  * The registry of long-lived minted tokens (auth.md section 7, issue 15):
@@ -29,9 +36,13 @@ export type MintedVia = 'mint_token' | 'connection_credential' | 'vault_create';
  */
 export const mintedTokens = {
   record(db: Database, row: Omit<MintedToken, 'revoked_at'>): void {
+    // Page mints (ten minutes) are kept only while they could be presented.
+    db.run("DELETE FROM minted_tokens WHERE created_via = 'page' AND expires_at < ?", [
+      Date.now() - 5 * 60 * 1000,
+    ]);
     db.run(
-      `INSERT INTO minted_tokens (jti, user_id, subject, client_id, scope, audience, permissions, created_via, parent_jti, family_id, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO minted_tokens (jti, user_id, subject, client_id, scope, audience, permissions, created_via, parent_jti, family_id, connection_id, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         row.jti,
         row.user_id,
@@ -43,6 +54,7 @@ export const mintedTokens = {
         row.created_via,
         row.parent_jti,
         row.family_id,
+        row.connection_id,
         row.created_at,
         row.expires_at,
       ],
@@ -63,7 +75,9 @@ export const mintedTokens = {
     options: { all: boolean; cursor: string | null; limit: number },
   ): { rows: MintedToken[]; next: string | null } {
     const [at, jti] = parseCursor(options.cursor);
-    const live = options.all ? '' : 'AND revoked_at IS NULL AND expires_at > ?';
+    // Page mints are the hub's and modules' own sessions at work, not tokens
+    // someone handed out: never listed.
+    const live = `AND created_via != 'page' ${options.all ? '' : 'AND revoked_at IS NULL AND expires_at > ?'}`;
     const params: (number | string)[] = [at, at, jti];
     if (!options.all) params.push(Date.now());
     const rows = db
@@ -110,12 +124,43 @@ export const mintedTokens = {
   },
 
   /** Revokes every live recorded token matching `where` (a column = value). */
-  revokeWhere(db: Database, column: 'user_id' | 'family_id', value: string): number {
+  revokeWhere(
+    db: Database,
+    column: 'user_id' | 'family_id' | 'connection_id',
+    value: string,
+  ): number {
     const rows = db
       .query(`SELECT jti FROM minted_tokens WHERE ${column} = ? AND revoked_at IS NULL`)
       .all(value) as { jti: string }[];
     for (const { jti } of rows) mintedTokens.revoke(db, jti);
     return rows.length;
+  },
+
+  /** The live (unrevoked, unexpired) tokens of a connection, oldest first. */
+  liveOfConnection(db: Database, connectionId: string): MintedToken[] {
+    return db
+      .query(
+        `SELECT * FROM minted_tokens WHERE connection_id = ? AND revoked_at IS NULL AND expires_at > ?
+         ORDER BY created_at`,
+      )
+      .all(connectionId, Date.now()) as MintedToken[];
+  },
+
+  /**
+   * Deletes the rows of tokens naming vault `name` once they are revoked
+   * (a deleted vault leaves nothing naming it behind): their jtis stay on
+   * the revocation list (revoked_tokens) until they expire.
+   */
+  forgetNamingVault(db: Database, name: string): number {
+    const rows = db
+      .query('SELECT jti, scope FROM minted_tokens WHERE revoked_at IS NOT NULL')
+      .all() as {
+      jti: string;
+      scope: string;
+    }[];
+    const naming = rows.filter((row) => namesVault(row.scope, name));
+    for (const row of naming) db.run('DELETE FROM minted_tokens WHERE jti = ?', [row.jti]);
+    return naming.length;
   },
 
   /** Revokes every live recorded token one of whose scopes names vault `name`. */
@@ -125,9 +170,7 @@ export const mintedTokens = {
       .all(Date.now()) as { jti: string; scope: string }[];
     let count = 0;
     for (const row of rows) {
-      if (
-        row.scope.split(' ').some((s) => s.split(':')[0] === 'vault' && s.split(':')[1] === name)
-      ) {
+      if (namesVault(row.scope, name)) {
         mintedTokens.revoke(db, row.jti);
         count++;
       }
@@ -135,6 +178,11 @@ export const mintedTokens = {
     return count;
   },
 };
+
+/** True when one of the space-separated `scope`s is `vault:<name>:<verb>`. */
+export function namesVault(scope: string, name: string): boolean {
+  return scope.split(' ').some((s) => s.split(':')[0] === 'vault' && s.split(':')[1] === name);
+}
 
 function parseCursor(cursor: string | null): [number, string] {
   const match = cursor ? /^(\d+):(.+)$/.exec(cursor) : null;

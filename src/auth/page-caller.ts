@@ -63,6 +63,13 @@ export function pageCaller(ctx: AuthContext, request: Request): PageCallerCheck 
         : `No session for ${module}: sign in at /api/module-session/start first.`,
     );
   }
+  if (user.must_change_password) {
+    return refuse(
+      403,
+      'password_change_required',
+      'Choose a new password at /admin/ first: this account still has a temporary one.',
+    );
+  }
   return { ok: true, caller: { user, module } };
 }
 

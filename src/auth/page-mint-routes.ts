@@ -19,8 +19,8 @@ const VAULT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /**
  * The cookie-gated mints module pages call with the operator's session
- * (issue 15 point 1; the upstream hub's contract): ten-minute tokens, not
- * recorded, for an admin, asked for by a page of the hub's origin or of the
+ * (issue 15 point 1; the upstream hub's contract): ten-minute tokens for an
+ * admin (recorded, unlisted, so they end with the person), asked for by a page of the hub's origin or of the
  * module's own origin (auth/page-caller.ts). On a module's own origin a
  * page gets only its own module's token, never another's and never the
  * host's. They are never requestable through OAuth.
@@ -41,6 +41,9 @@ export function pageMintRoutes(ctx: AuthContext, deps: PageMintDeps) {
       audience,
       vaultScope: vaults,
       ttlSeconds: SHORT_MINT_TTL_S,
+      // Recorded although short: deleting the person or resetting their
+      // password then ends it at modules too, not ten minutes later.
+      record: { via: 'page' },
     });
     return noStore(200, { token: minted.token, expires_at: minted.expiresAt, scopes });
   };

@@ -25,9 +25,19 @@ export function usersRoutes(ctx: AuthContext) {
           );
         }
         const temporary = temporaryPassword();
+        const passwordHash = await hashPassword(temporary);
+        // Checked again after the hash: a second request for the same name
+        // may have created it meanwhile (then 409, not a constraint error).
+        // From here to the insert nothing awaits, so nothing can interleave.
+        if (users.byUsername(ctx.db, parsed.data.username)) {
+          return status(
+            409,
+            authError('username_taken', `There is already a user named ${parsed.data.username}.`),
+          );
+        }
         const user = users.create(ctx.db, {
           username: parsed.data.username,
-          passwordHash: await hashPassword(temporary),
+          passwordHash,
           role: parsed.data.role,
           mustChangePassword: true,
         });

@@ -1,6 +1,10 @@
 import { Elysia } from 'elysia';
 import { accountRoutes } from '../auth/account-routes.ts';
+import { AgentGrants } from '../auth/agent-grants.ts';
+import { agentGrantsRoutes } from '../auth/agent-grants-routes.ts';
 import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
+import { CredentialConnections } from '../auth/connection-credentials.ts';
+import { connectionsRoutes } from '../auth/connections-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
@@ -17,6 +21,7 @@ import type { ModuleIsolation } from '../modules/isolation.ts';
 import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
 import { modulesRoutes } from '../modules/modules-routes.ts';
+import { vaultsRoutes } from '../modules/vaults-routes.ts';
 import type { BootState } from './boot-state.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { errorMapping } from './errors.ts';
@@ -43,6 +48,17 @@ export function createApp(deps: AppDeps) {
   const oauth = new OAuthIssuer(deps.auth, () => deps.modules.scopeSources());
   const catalog = () => oauth.catalog();
   const moduleNames = () => deps.modules.list().map((m) => ({ short: m.module, row: m.name }));
+  const credentials = new CredentialConnections(deps.auth, {
+    find: (short) => {
+      const view = deps.modules.list().find((m) => m.module === short);
+      if (!view) return null;
+      const declared = deps.modules.manifestOf(view.name)?.credentials ?? [];
+      return { port: view.row.port, credentials: declared };
+    },
+    vaults: () => catalog().vaults,
+  });
+  // An uninstalled module keeps no credential (upstream: every provision has its deprovision).
+  deps.modules.uninstallListeners.add((module) => void credentials.forgetModule(module));
   return (
     new Elysia({ name: 'hub', strictPath: true })
       .use(securityHeaders())
@@ -61,6 +77,21 @@ export function createApp(deps: AppDeps) {
       .use(pageMintRoutes(deps.auth, { moduleNames, catalog }))
       // POST /api/auth/mint-token, GET /api/auth/tokens, POST /api/auth/revoke-token
       .use(mintTokenRoutes(deps.auth, catalog))
+      // Credential connections: GET|POST /admin/connections, DELETE /admin/connections/:id,
+      // POST /admin/connections/:id/renew
+      .use(connectionsRoutes(deps.auth, credentials))
+      // Agent-connector grants (vault kind): PUT|GET /admin/grants, POST /admin/grants/reconcile,
+      // GET /admin/grants/:id/material, POST /admin/grants/:id/approve|revoke
+      .use(agentGrantsRoutes(deps.auth, new AgentGrants(deps.auth), () => catalog().vaults))
+      // Vault instances: POST /vaults, DELETE /vaults/:name
+      .use(
+        vaultsRoutes(deps.auth, {
+          modules: deps.modules,
+          catalog,
+          pending: oauth.pending,
+          credentials,
+        }),
+      )
       // GET|POST /api/setup
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session

@@ -67,3 +67,20 @@ test("a module's origin answers only its session and the public discovery docume
     expect(hubPathOnModuleOrigin(method as string, path as string)).toBe(false);
   }
 });
+
+test("a module's origin answers its connections, each path with its one method", () => {
+  expect(hubPathOnModuleOrigin('GET', '/admin/connections')).toBe(true);
+  expect(hubPathOnModuleOrigin('POST', '/admin/connections')).toBe(true);
+  expect(hubPathOnModuleOrigin('DELETE', '/admin/connections/cred-x')).toBe(true);
+  expect(hubPathOnModuleOrigin('POST', '/admin/connections/cred-x/renew')).toBe(true);
+  // A GET below it would be the admin UI's shell.
+  for (const [method, path] of [
+    ['GET', '/admin/connections/cred-x'],
+    ['GET', '/admin/connections/'],
+    ['PUT', '/admin/connections'],
+    ['DELETE', '/admin/connections/a/b'],
+    ['POST', '/admin/connections/a/approve'],
+  ]) {
+    expect(hubPathOnModuleOrigin(method as string, path as string)).toBe(false);
+  }
+});

@@ -13,6 +13,14 @@ import { pathAndQuery } from './proxy.ts';
 const MODULE_ORIGIN_MINTS =
   /^\/admin\/(?:(?:module-token|vault-admin-token)\/[^/]+|host-admin-token)$/;
 
+// Connections (auth/connections-routes.ts), each path with only the method
+// it has: a GET of anything below /admin/connections would be the admin UI.
+const MODULE_ORIGIN_CONNECTIONS: Record<string, RegExp> = {
+  GET: /^\/admin\/connections$/,
+  POST: /^\/admin\/connections(?:\/[^/]+\/renew)?$/,
+  DELETE: /^\/admin\/connections\/[^/]+$/,
+};
+
 /**
  * The hub's own paths answered on a module's origin: that module's session
  * (auth/module-session-routes.ts) and the public discovery documents, which
@@ -20,6 +28,8 @@ const MODULE_ORIGIN_MINTS =
  */
 export function hubPathOnModuleOrigin(method: string, path: string): boolean {
   if (path === '/api/module-session' || path.startsWith('/api/module-session/')) return true;
+  // Its own connections; they answer only for that module.
+  if (MODULE_ORIGIN_CONNECTIONS[method]?.test(path)) return true;
   // The module's own mints; they answer only for that module (auth/page-mint-routes.ts).
   if (method !== 'GET' && method !== 'HEAD') return false;
   return MODULE_ORIGIN_MINTS.test(path) || path.startsWith('/.well-known/');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ScopeSource } from '../auth/oauth/scopes.ts';
 import { log } from '../platform/log.ts';
+import { resolveProgram } from '../supervisor/preflight.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
 import { FilePoll } from './file-poll.ts';
@@ -10,7 +11,7 @@ import { Manifests } from './manifests.ts';
 import { type Mount, sortMounts } from './mounts.ts';
 import { type Operation, Operations } from './operations.ts';
 import type { Registry, RegistrySnapshot } from './registry.ts';
-import type { ServiceRow } from './schema.ts';
+import type { ModuleManifest, ServiceRow } from './schema.ts';
 import { servedRows } from './served-rows.ts';
 import { UI_LINK_FIELDS, type UiDeclaration } from './ui-links.ts';
 import { gatesUnder, type HostedUi, readUis } from './uis.ts';
@@ -65,6 +66,11 @@ export interface ModuleView extends ModuleStatus {
  */
 export class ModuleManager {
   readonly operations = new Operations();
+  /**
+   * Called with a module's short name once it is uninstalled, before the
+   * uninstall is answered: what the hub granted it ends (hub/app.ts).
+   */
+  readonly uninstallListeners = new Set<(module: string) => void>();
   private readonly manifests: Manifests;
   /** In memory so no request reads the disk; replaced whole by reload(). */
   private served: Served = { rows: [], mounts: [] };
@@ -214,6 +220,28 @@ export class ModuleManager {
     }));
   }
 
+  /** The module.json of row `name`, when it could be read. */
+  manifestOf(name: string): ModuleManifest | null {
+    return this.manifests.get(name) ?? null;
+  }
+
+  /**
+   * How to run the module's own program (vault's CLI, modules/vault-cli.ts):
+   * its startCmd[0] found as the supervisor finds it, in the folder and
+   * environment the module runs with. Null without a start command or
+   * when the program is missing.
+   */
+  commandOf(name: string): { program: string; cwd: string; env: Record<string, string> } | null {
+    const row = this.row(name);
+    if (!row) return null;
+    const spec = this.spec(row);
+    const first = spec.argv?.[0];
+    const program = first ? resolveProgram(first, spec) : null;
+    if (!program) return null;
+    const env = typeof spec.env === 'function' ? spec.env() : spec.env;
+    return { program, cwd: spec.cwd, env };
+  }
+
   row(name: string): ServiceRow | undefined {
     return this.rows().find((r) => r.name === name);
   }
@@ -243,7 +271,13 @@ export class ModuleManager {
 
   /** Uninstalls the module as an operation; its package stays while another module runs from it. */
   uninstall(name: string, purge: boolean): Operation {
-    return this.installs.uninstall(name, purge);
+    const short = this.manifests.get(name)?.name ?? name;
+    const op = this.installs.uninstall(name, purge);
+    void this.operations.settled(op).then((done) => {
+      if (done.state !== 'succeeded') return;
+      for (const listener of this.uninstallListeners) listener(short);
+    });
+    return op;
   }
 
   private mountsOf(rows: ServiceRow[], uis: Map<string, HostedUi[]>): Mount[] {

@@ -1,7 +1,8 @@
 /** A module operation (install, upgrade, uninstall) as the API shows it. */
 export interface Operation {
   id: string;
-  kind: 'install' | 'upgrade' | 'uninstall';
+  /** `vault-create`, `vault-remove`: POST /vaults and DELETE /vaults/:name (modules/vaults-routes.ts). */
+  kind: 'install' | 'upgrade' | 'uninstall' | 'vault-create' | 'vault-remove';
   /** The package spec or module name it works on. */
   target: string;
   state: 'running' | 'succeeded' | 'failed';

@@ -24,6 +24,8 @@ export const RESERVED_PATHS = [
   '/.well-known',
   '/health',
   '/login',
+  // POST /vaults, DELETE /vaults/:name (modules/vaults-routes.ts).
+  '/vaults',
 ];
 
 /**

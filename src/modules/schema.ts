@@ -56,11 +56,11 @@ export const ModuleManifest = z.looseObject({
     z.looseObject({
       defines: z.optional(
         z.array(
-          z
-            .string()
-            .check(
-              z.regex(/^[a-z][a-z0-9-]*(:[a-z0-9-]+)*:(read|write|admin)$/, 'use <name>:<verb>'),
-            ),
+          z.string().check(
+            // Verbs beyond read|write|admin exist upstream (scribe's
+            // `scribe:transcribe`); they are granted like read and write.
+            z.regex(/^[a-z][a-z0-9-]*(:[a-z0-9-]+)*:[a-z][a-z0-9-]*$/, 'use <name>:<verb>'),
+          ),
         ),
       ),
     }),
@@ -71,6 +71,32 @@ export const ModuleManifest = z.looseObject({
   managementUrl: z.optional(linkTarget),
   /** Its own settings page: a "Configure" link in the admin UI. */
   configUiUrl: z.optional(linkTarget),
+  /**
+   * Vault credentials the module can be given through Connections
+   * (auth/connections-routes.ts): one per `key`, for the vault the admin
+   * picks. The scope is a template: `{vault}` is filled in at link time, so
+   * a module never names a vault itself, and never asks for admin.
+   */
+  credentials: z.optional(
+    z.array(
+      z.looseObject({
+        key: z
+          .string()
+          .check(z.regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, _ and -')),
+        title: z.string().check(z.minLength(1)),
+        description: z.optional(z.string()),
+        scope: z
+          .string()
+          .check(
+            z.regex(
+              /^vault:\{vault\}:(read|write)$/,
+              'must be vault:{vault}:read or vault:{vault}:write (no admin, no other module, no vault name)',
+            ),
+          ),
+        endpoint: mountPath,
+      }),
+    ),
+  ),
   /** Readiness gate for this module in ms (default 10000). */
   readyTimeoutMs: z.optional(z.int().check(z.gte(100), z.lte(600_000))),
 });

@@ -16,17 +16,24 @@ describe('servedRows', () => {
     expect(servedRows(rows)).toEqual({ rows, refused: [] });
   });
 
-  test.each(['/', '/admin', '/api', '/api/x', '/oauth/', '/.well-known', '/health', '/login'])(
-    'refuses the hub path %s, naming the row',
-    (path) => {
-      const { rows, refused } = servedRows([row('a', ['/a', path])]);
-      expect(rows[0]?.paths).toEqual(['/a']);
-      expect(refused).toEqual([
-        expect.stringMatching(/^services\.json row "a": .*reserved by the hub/),
-      ]);
-      expect(refused[0]).toContain(path);
-    },
-  );
+  test.each([
+    '/',
+    '/admin',
+    '/api',
+    '/api/x',
+    '/oauth/',
+    '/.well-known',
+    '/health',
+    '/login',
+    '/vaults',
+  ])('refuses the hub path %s, naming the row', (path) => {
+    const { rows, refused } = servedRows([row('a', ['/a', path])]);
+    expect(rows[0]?.paths).toEqual(['/a']);
+    expect(refused).toEqual([
+      expect.stringMatching(/^services\.json row "a": .*reserved by the hub/),
+    ]);
+    expect(refused[0]).toContain(path);
+  });
 
   test('the first row in the file keeps a shared path; a path listed twice is mounted once', () => {
     const { rows, refused } = servedRows([row('a', ['/x']), row('bb', ['/x/', '/y', '/y'])]);

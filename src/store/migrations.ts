@@ -220,4 +220,50 @@ export const migrations: Migration[] = [
       CREATE INDEX minted_tokens_by_family ON minted_tokens (family_id);
     `,
   },
+  {
+    version: 7,
+    name: 'connections',
+    // Credential connections and agent grants (issue 15 point 2): a vault credential the
+    // admin linked to a module, delivered to its declared endpoint. The
+    // tokens themselves are rows of minted_tokens, linked by connection_id,
+    // so revoking a connection revokes exactly what it minted.
+    sql: `
+      CREATE TABLE connections (
+        id             TEXT PRIMARY KEY,
+        kind           TEXT NOT NULL CHECK (kind IN ('credential')),
+        module         TEXT NOT NULL, -- short name of the module holding the credential
+        credential_key TEXT NOT NULL, -- its module.json credentials[].key
+        vault          TEXT NOT NULL,
+        scope          TEXT NOT NULL, -- vault:<vault>:read|write
+        scoped_tags    TEXT NOT NULL, -- JSON array of tags; [] = the whole vault
+        endpoint       TEXT NOT NULL, -- where the credential is delivered, on the module's port
+        requested_by   TEXT NOT NULL,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX connections_by_vault ON connections (vault);
+      ALTER TABLE minted_tokens ADD COLUMN connection_id TEXT;
+      CREATE INDEX minted_tokens_by_connection ON minted_tokens (connection_id);
+
+      -- Grants an agent module asks for on behalf of its agents (upstream's
+      -- /admin/grants); an admin approves each. Only vault grants for now.
+      -- The approved grant's token is its material: the agent fetches it.
+      CREATE TABLE agent_grants (
+        id          TEXT PRIMARY KEY,
+        agent       TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('vault')),
+        target      TEXT NOT NULL, -- the vault
+        access      TEXT NOT NULL CHECK (access IN ('read', 'write')),
+        tags        TEXT NOT NULL, -- JSON array, sorted; [] = the whole vault
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'revoked')),
+        token       TEXT,          -- while approved: the recorded token (minted_tokens) it hands out
+        jti         TEXT,
+        approved_at INTEGER,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        UNIQUE (agent, kind, target, access, tags)
+      ) STRICT;
+      CREATE INDEX agent_grants_by_agent ON agent_grants (agent);
+    `,
+  },
 ];

@@ -45,7 +45,8 @@ export async function preflight(spec: ModuleSpec): Promise<StartProblem | null> 
   return null;
 }
 
-function resolveProgram(program: string, spec: ModuleSpec): string | null {
+/** argv[0] as the supervisor runs it: a path, else the package's bins, else PATH. */
+export function resolveProgram(program: string, spec: ModuleSpec): string | null {
   if (program.includes('/')) {
     const path = isAbsolute(program) ? program : join(spec.cwd, program);
     return executable(path) ? path : null;

@@ -23,6 +23,8 @@ export const FIXTURES = [
   'ui',
   'bad-manifest',
   'hosted',
+  'scribe',
+  'surface',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];

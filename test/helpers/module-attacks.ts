@@ -8,18 +8,31 @@ export interface AttackResults {
   cookie: string;
   createUser: string[];
   session: string[];
+  /** The cookie mint of its own module's token, per origin tried (`TOKEN <status> {aud, scope}` when it got one). */
+  own: string[];
+  /** Every other token it tried for, one labelled line each; any token shows as `TOKEN <status> {aud, scope}`. */
   mint: string[];
   serviceWorker: string[];
   clear: string[];
 }
 
 /** A fresh browser context with the admin signed in through the hub's own login page. */
-export async function adminContext(browser: Browser, hubUrl: string): Promise<BrowserContext> {
+export function adminContext(browser: Browser, hubUrl: string): Promise<BrowserContext> {
+  return signedInContext(browser, hubUrl, ADMIN.username, ADMIN.password);
+}
+
+/** A fresh browser context with this user signed in through the hub's own login page. */
+export async function signedInContext(
+  browser: Browser,
+  hubUrl: string,
+  username: string,
+  password: string,
+): Promise<BrowserContext> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${hubUrl}/login`);
-  await page.getByLabel('Username').fill(ADMIN.username);
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   await page.close();

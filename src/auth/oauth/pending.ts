@@ -55,6 +55,17 @@ export class PendingAuthorizations {
     return pending;
   }
 
+  /** Drops every request `matches` picks (their vault was deleted); returns how many. */
+  dropWhere(matches: (pending: PendingAuthorization) => boolean): number {
+    let dropped = 0;
+    for (const [id, p] of this.byId) {
+      if (!matches(p)) continue;
+      this.byId.delete(id);
+      dropped++;
+    }
+    return dropped;
+  }
+
   private prune(): void {
     const now = Date.now();
     for (const [id, p] of this.byId) if (p.expiresAt < now) this.byId.delete(id);

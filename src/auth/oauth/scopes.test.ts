@@ -12,7 +12,13 @@ const catalog = new ScopeCatalog([
     module: 'scribe',
     displayName: 'Scribe',
     paths: ['/scribe'],
-    defines: ['scribe:read', 'scribe:jobs:write', 'scribe:admin', 'parachute:host:admin'],
+    defines: [
+      'scribe:read',
+      'scribe:jobs:write',
+      'scribe:admin',
+      'scribe:transcribe',
+      'parachute:host:admin',
+    ],
   },
 ]);
 
@@ -33,6 +39,13 @@ describe('scope catalog', () => {
       description: 'Create, change and delete jobs in Scribe',
     });
     expect(catalog.scopes.get('scribe:admin')?.adminVerb).toBe(true);
+    // A verb of the module's own is offered like read and write.
+    expect(catalog.scopes.get('scribe:transcribe')).toMatchObject({
+      audience: 'scribe',
+      description: 'Transcribe with Scribe',
+      adminVerb: false,
+    });
+    expect(catalog.supported).toContain('scribe:transcribe');
     expect(catalog.supported).not.toContain('parachute:host:admin');
     expect(catalog.supported).not.toContain('scribe:admin');
     expect(catalog.supported).toContain('scribe:jobs:write');

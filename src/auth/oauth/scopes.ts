@@ -99,9 +99,13 @@ export class ScopeCatalog {
         parts.length > 2
           ? `${parts.slice(1, -1).join(':')} in ${source.displayName}`
           : `your ${source.displayName} data`;
+      const description = VERBS.includes(verb as (typeof VERBS)[number])
+        ? `${verbPhrase(verb)} ${what}`
+        : // A module's own verb (scribe's `transcribe`): "Transcribe with Scribe".
+          `${capitalized(verb.replaceAll('-', ' '))} with ${parts.length > 2 ? what : source.displayName}`;
       this.scopes.set(scope, {
         scope,
-        description: `${verbPhrase(verb)} ${what}`,
+        description,
         module: source.module,
         audience: source.module,
         adminVerb: verb === 'admin',
@@ -146,4 +150,8 @@ function verbPhrase(verb: string): string {
   if (verb === 'read') return 'Read';
   if (verb === 'write') return 'Create, change and delete';
   return 'Administer';
+}
+
+function capitalized(text: string): string {
+  return `${text.slice(0, 1).toUpperCase()}${text.slice(1)}`;
 }
