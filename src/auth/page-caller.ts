@@ -33,6 +33,36 @@ export interface PageCaller {
 export type PageCallerCheck = { ok: true; caller: PageCaller } | { ok: false; response: Response };
 
 export function pageCaller(ctx: AuthContext, request: Request): PageCallerCheck {
+  const check = pageSession(ctx, request);
+  return check.ok ? withOwnPassword(check.caller) : check;
+}
+
+/** The same check, for endpoints only the hub's admins may use. */
+export function adminPageCaller(ctx: AuthContext, request: Request): PageCallerCheck {
+  const check = pageSession(ctx, request);
+  if (check.ok && check.caller.user.role !== 'admin') {
+    return refuse(
+      403,
+      'not_admin',
+      'Only the hub’s admins may do this; ask one to, or to make your account an admin.',
+    );
+  }
+  return check.ok ? withOwnPassword(check.caller) : check;
+}
+
+/** A person still on a temporary password gets nothing until they choose their own. */
+function withOwnPassword(caller: PageCaller): PageCallerCheck {
+  if (caller.user.must_change_password) {
+    return refuse(
+      403,
+      'password_change_required',
+      'Choose a new password at /admin/ first: this account still has a temporary one.',
+    );
+  }
+  return { ok: true, caller };
+}
+
+function pageSession(ctx: AuthContext, request: Request): PageCallerCheck {
   const host = request.headers.get('host');
   const module = moduleOfHost(host, ctx.appsDomain);
   const site = request.headers.get('sec-fetch-site');
@@ -63,27 +93,7 @@ export function pageCaller(ctx: AuthContext, request: Request): PageCallerCheck 
         : `No session for ${module}: sign in at /api/module-session/start first.`,
     );
   }
-  if (user.must_change_password) {
-    return refuse(
-      403,
-      'password_change_required',
-      'Choose a new password at /admin/ first: this account still has a temporary one.',
-    );
-  }
   return { ok: true, caller: { user, module } };
-}
-
-/** The same check, for endpoints only the hub's admins may use. */
-export function adminPageCaller(ctx: AuthContext, request: Request): PageCallerCheck {
-  const check = pageCaller(ctx, request);
-  if (check.ok && check.caller.user.role !== 'admin') {
-    return refuse(
-      403,
-      'not_admin',
-      'Only the hub’s admins may do this; ask one to, or to make your account an admin.',
-    );
-  }
-  return check;
 }
 
 /** A JSON answer that is never cached (tokens, and refusals about them). */
