@@ -93,6 +93,13 @@ test('signed out: the public UI opens, every other one sends the browser to sign
     expect(seen.url).toBe(`${url}/login?next=${encodeURIComponent(`/fx-hosted/${ui}/`)}`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   }
+  // Signing in comes back to the UI that sent the visitor away.
+  await open(page, url, 'users');
+  await page.getByLabel('Username').fill(USER.username);
+  await page.getByLabel('Password', { exact: true }).fill(USER.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${url}/fx-hosted/users/`);
+  expect(await page.title()).toBe('fx-hosted users');
   // API clients get JSON, never a redirect; a module's API outside its UIs is not gated.
   const api = await fetch(`${url}/fx-hosted/users/api`);
   expect(api.status).toBe(401);
