@@ -55,7 +55,13 @@ test("a module's origin answers only its session and the public discovery docume
   expect(hubPathOnModuleOrigin('GET', '/api/module-session')).toBe(true);
   expect(hubPathOnModuleOrigin('POST', '/api/module-session/logout')).toBe(true);
   expect(hubPathOnModuleOrigin('GET', '/.well-known/jwks.json')).toBe(true);
+  // A cross-origin reader of parachute.json may preflight it.
+  expect(hubPathOnModuleOrigin('OPTIONS', '/.well-known/parachute.json')).toBe(true);
+  expect(hubPathOnModuleOrigin('GET', '/admin/module-token/vault')).toBe(true);
   for (const [method, path] of [
+    ['GET', '/admin/module-token/'],
+    ['GET', '/admin/module-token/x/y'],
+    ['POST', '/admin/host-admin-token'],
     ['GET', '/admin/'],
     ['GET', '/api/auth/session'],
     ['POST', '/api/users'],

@@ -30,9 +30,11 @@ export function hubPathOnModuleOrigin(method: string, path: string): boolean {
   if (path === '/api/module-session' || path.startsWith('/api/module-session/')) return true;
   // Its own connections; they answer only for that module.
   if (MODULE_ORIGIN_CONNECTIONS[method]?.test(path)) return true;
+  // Discovery is public and read cross-origin (a CORS preflight comes first).
+  if (path.startsWith('/.well-known/'))
+    return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
   // The module's own mints; they answer only for that module (auth/page-mint-routes.ts).
-  if (method !== 'GET' && method !== 'HEAD') return false;
-  return MODULE_ORIGIN_MINTS.test(path) || path.startsWith('/.well-known/');
+  return (method === 'GET' || method === 'HEAD') && MODULE_ORIGIN_MINTS.test(path);
 }
 
 /** Any other path on a module's origin: a 404 that says where to look instead. */
