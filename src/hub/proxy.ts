@@ -56,8 +56,9 @@ export async function forward(
     return bodyNotForwarded(request.method);
   }
   const url = request.url;
-  const headers = new Headers();
-  eachUpstreamHeader(request.headers, url, ctx, (name, value) => headers.append(name, value));
+  // The visitor's request goes no further than here: its headers become the module's.
+  const headers = request.headers;
+  upstreamHeaders(headers, url, ctx);
   const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(url))}`;
   const upstream = await fetchFromModule(
     target,
@@ -142,14 +143,7 @@ function hostOf(url: string): string {
 
 /**
  * Calls `add` with each header the module receives for a request with these
- * headers: hop-by-hop headers and the hub's cookies left out, the Host left
- * to the client that sends it, and the forwarding headers set to what the
- * hub saw (appended to, from a trusted proxy). `headers` is not changed.
- *
- * Modules also get upstream's trust headers, whatever the client sent:
- * `X-Parachute-Layer` is `loopback` only for a header-less request whose
- * peer is this machine and no trusted proxy (anything relayed may come from
- * anywhere), else `public`; `X-Parachute-Client-IP` is `ctx.visitor`.
+ * headers (upstreamHeaders below, on a copy): `headers` is not changed.
  */
 export function eachUpstreamHeader(
   headers: Headers,
@@ -157,63 +151,62 @@ export function eachUpstreamHeader(
   ctx: ProxyContext,
   add: (name: string, value: string) => void,
 ): void {
+  const copy = new Headers(headers);
+  upstreamHeaders(copy, url, ctx);
+  for (const [name, value] of copy) add(name, value);
+}
+
+/**
+ * Edits a request's headers in place into those the module receives:
+ * hop-by-hop headers and the hub's cookies left out, the Host left to the
+ * client that sends it, and the forwarding headers set to what the hub saw
+ * (appended to, from a trusted proxy). In place, because the visitor's own
+ * Headers can be handed to fetch as they are: a copy built header by header
+ * cost more than all of these edits.
+ *
+ * Modules also get upstream's trust headers, whatever the client sent:
+ * `X-Parachute-Layer` is `loopback` only for a header-less request whose
+ * peer is this machine and no trusted proxy (anything relayed may come from
+ * anywhere), else `public`; `X-Parachute-Client-IP` is `ctx.visitor`.
+ */
+export function upstreamHeaders(headers: Headers, url: string, ctx: ProxyContext): void {
   const drop = hopByHopNames(headers.get('connection'));
-  let host: string | null = null;
-  let priorFor: string | null = null;
-  let sentProto = false;
-  let sentHost = false;
+  // One pass over the names; deleting while iterating would skip some.
+  const gone: string[] = [];
   let relayed = false;
-  for (const [name, value] of headers) {
-    if (drop.has(name)) continue;
-    switch (name) {
-      // Only the hub says these: a visitor's own copies never reach a module.
-      case 'x-parachute-layer':
-      case 'x-parachute-client-ip':
-        continue;
-      case 'host':
-        host = value;
-        continue;
-      case 'cookie': {
-        const kept = withoutHubCookies(value);
-        if (kept !== '') add(name, kept);
-        continue;
-      }
-      // From anyone but a trusted proxy, what a client says it forwarded is dropped.
-      case 'x-forwarded-for':
-        relayed = true;
-        if (ctx.trusted) priorFor = value;
-        continue;
-      case 'x-forwarded-proto':
-        if (!ctx.trusted) continue;
-        sentProto = true;
-        break;
-      case 'x-forwarded-host':
-        relayed = true;
-        if (!ctx.trusted) continue;
-        sentHost = true;
-        break;
-      case 'forwarded':
-        relayed = true;
-        if (!ctx.trusted) continue;
-        break;
+  for (const name of headers.keys()) {
+    // Only the hub says the X-Parachute ones: a visitor's own copies never reach a module.
+    if (drop.has(name) || name === 'x-parachute-layer' || name === 'x-parachute-client-ip') {
+      gone.push(name);
+    } else if (name === 'x-forwarded-for' || name === 'x-forwarded-host' || name === 'forwarded') {
+      relayed = true;
     }
-    add(name, value);
   }
-  host ??= hostOf(url);
+  for (const name of gone) headers.delete(name);
+  const host = headers.get('host') ?? hostOf(url);
+  headers.delete('host');
+  const cookie = headers.get('cookie');
+  if (cookie !== null) {
+    const kept = withoutHubCookies(cookie);
+    if (kept === '') headers.delete('cookie');
+    else if (kept !== cookie) headers.set('cookie', kept);
+  }
   const proto = url.startsWith('https:') ? 'https' : 'http';
   if (ctx.trusted) {
-    add('x-forwarded-for', priorFor ? `${priorFor}, ${ctx.clientIp}` : ctx.clientIp);
-    if (!sentProto) add('x-forwarded-proto', proto);
-    if (!sentHost) add('x-forwarded-host', host);
+    const priorFor = headers.get('x-forwarded-for');
+    headers.set('x-forwarded-for', priorFor ? `${priorFor}, ${ctx.clientIp}` : ctx.clientIp);
+    if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', proto);
+    if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', host);
   } else {
-    add('x-forwarded-for', ctx.clientIp);
-    add('x-forwarded-proto', proto);
-    add('x-forwarded-host', host);
-    add('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
+    // From anyone but a trusted proxy, what a client says it forwarded is replaced.
+    headers.set('x-forwarded-for', ctx.clientIp);
+    headers.set('x-forwarded-proto', proto);
+    headers.set('x-forwarded-host', host);
+    headers.set('forwarded', `for=${quoteIp(ctx.clientIp)};host=${quoted(host)};proto=${proto}`);
   }
   const loopback = !relayed && !ctx.trusted && isLoopback(ctx.clientIp);
-  add('x-parachute-layer', loopback ? 'loopback' : 'public');
-  if (ctx.visitor !== null) add('x-parachute-client-ip', ctx.visitor);
+  headers.set('x-parachute-layer', loopback ? 'loopback' : 'public');
+  if (ctx.visitor !== null) headers.set('x-parachute-client-ip', ctx.visitor);
 }
 
 /** 127.0.0.0/8 and ::1, also in the IPv4-mapped form a dual-stack socket reports. */
