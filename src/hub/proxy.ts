@@ -80,7 +80,7 @@ export async function forward(
   // Bun.serve frames the body itself (RFC 9112 section 6.3: a Content-Length
   // beside Transfer-Encoding does not reach the visitor; proxy.test.ts).
   const answer = upstream.headers;
-  for (const name of hopByHopNames(answer.get('connection'))) answer.delete(name);
+  for (const name of namesIn(answer, hopByHopNames(answer.get('connection')))) answer.delete(name);
   applyModuleHeaderRules(answer, mount, ctx.sandbox);
   return upstream;
 }
@@ -171,18 +171,16 @@ export function eachUpstreamHeader(
  */
 export function upstreamHeaders(headers: Headers, url: string, ctx: ProxyContext): void {
   const drop = hopByHopNames(headers.get('connection'));
-  // One pass over the names; deleting while iterating would skip some.
-  const gone: string[] = [];
   let relayed = false;
   for (const name of headers.keys()) {
-    // Only the hub says the X-Parachute ones: a visitor's own copies never reach a module.
-    if (drop.has(name) || name === 'x-parachute-layer' || name === 'x-parachute-client-ip') {
-      gone.push(name);
-    } else if (name === 'x-forwarded-for' || name === 'x-forwarded-host' || name === 'forwarded') {
+    if (drop.has(name)) continue;
+    if (name === 'x-forwarded-for' || name === 'x-forwarded-host' || name === 'forwarded') {
       relayed = true;
     }
   }
-  for (const name of gone) headers.delete(name);
+  for (const name of namesIn(headers, drop)) headers.delete(name);
+  // Only the hub says these (set below): a visitor's own copies never reach a module.
+  headers.delete('x-parachute-client-ip');
   const host = headers.get('host') ?? hostOf(url);
   headers.delete('host');
   const cookie = headers.get('cookie');
@@ -215,6 +213,17 @@ function isLoopback(ip: string): boolean {
 }
 
 const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
+/**
+ * Which of `names` a message has. One pass over its names: most messages
+ * have none of the hop-by-hop ones, and a delete per name, present or not,
+ * cost more (deleting while iterating would skip names, hence the list).
+ */
+function namesIn(headers: Headers, names: ReadonlySet<string>): string[] {
+  const found: string[] = [];
+  for (const name of headers.keys()) if (names.has(name)) found.push(name);
+  return found;
+}
 
 /** The hop-by-hop header names of a message: RFC 9110's and those its Connection header lists. */
 function hopByHopNames(connection: string | null): ReadonlySet<string> {
