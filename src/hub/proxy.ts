@@ -170,17 +170,13 @@ export function eachUpstreamHeader(
  * anywhere), else `public`; `X-Parachute-Client-IP` is `ctx.visitor`.
  */
 export function upstreamHeaders(headers: Headers, url: string, ctx: ProxyContext): void {
-  const drop = hopByHopNames(headers.get('connection'));
-  let relayed = false;
-  for (const name of headers.keys()) {
-    if (drop.has(name)) continue;
-    if (name === 'x-forwarded-for' || name === 'x-forwarded-host' || name === 'forwarded') {
-      relayed = true;
-    }
-  }
-  for (const name of namesIn(headers, drop)) headers.delete(name);
-  // Only the hub says these (set below): a visitor's own copies never reach a module.
+  // Deleted by name, present or not, as the plain forwarding proxy does:
+  // walking the names first was no faster (bench/hub-request.ts).
+  for (const name of hopByHopNames(headers.get('connection'))) headers.delete(name);
+  // Only the hub says this one (set below): a visitor's own copy never reaches a module.
   headers.delete('x-parachute-client-ip');
+  const relayed =
+    headers.has('x-forwarded-for') || headers.has('x-forwarded-host') || headers.has('forwarded');
   const host = headers.get('host') ?? hostOf(url);
   headers.delete('host');
   const cookie = headers.get('cookie');
@@ -215,9 +211,9 @@ function isLoopback(ip: string): boolean {
 const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 /**
- * Which of `names` a message has. One pass over its names: most messages
- * have none of the hop-by-hop ones, and a delete per name, present or not,
- * cost more (deleting while iterating would skip names, hence the list).
+ * Which of `names` a message has, in one pass over its names: a module's
+ * answer has few, and most have none of the hop-by-hop ones (deleting while
+ * iterating would skip names, hence the list).
  */
 function namesIn(headers: Headers, names: ReadonlySet<string>): string[] {
   const found: string[] = [];
