@@ -15,9 +15,10 @@
  * and the output gives each one's median and, against the first target,
  * the median of the per-round differences.
  *
- *   bun run bench/hub-request.ts [seconds] [rounds] [hub.ts ...]
+ *   bun run bench/hub-request.ts [seconds] [rounds] [hub.ts or binary ...]
  *       default 3 s, 8 rounds, this tree's src/hub/hub.ts; name another
- *       tree's (a worktree at the commit before a change) to compare
+ *       tree's (a worktree at the commit before a change) to compare, or a
+ *       compiled hub (dist/parachute), run as `parachute serve`
  *   FIXTURE=1   adds bench/fixtures/bun-proxy-forwarding.ts with a pool per
  *               client connection (the proxy bench's row), also from source
  *
@@ -35,6 +36,25 @@ import { freePort, waitFor } from './lib.ts';
 /** Child: one hub with the module's row, printing its mount's URL. */
 async function serveOne(hubSrc: string, modulePort: number): Promise<void> {
   const { startHub } = (await import(hubSrc)) as typeof import('../src/hub/hub.ts');
+  const home = homeWithModule(modulePort);
+  const hub = await startHub({
+    hostname: '127.0.0.1',
+    port: 0,
+    home,
+    spaFiles: {},
+    env: { ...process.env, PARACHUTE_HOME: home },
+  });
+  process.on('SIGTERM', () => {
+    void hub.stop().finally(() => {
+      rmSync(home, { recursive: true, force: true });
+      process.exit(0);
+    });
+  });
+  console.log(`READY ${hub.url}/bench`);
+}
+
+/** A hub home whose services.json has the module's row (a module the hub does not run). */
+function homeWithModule(modulePort: number): string {
   const home = mkdtempSync(join(tmpdir(), 'parachute-bench-hub-request-'));
   writeFileSync(
     join(home, 'services.json'),
@@ -51,20 +71,7 @@ async function serveOne(hubSrc: string, modulePort: number): Promise<void> {
       ],
     }),
   );
-  const hub = await startHub({
-    hostname: '127.0.0.1',
-    port: 0,
-    home,
-    spaFiles: {},
-    env: { ...process.env, PARACHUTE_HOME: home },
-  });
-  process.on('SIGTERM', () => {
-    void hub.stop().finally(() => {
-      rmSync(home, { recursive: true, force: true });
-      process.exit(0);
-    });
-  });
-  console.log(`READY ${hub.url}/bench`);
+  return home;
 }
 
 interface Target {
@@ -88,13 +95,19 @@ async function compare(): Promise<void> {
     stderr: 'inherit',
   });
   const targets: Target[] = [];
-  const start = async (name: string, argv: string[], env: Record<string, string> = {}) => {
+  const homes: string[] = [];
+  const start = async (
+    name: string,
+    argv: string[],
+    env: Record<string, string> = {},
+    path = '',
+  ) => {
     const proc = Bun.spawn(argv, {
       env: { ...process.env, MODULE_PORT: String(modulePort), ...env },
       stdout: 'pipe',
       stderr: 'inherit',
     });
-    let base = env.PORT ? `http://127.0.0.1:${env.PORT}` : '';
+    let base = env.PORT ? `http://127.0.0.1:${env.PORT}${path}` : '';
     if (!base) {
       // The hub logs to stdout too: read until the child's READY line, then keep draining.
       const reader = proc.stdout.getReader();
@@ -117,7 +130,16 @@ async function compare(): Promise<void> {
     await waitFor('the module', async () =>
       (await fetch(`http://127.0.0.1:${modulePort}/health`)).ok ? true : undefined,
     );
-    for (const hub of hubs) await start(hub, ['bun', import.meta.path, '--serve', hub]);
+    for (const hub of hubs) {
+      if (hub.endsWith('.ts')) await start(hub, ['bun', import.meta.path, '--serve', hub]);
+      else {
+        // A compiled hub: `parachute serve` on a home with the module's row.
+        const home = homeWithModule(modulePort);
+        homes.push(home);
+        const port = freePort();
+        await start(hub, [hub, 'serve'], { PORT: String(port), PARACHUTE_HOME: home }, '/bench');
+      }
+    }
     if (process.env.FIXTURE) {
       await start(
         'Bun proxy + forwarding, a pool per client connection',
@@ -142,6 +164,7 @@ async function compare(): Promise<void> {
     for (const t of targets) t.proc.kill('SIGTERM');
     await Promise.all(targets.map((t) => t.proc.exited));
     module.kill();
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
   }
 }
 
