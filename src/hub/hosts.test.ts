@@ -76,6 +76,27 @@ describe('HostPolicy', () => {
     expect(p.allows('hub.new.example')).toBe(true);
   });
 
+  test('the last allowed Host is remembered only while the issuer and apps domain stay', () => {
+    const p = new HostPolicy({});
+    let issuer = 'https://hub.old.example';
+    let apps: string | null = 'apps.example.com';
+    p.issuer = () => issuer;
+    p.appsDomain = () => apps;
+    for (const host of ['hub.old.example', 'vault.apps.example.com']) {
+      expect(p.refusal(visit(host))).toBeNull();
+      expect(p.refusal(visit(host))).toBeNull();
+    }
+    issuer = 'https://hub.new.example';
+    expect(p.refusal(visit('hub.old.example'))?.status).toBe(421);
+    expect(p.refusal(visit('vault.apps.example.com'))).toBeNull();
+    apps = null;
+    expect(p.refusal(visit('vault.apps.example.com'))?.status).toBe(421);
+    // A bare request-target under an allowed Host is still refused.
+    expect(p.refusal(visit('hub.new.example'))).toBeNull();
+    const bare = { url: '/x', method: 'GET', headers: new Headers({ host: 'hub.new.example' }) };
+    expect(p.refusal(bare as unknown as Request)?.status).toBe(400);
+  });
+
   test('a request without Host is a 400 that says what to send', async () => {
     const refused = policy.refusal(visit(null)) as Response;
     expect(refused.status).toBe(400);

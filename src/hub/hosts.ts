@@ -38,6 +38,9 @@ export class HostPolicy {
   appsDomain: () => string | null;
   private lastIssuer = '';
   private issuerName = '';
+  /** The last Host header allowed, and the issuer and apps domain it was allowed under. */
+  private lastAllowed: { header: string | null; issuer: string | null; appsDomain: string | null } =
+    { header: null, issuer: null, appsDomain: null };
 
   constructor(env: Env) {
     this.names = new Set(['localhost', ...allowedHosts(env)]);
@@ -56,11 +59,30 @@ export class HostPolicy {
    */
   refusal(request: Request): Response | null {
     const header = request.headers.get('host');
-    const name = header === null ? null : hostnameOf(header);
     // Bun builds request.url from Host; one it cannot parse leaves the bare
     // request-target (`/x/...`), which every path check here would misread.
-    if (name === null || request.url.charCodeAt(0) === 47) return invalidHost(header);
-    if (this.allows(name) || isProbe(request)) return null;
+    const bareTarget = request.url.charCodeAt(0) === 47;
+    // Nearly every request repeats the last allowed Host: the verdict stands
+    // while the issuer and apps domain, all it depends on besides, do.
+    const issuer = this.issuer();
+    const appsDomain = this.appsDomain();
+    const last = this.lastAllowed;
+    if (
+      header !== null &&
+      header === last.header &&
+      !bareTarget &&
+      issuer === last.issuer &&
+      appsDomain === last.appsDomain
+    ) {
+      return null;
+    }
+    const name = header === null ? null : hostnameOf(header);
+    if (name === null || bareTarget) return invalidHost(header);
+    if (this.allows(name)) {
+      this.lastAllowed = { header, issuer, appsDomain };
+      return null;
+    }
+    if (isProbe(request)) return null;
     return misdirected(name);
   }
 
