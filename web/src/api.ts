@@ -21,10 +21,17 @@ const CSRF_COOKIES = ['__Host-parachute_csrf', 'parachute_csrf'];
  * browser send the cookie, but cannot read it to copy it into the header.
  * Resolves with the parsed body, or undefined for 204.
  */
-export async function api<T = undefined>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T = undefined>(
+  method: string,
+  path: string,
+  body?: unknown,
+  /** Call as this bearer token instead of the session: no cookies, no CSRF header. */
+  bearer?: string,
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD') {
+  if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
+  else if (method !== 'GET' && method !== 'HEAD') {
     const token = CSRF_COOKIES.map(readCookie).find(Boolean);
     if (token) headers['x-csrf-token'] = token;
   }
@@ -33,7 +40,7 @@ export async function api<T = undefined>(method: string, path: string, body?: un
     res = await fetch(path, {
       method,
       headers,
-      credentials: 'same-origin',
+      credentials: bearer === undefined ? 'same-origin' : 'omit',
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

@@ -8,6 +8,7 @@ import { Modules } from './pages/modules.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
 import { Setup } from './pages/setup.tsx';
+import { Tokens } from './pages/tokens.tsx';
 import { RequireSession } from './require-session.tsx';
 import { SessionProvider } from './session.tsx';
 
@@ -52,6 +53,7 @@ function Screens() {
           <Route path="/admin/account" component={Account} />
           <Route path="/admin/apps" component={Apps} />
           <Route path="/admin/modules" component={Modules} />
+          <Route path="/admin/tokens" component={Tokens} />
           <Route default component={NotFound} />
         </Router>
       </Layout>

@@ -12,6 +12,8 @@ interface FieldProps {
   invalid?: boolean;
   autofocus?: boolean;
   required?: boolean;
+  /** The id of a <datalist> of suggestions. */
+  list?: string;
 }
 
 /** One labelled input; the label is a real <label for> so screen readers and tests find it. */
@@ -26,6 +28,7 @@ export function Field(props: FieldProps) {
     autocomplete: props.autocomplete,
     autofocus: props.autofocus,
     required: props.required ?? true,
+    list: props.list,
     'aria-invalid': props.invalid ? ('true' as const) : undefined,
     'aria-describedby': props.hint ? hintId : undefined,
     spellcheck: false,

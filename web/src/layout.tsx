@@ -32,15 +32,17 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </div>
       </header>
       <nav class="sidebar" aria-label="Admin sections">
-        {nav.map((item) => (
-          <a
-            key={item.path}
-            href={item.path}
-            aria-current={path === withoutTrailingSlash(item.path) ? 'page' : undefined}
-          >
-            {item.label}
-          </a>
-        ))}
+        {nav
+          .filter((item) => !item.adminOnly || user.role === 'admin')
+          .map((item) => (
+            <a
+              key={item.path}
+              href={item.path}
+              aria-current={path === withoutTrailingSlash(item.path) ? 'page' : undefined}
+            >
+              {item.label}
+            </a>
+          ))}
       </nav>
       <main class="content">{children}</main>
     </div>

@@ -1,7 +1,8 @@
 /** The sidebar, in order. A page joins the admin by adding a row here and a route in app.tsx. */
-export const nav: { path: string; label: string }[] = [
+export const nav: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/admin/', label: 'Overview' },
   { path: '/admin/modules', label: 'Modules' },
   { path: '/admin/apps', label: 'Connected apps' },
+  { path: '/admin/tokens', label: 'Tokens', adminOnly: true },
   { path: '/admin/account', label: 'Account' },
 ];
