@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ADMIN, ApiClient } from './helpers/api.ts';
+import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+import { packFixture } from './helpers/fixtures.ts';
+import { hubWithOperator, install, running, trackHubs } from './helpers/modules.ts';
+
+const hubs = trackHubs();
+let url: string;
+let browser: Browser;
+/** The admin, signed in once in the browser. */
+let signedIn: BrowserContext;
+
+const FRIEND = { username: 'friend', password: 'a friend password that is long' };
+
+beforeAll(async () => {
+  const started = await hubWithOperator(hubs);
+  url = started.url;
+  // fx-mcp offers fx-mcp:read, a scope an admin can mint.
+  expect((await install(started.call, { package: await packFixture('mcp') })).state).toBe(
+    'succeeded',
+  );
+  await running(started.call, 'fx-mcp');
+
+  // A user who is not an admin, with a password of their own.
+  const admin = new ApiClient(url);
+  await admin.login(ADMIN.username, ADMIN.password);
+  const created = await admin.post('/api/users', { username: FRIEND.username, role: 'user' });
+  expect(created.status).toBe(201);
+  const friend = new ApiClient(url);
+  await friend.login(FRIEND.username, created.json.temporary_password as string);
+  const changed = await friend.post('/api/account/password', {
+    current_password: created.json.temporary_password,
+    new_password: FRIEND.password,
+  });
+  expect(changed.status).toBe(204);
+
+  browser = await launchBrowser();
+  signedIn = await browser.newContext();
+  const page = await signedIn.newPage();
+  await signIn(page, ADMIN.username, ADMIN.password);
+  await page.close();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.goto(`${url}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+/** Screenshots for a human to look at, only when SCREENSHOT_DIR is set. */
+async function shot(page: Page, name: string) {
+  if (process.env.SCREENSHOT_DIR)
+    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
+}
+
+/** Chromium logs each 4xx answer to fetch() as an error; the refused mint is one on purpose. */
+function unexpected(errors: string[]): string[] {
+  return errors.filter(
+    (text) => !/^Failed to load resource: the server responded with a status of 4\d\d\b/.test(text),
+  );
+}
+
+async function revocationList(): Promise<string[]> {
+  return (
+    (await (await fetch(`${url}/.well-known/parachute-revocation.json`)).json()) as {
+      jtis: string[];
+    }
+  ).jtis;
+}
+
+test('an admin mints a token, sees it once, and revokes it after confirming', async () => {
+  const page = await signedIn.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${url}/admin/`);
+  await page
+    .getByRole('navigation', { name: 'Admin sections' })
+    .getByRole('link', { name: 'Tokens' })
+    .click();
+  await page.getByRole('heading', { name: 'Tokens', level: 1 }).waitFor();
+  expect(new URL(page.url()).pathname).toBe('/admin/tokens');
+  await page.getByText('No tokens have been minted yet.').waitFor();
+
+  // The hub's offered scopes are suggestions for the field.
+  const suggestions = await page
+    .locator('datalist option')
+    .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+  expect(suggestions).toContain('fx-mcp:read');
+
+  const form = page.getByRole('form', { name: 'Mint a token' });
+  await form.getByLabel('Scopes').fill('fx-mcp:read');
+  await form.getByLabel('Expires after').selectOption({ label: '7 days' });
+  await form.getByLabel('Subject (optional)').fill('backup script');
+  await form.getByRole('button', { name: 'Mint token' }).click();
+
+  const shown = page.getByRole('status', { name: 'New token' });
+  await shown.getByText('you will not see it again').waitFor();
+  const token = await shown.getByTestId('new-token').inputValue();
+
+  // A real token: signed by the hub's key, for fx-mcp, with the scope asked for, for 7 days.
+  const jwks = createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json());
+  const { payload } = await jwtVerify(token, jwks, { audience: 'fx-mcp', issuer: url });
+  expect(payload.scope).toBe('fx-mcp:read');
+  expect(payload.sub).toBe('backup script');
+  const lifetime = (payload.exp as number) - (payload.iat as number);
+  expect(Math.abs(lifetime - 7 * 24 * 3600)).toBeLessThan(60);
+  const jti = payload.jti as string;
+
+  // Listed as live, made by minting, with its subject.
+  const card = page.getByTestId('token').filter({ hasText: jti });
+  await card.waitFor();
+  expect(await card.getByTestId('token-state').textContent()).toBe('live');
+  expect(await card.textContent()).toContain('minted');
+  expect(await card.textContent()).toContain('backup script');
+  expect(await card.textContent()).toContain('fx-mcp:read');
+  await shot(page, 'tokens-minted');
+
+  await page.setViewportSize({ width: 360, height: 780 });
+  const widths = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    screen: window.innerWidth,
+  }));
+  expect(widths.page).toBeLessThanOrEqual(widths.screen);
+  await shot(page, 'tokens-minted-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // Shown once: after Done, and after a reload, the token itself is gone.
+  await shown.getByRole('button', { name: 'Done' }).click();
+  await shown.waitFor({ state: 'detached' });
+  await page.reload();
+  await card.waitFor();
+  expect(await page.content()).not.toContain(token);
+
+  // Revoking asks first, naming the scopes; cancelling does nothing.
+  await card.getByRole('button', { name: 'Revoke' }).click();
+  await card.getByText('Revoke the token for fx-mcp:read?').waitFor();
+  await shot(page, 'tokens-revoke-confirm');
+  await card.getByRole('button', { name: 'Cancel' }).click();
+  expect(await card.getByTestId('token-state').textContent()).toBe('live');
+  expect(await revocationList()).not.toContain(jti);
+
+  await card.getByRole('button', { name: 'Revoke' }).click();
+  await card.getByRole('button', { name: 'Yes, revoke' }).click();
+  await card.getByTestId('token-state').getByText('revoked').waitFor();
+  expect(await card.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+  expect(await revocationList()).toContain(jti);
+
+  // Still listed as revoked after a reload (the list asks for revoked=all).
+  await page.reload();
+  await card.getByTestId('token-state').getByText('revoked').waitFor();
+  await shot(page, 'tokens-revoked');
+  expect(unexpected(errors)).toEqual([]);
+  await page.close();
+}, 60_000);
+
+test("a refused mint shows the hub's reason next to the form", async () => {
+  const page = await signedIn.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${url}/admin/tokens`);
+  const form = page.getByRole('form', { name: 'Mint a token' });
+  await form.getByLabel('Scopes').fill('parachute:host:admin');
+  await form.getByRole('button', { name: 'Mint token' }).click();
+  await form
+    .getByRole('alert')
+    .getByText("parachute:host:admin is the hub's own; it is never minted here.")
+    .waitFor();
+  expect(await page.getByRole('status', { name: 'New token' }).count()).toBe(0);
+
+  // Tags are for vault scopes only: said before anything is asked of the hub.
+  await form.getByLabel('Scopes').fill('fx-mcp:read');
+  await form.getByLabel('Tags (optional)').fill('work');
+  await form.getByRole('button', { name: 'Mint token' }).click();
+  await form.getByRole('alert').getByText('Tags limit vault scopes only').waitFor();
+
+  await page.setViewportSize({ width: 360, height: 780 });
+  await shot(page, 'tokens-error-phone');
+  expect(unexpected(errors)).toEqual([]);
+  await page.close();
+}, 30_000);
+
+test('a user who is not an admin has no Tokens page', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, FRIEND.username, FRIEND.password);
+  const nav = page.getByRole('navigation', { name: 'Admin sections' });
+  const links = await nav.getByRole('link').allTextContents();
+  expect(links).toContain('Account');
+  expect(links).not.toContain('Tokens');
+  await page.goto(`${url}/admin/tokens`);
+  await page.getByText('Only admins can see and mint tokens.').waitFor();
+  expect(await page.getByRole('form', { name: 'Mint a token' }).count()).toBe(0);
+  await context.close();
+}, 30_000);
