@@ -91,7 +91,13 @@ test('back and forward move between admin pages', async () => {
 test('on a phone every admin page fits the screen: the navigation scrolls sideways, the page does not', async () => {
   const page = await signedIn.newPage();
   await page.setViewportSize({ width: 360, height: 780 });
-  for (const path of ['/admin/', '/admin/modules', '/admin/apps', '/admin/account']) {
+  for (const path of [
+    '/admin/',
+    '/admin/modules',
+    '/admin/apps',
+    '/admin/tokens',
+    '/admin/account',
+  ]) {
     await page.goto(`${url}${path}`);
     await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
     await page.locator('main h1').first().waitFor();

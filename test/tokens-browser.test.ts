@@ -4,10 +4,17 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
 import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
-import { hubWithOperator, install, running, trackHubs } from './helpers/modules.ts';
+import {
+  hubWithOperator,
+  install,
+  type OperatorCall,
+  running,
+  trackHubs,
+} from './helpers/modules.ts';
 
 const hubs = trackHubs();
 let url: string;
+let operator: OperatorCall;
 let browser: Browser;
 /** The admin, signed in once in the browser. */
 let signedIn: BrowserContext;
@@ -17,6 +24,7 @@ const FRIEND = { username: 'friend', password: 'a friend password that is long' 
 beforeAll(async () => {
   const started = await hubWithOperator(hubs);
   url = started.url;
+  operator = started.call;
   // fx-mcp offers fx-mcp:read, a scope an admin can mint.
   expect((await install(started.call, { package: await packFixture('mcp') })).state).toBe(
     'succeeded',
@@ -155,6 +163,8 @@ test('an admin mints a token, sees it once, and revokes it after confirming', as
   await page.reload();
   await card.getByTestId('token-state').getByText('revoked').waitFor();
   await shot(page, 'tokens-revoked');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'tokens-revoked-dark');
   expect(unexpected(errors)).toEqual([]);
   await page.close();
 }, 60_000);
@@ -197,3 +207,26 @@ test('a user who is not an admin has no Tokens page', async () => {
   expect(await page.getByRole('form', { name: 'Mint a token' }).count()).toBe(0);
   await context.close();
 }, 30_000);
+
+test('more than a page of tokens: Load more shows the rest', async () => {
+  // 51 more through the API with the operator token: with the one above, 52 in all.
+  for (let i = 0; i < 51; i++) {
+    const res = await operator('POST', '/api/auth/mint-token', {
+      scope: 'fx-mcp:read',
+      expires_in: 3600,
+      subject: `batch ${i}`,
+    });
+    expect(res.status).toBe(200);
+  }
+  const page = await signedIn.newPage();
+  await page.goto(`${url}/admin/tokens`);
+  const cards = page.getByTestId('token');
+  await page.getByRole('button', { name: 'Load more' }).waitFor();
+  expect(await cards.count()).toBe(50);
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await page.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
+  expect(await cards.count()).toBe(52);
+  // Newest first: the revoked one from the first test comes last.
+  expect(await cards.last().getByTestId('token-state').textContent()).toBe('revoked');
+  await page.close();
+}, 60_000);
