@@ -105,6 +105,20 @@ function AdminTokens() {
 
   function revoked(jti: string, at: string) {
     setTokens((old) => old?.map((t) => (t.jti === jti ? { ...t, revoked_at: at } : t)));
+    // Tokens minted with it ended too: read again as many as are shown.
+    void refreshShown((tokens?.length ?? 0) || 1).catch(() => undefined);
+  }
+  async function refreshShown(count: number) {
+    let all: RecordedToken[] = [];
+    let next: string | null = null;
+    do {
+      const query: string = next === null ? '' : `&cursor=${encodeURIComponent(next)}`;
+      const page: TokenPage = await api<TokenPage>('GET', `/api/auth/tokens?revoked=all${query}`);
+      all = [...all, ...page.tokens];
+      next = page.next_cursor;
+    } while (next !== null && all.length < count);
+    setTokens(all);
+    setCursor(next);
   }
 
   return (
