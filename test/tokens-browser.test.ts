@@ -292,3 +292,55 @@ test('more than a page of tokens: Load more shows the rest', async () => {
   expect(await cards.last().getByTestId('token-state').textContent()).toBe('revoked');
   await page.close();
 }, 60_000);
+
+test('the hub’s own credentials rotate from the page: the old operator token stops, new tokens get a new key', async () => {
+  const home = hubs[0]?.home as string;
+  const before = (await Bun.file(`${home}/operator.token`).text()).trim();
+  const asBefore = () =>
+    new ApiClient(url, { origin: null }).get('/api/modules', { authorization: `Bearer ${before}` });
+  expect((await asBefore()).status).toBe(200);
+  const kidsBefore = (
+    (await new ApiClient(url).get('/.well-known/jwks.json')).json.keys as {
+      kid: string;
+    }[]
+  ).map((k) => k.kid);
+
+  const page = await signedIn.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${url}/admin/tokens`);
+  await page.getByRole('button', { name: 'Rotate operator token' }).click();
+  await page.getByRole('button', { name: 'Yes, rotate it' }).click();
+  await page.getByRole('status').getByText('the previous one no longer works').waitFor();
+  const after = (await Bun.file(`${home}/operator.token`).text()).trim();
+  expect(after).not.toBe(before);
+  expect((await asBefore()).status).toBe(401);
+  // The CLI reads the file each time: it goes on working with the new token.
+  expect((await operator('GET', '/api/modules')).status).toBe(200);
+
+  await page.getByRole('button', { name: 'Rotate signing key' }).click();
+  await page.getByRole('button', { name: 'Yes, rotate it' }).click();
+  const said = await page
+    .getByRole('status')
+    .getByText('New tokens are signed with key')
+    .textContent();
+  const kid = /key (\S+);/.exec(said ?? '')?.[1] as string;
+  const kidsAfter = (
+    (await new ApiClient(url).get('/.well-known/jwks.json')).json.keys as {
+      kid: string;
+    }[]
+  ).map((k) => k.kid);
+  // The old keys stay published (their tokens still verify); the new one is added.
+  expect(kidsAfter).toEqual(expect.arrayContaining([...kidsBefore, kid]));
+  const minted = await operator('POST', '/api/auth/mint-token', { scope: 'fx-mcp:read' });
+  const header = JSON.parse(
+    Buffer.from((minted.json.token as string).split('.')[0] as string, 'base64url').toString(),
+  );
+  expect(header.kid).toBe(kid);
+  if (process.env.SCREENSHOT_DIR) {
+    await page
+      .getByRole('region', { name: 'Hub credentials' })
+      .screenshot({ path: `${process.env.SCREENSHOT_DIR}/tokens-rotated.png` });
+  }
+  expect(unexpected(errors)).toEqual([]);
+  await page.close();
+}, 60_000);

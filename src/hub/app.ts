@@ -14,6 +14,7 @@ import { OAuthIssuer } from '../auth/oauth/issuer.ts';
 import { oauthRoutes } from '../auth/oauth/routes.ts';
 import { originRoutes } from '../auth/origin-routes.ts';
 import { pageMintRoutes } from '../auth/page-mint-routes.ts';
+import { rotationRoutes } from '../auth/rotation-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
@@ -102,6 +103,8 @@ export function createApp(deps: AppDeps) {
       .use(usersRoutes(deps.auth))
       // GET|PUT /api/hub/origin
       .use(originRoutes(deps.auth))
+      // POST /api/hub/operator-token/rotate, /api/hub/signing-key/rotate
+      .use(rotationRoutes(deps.auth))
       // GET|PUT /api/hub/apps-domain
       .use(appsDomainRoutes(deps.auth))
       // A module origin's own session: /api/module-session, .../start, .../callback,

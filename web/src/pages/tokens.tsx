@@ -132,6 +132,7 @@ function AdminTokens() {
         </p>
         <MintForm offered={offered} onMinted={() => void loadFirst()} />
       </section>
+      <HubCredentials />
       <section aria-labelledby="tokens-heading">
         <h2 id="tokens-heading">Recorded tokens</h2>
         <FormError message={error} />
@@ -152,6 +153,81 @@ function AdminTokens() {
           </div>
         )}
       </section>
+    </section>
+  );
+}
+
+/**
+ * The hub's own credentials: the operator token (the CLI's, in
+ * $PARACHUTE_HOME/operator.token) and the key that signs every token.
+ * Rotating either here is what `parachute token rotate | rotate-key` does.
+ */
+function HubCredentials() {
+  const { busy, error, run } = useAction();
+  const [done, setDone] = useState<string>();
+  function rotateOperator() {
+    void run(
+      async () => {
+        const answer = await api<{ expires_at: string }>('POST', '/api/hub/operator-token/rotate');
+        setDone(
+          `A new operator token is in operator.token (it expires ${formatTime(Date.parse(answer.expires_at))}); the previous one no longer works.`,
+        );
+      },
+      (caught) => `Could not rotate the operator token: ${describeError(caught)}`,
+    );
+  }
+  function rotateKey() {
+    void run(
+      async () => {
+        const answer = await api<{ kid: string }>('POST', '/api/hub/signing-key/rotate');
+        setDone(
+          `New tokens are signed with key ${answer.kid}; tokens signed before stay valid until they expire.`,
+        );
+      },
+      (caught) => `Could not rotate the signing key: ${describeError(caught)}`,
+    );
+  }
+  return (
+    <section aria-labelledby="hub-credentials-heading">
+      <h2 id="hub-credentials-heading">Hub credentials</h2>
+      <FormError message={error} />
+      {done && (
+        <p class="notice" role="status">
+          {done}
+        </p>
+      )}
+      <dl class="facts">
+        <dt>Operator token</dt>
+        <dd>
+          The command line's key to this hub, kept in <code>operator.token</code> (readable only by
+          the hub's user). Rotate it if a copy may have leaked.
+        </dd>
+      </dl>
+      <div class="actions">
+        <ConfirmButton
+          label="Rotate operator token"
+          question="Replace the operator token? The current one stops working at once."
+          confirmLabel="Yes, rotate it"
+          disabled={busy}
+          onConfirm={rotateOperator}
+        />
+      </div>
+      <dl class="facts">
+        <dt>Signing key</dt>
+        <dd>
+          Signs every token the hub issues. A new key signs from now on; the old one stays published
+          until the tokens it signed expire, so nothing is signed out.
+        </dd>
+      </dl>
+      <div class="actions">
+        <ConfirmButton
+          label="Rotate signing key"
+          question="Start signing with a new key?"
+          confirmLabel="Yes, rotate it"
+          disabled={busy}
+          onConfirm={rotateKey}
+        />
+      </div>
     </section>
   );
 }
