@@ -23,7 +23,7 @@ export async function startAuth(db: Database, home: string, port: number, env: E
   await seedInitialAdmin(ctx, env);
   if (!ctx.hasAdmin) {
     const banner = bootstrapBanner(ctx.bootstrap.issue(), `${ctx.origin}/admin/setup`);
-    for (const line of banner.split('\n')) log.info(line);
+    for (const line of banner.split('\n')) log.secret(line);
   }
   await maintain(ctx);
   const timer = setInterval(

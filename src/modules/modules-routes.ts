@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { sseResponse } from '../platform/sse.ts';
+import { followLog } from '../supervisor/log-sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
@@ -143,11 +144,6 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       const tail =
         query.tail === undefined ? undefined : Math.max(0, Number.parseInt(query.tail, 10) || 0);
       if (query.follow !== '1') return { name, lines: buffer.tail(tail) };
-      return sseResponse((send) => {
-        for (const line of buffer.tail(tail)) send('line', line);
-        return buffer.subscribe((lines) => {
-          for (const line of lines) send('line', line);
-        });
-      });
+      return followLog(buffer, tail, query.batch === '1');
     });
 }

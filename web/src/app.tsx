@@ -4,6 +4,7 @@ import { Account } from './pages/account.tsx';
 import { Apps } from './pages/apps.tsx';
 import { Consent } from './pages/consent.tsx';
 import { Login } from './pages/login.tsx';
+import { Logs } from './pages/logs.tsx';
 import { Modules } from './pages/modules.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
@@ -54,6 +55,8 @@ function Screens() {
           <Route path="/admin/apps" component={Apps} />
           <Route path="/admin/modules" component={Modules} />
           <Route path="/admin/tokens" component={Tokens} />
+          <Route path="/admin/logs" component={Logs} />
+          <Route path="/admin/logs/:name" component={Logs} />
           <Route default component={NotFound} />
         </Router>
       </Layout>
