@@ -91,7 +91,7 @@ function LogsScreen() {
           stderr only
         </label>
         <div class="actions">
-          <button type="button" onClick={() => setPaused(!paused)} aria-pressed={paused}>
+          <button type="button" onClick={() => setPaused(!paused)}>
             {paused ? 'Resume' : 'Pause'}
           </button>
           <button type="button" onClick={() => download(title, stream.held())}>
