@@ -227,6 +227,29 @@ test('pause stops updates and resume catches up', async () => {
   await page.getByRole('button', { name: 'Resume' }).click();
   await page.getByText('while-paused-2').waitFor();
   await page.getByText('while-paused-1').waitFor();
+
+  // Auto-scroll follows only a reader at the bottom.
+  for (let i = 0; i < 60; i++) await fetch(`http://127.0.0.1:${port}/log?line=filler-${i}`);
+  await page.getByText('filler-59').waitFor();
+  const box = page.getByRole('log', { name: 'Log of parachute-fixture-good' });
+  await box.evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  const held = async () =>
+    Number((await page.locator('.log-status').textContent())?.match(/of (\d+) lines/)?.[1]);
+  const before = await held();
+  await fetch(`http://127.0.0.1:${port}/log?line=while-scrolled-up`);
+  await waitFor('the new line held', async () =>
+    (await held()) === before + 1 ? true : undefined,
+  );
+  expect(await box.evaluate((el) => el.scrollTop)).toBe(0);
+  expect(await page.getByText('while-scrolled-up').count()).toBe(0);
+  await box.evaluate((el) => {
+    el.scrollTop = el.scrollHeight;
+  });
+  await fetch(`http://127.0.0.1:${port}/log?line=at-the-bottom`);
+  await page.getByText('at-the-bottom').waitFor();
+  expect(await page.getByText('at-the-bottom').isVisible()).toBe(true);
   await page.close();
 });
 
