@@ -204,11 +204,18 @@ test(`the viewer follows a ${FLOOD.toLocaleString()}-line flood and the page sta
   await page.close();
 }, 180_000);
 
-test('pause stops updates and resume catches up', async () => {
+test('pause stops updates and resume catches up; auto-scroll only at the bottom', async () => {
   const page = await signedIn.newPage();
   await page.goto(`${url}/admin/logs`);
   await page.getByLabel('Source').selectOption('parachute-fixture-good');
   await page.waitForURL(/\/admin\/logs\/parachute-fixture-good$/);
+  // The sidebar still marks Logs on a module's log.
+  expect(
+    await page
+      .getByRole('navigation', { name: 'Admin sections' })
+      .getByRole('link', { name: 'Logs' })
+      .getAttribute('aria-current'),
+  ).toBe('page');
   await page.getByText('Following live.').waitFor();
   const port = (await moduleNamed(call, 'fx-good'))?.port as number;
   await fetch(`http://127.0.0.1:${port}/log?line=before-pause`);

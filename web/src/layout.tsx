@@ -38,7 +38,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
             <a
               key={item.path}
               href={item.path}
-              aria-current={path === withoutTrailingSlash(item.path) ? 'page' : undefined}
+              aria-current={current(path, withoutTrailingSlash(item.path))}
             >
               {item.label}
             </a>
@@ -47,6 +47,12 @@ export function Layout({ children }: { children: ComponentChildren }) {
       <main class="content">{children}</main>
     </div>
   );
+}
+
+// A section stays marked on its sub-pages (/admin/logs/<module>); Overview only on itself.
+function current(path: string, section: string): 'page' | undefined {
+  if (path === section) return 'page';
+  return section !== '/admin' && path.startsWith(`${section}/`) ? 'page' : undefined;
 }
 
 // preact-iso reports paths without a trailing slash ("/admin/" is "/admin").
