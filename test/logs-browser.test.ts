@@ -63,6 +63,15 @@ async function shot(page: Page, name: string) {
     await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
 }
 
+/** What the page counts while it follows the flood. */
+interface Perf {
+  frames: number;
+  maxGap: number;
+  maxRows: number;
+  longMs: number;
+  start: number;
+}
+
 /** The text of the rows the list renders now. */
 function rows(page: Page): Promise<string[]> {
   return page.locator('.log-row').allTextContents();
@@ -129,7 +138,7 @@ test(`the viewer follows a ${FLOOD.toLocaleString()}-line flood and the page sta
 
   // Count frames, long tasks and the DOM's rows inside the page while the flood runs.
   await page.evaluate(() => {
-    const w = window as unknown as { perf: Record<string, number> };
+    const w = window as unknown as { perf: Perf };
     w.perf = { frames: 0, maxGap: 0, maxRows: 0, longMs: 0, start: performance.now() };
     let last = performance.now();
     const tick = (now: number) => {
@@ -153,9 +162,9 @@ test(`the viewer follows a ${FLOOD.toLocaleString()}-line flood and the page sta
     120_000,
   );
   const perf = (await page.evaluate(() => {
-    const w = window as unknown as { perf: Record<string, number> };
+    const w = window as unknown as { perf: Perf };
     return { ...w.perf, ms: performance.now() - w.perf.start };
-  })) as Record<string, number>;
+  })) as Perf & { ms: number };
   const fps = (perf.frames / perf.ms) * 1000;
   const busy = (perf.longMs / perf.ms) * 100;
   console.log(
