@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../../platform/client-ip.ts';
+import { audit } from '../audit.ts';
 import type { AuthContext } from '../context.ts';
 import { readCookie, SESSION_COOKIE } from '../cookies.ts';
 import { sameOriginRequest } from '../csrf.ts';
@@ -110,6 +111,11 @@ export function registerRoutes(oauth: OAuthIssuer) {
         });
       }
       clients.delete(db, client.client_id);
+      audit(oauth.auth, request, check.principal, {
+        action: 'app.delete',
+        target: client.client_id,
+        outcome: 'success',
+      });
       return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
     });
 }
