@@ -30,9 +30,10 @@ export function loginRoutes(ctx: AuthContext) {
         username,
         async () => (await verifyPassword(password, user?.password_hash ?? null)) && user !== null,
       );
+      // Not signed in: a failed password is anonymous, the account tried is the target.
       const failed = { action: 'auth.login.failed', target: username } as const;
       if (guess.outcome === 'limited') {
-        audit(ctx, request, user, {
+        audit(ctx, request, null, {
           ...failed,
           outcome: 'denied',
           detail: { reason: 'rate_limited' },
@@ -40,7 +41,7 @@ export function loginRoutes(ctx: AuthContext) {
         return rateLimited(guess.retryAfterSeconds);
       }
       if (guess.outcome === 'wrong' || !user) {
-        audit(ctx, request, user, {
+        audit(ctx, request, null, {
           ...failed,
           outcome: 'failure',
           detail: { reason: user ? 'wrong_password' : 'unknown_user' },

@@ -89,6 +89,12 @@ export function registerRoutes(oauth: OAuthIssuer) {
         client = clients.create(db, parsed.metadata);
         registrations.record(address);
       }
+      audit(oauth.auth, request, null, {
+        action: 'app.register',
+        target: client.client_id,
+        outcome: 'success',
+        detail: { name: client.client_name, status: client.status },
+      });
       return noStoreJson(201, {
         ...parsed.metadata,
         client_id: client.client_id,
