@@ -170,7 +170,9 @@ function AdminAudit() {
                   {entry.actor.name}
                 </td>
                 <td data-label="Action">
-                  <code data-testid="audit-action">{entry.action}</code>
+                  <code class="audit-action" data-testid="audit-action">
+                    {entry.action}
+                  </code>
                 </td>
                 <td data-label="Target" class="audit-wrap">
                   {entry.target ?? '—'}
@@ -180,7 +182,7 @@ function AdminAudit() {
                 </td>
                 <td data-label="Address">{entry.ip}</td>
                 <td data-label="Detail" class="audit-wrap">
-                  {entry.detail ? <code>{JSON.stringify(entry.detail)}</code> : '—'}
+                  {entry.detail ? describeDetail(entry.detail) : '—'}
                 </td>
               </tr>
             ))}
@@ -201,4 +203,11 @@ function AdminAudit() {
       )}
     </section>
   );
+}
+
+/** A detail object as "key: value, …"; strings as they are, anything else as JSON. */
+function describeDetail(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(', ');
 }
