@@ -3,6 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { totpCode } from '../src/auth/totp.ts';
 import { ANONYMOUS, prune, queryAudit, RETENTION, record } from '../src/store/audit.ts';
 import { openStore } from '../src/store/db.ts';
 import { ADMIN, ApiClient } from './helpers/api.ts';
@@ -103,6 +104,13 @@ describe('the audit log, against a real hub', () => {
       200,
     );
 
+    // The hub's own credentials, then a restart and an uninstall.
+    expect((await admin.post('/api/hub/operator-token/rotate')).status).toBe(200);
+    expect((await admin.post('/api/hub/signing-key/rotate')).status).toBe(200);
+    secrets.push((await Bun.file(join(hub.home, 'operator.token')).text()).trim());
+    expect((await admin.post('/api/modules/fx-good/restart')).status).toBe(200);
+    expect((await admin.delete('/api/modules/fx-good')).status).toBe(200);
+
     const all = async (query = ''): Promise<Entry[]> => {
       const res = await admin.get(`/api/audit?${query}`);
       expect(res.status).toBe(200);
@@ -165,6 +173,11 @@ describe('the audit log, against a real hub', () => {
       target: expect.stringContaining('good'),
       detail: { isolated: true },
     });
+    expect(find('token.operator.rotate').actor).toEqual(asAdmin);
+    expect(find('token.signing_key.rotate').actor).toEqual(asAdmin);
+    expect(find('module.restart').actor).toEqual(asAdmin);
+    expect(find('module.uninstall', 'started').actor).toEqual(asAdmin);
+    expect(find('module.uninstall').actor).toEqual(asAdmin);
     // Newest first.
     expect(entries.map((e) => e.id)).toEqual([...entries.map((e) => e.id)].sort((a, b) => b - a));
 
@@ -189,6 +202,51 @@ describe('the audit log, against a real hub', () => {
       expect(dump).not.toContain(secret);
     }
   }, 120_000);
+});
+
+describe('two-factor sign-in in the audit log', () => {
+  const hubs = trackHubs();
+
+  test('a wrong second factor is a failure of that user, the right one a sign-in; no code is kept', async () => {
+    const { url, hub } = await hubWithOperator(hubs);
+    const admin = new ApiClient(url);
+    await admin.login(ADMIN.username, ADMIN.password);
+    const secret = (await admin.post('/api/account/totp/setup')).json.secret as string;
+    const first = totpCode(secret, Date.now());
+    const enabled = await admin.post('/api/account/totp/enable', { code: first });
+    expect(enabled.status).toBe(200);
+    const browser = new ApiClient(url);
+    const challenge = (await browser.post('/api/auth/login', ADMIN)).json.challenge as string;
+    const wrong = first === '123456' ? '654321' : '123456';
+    expect((await browser.post('/api/auth/login/totp', { challenge, code: wrong })).status).toBe(
+      401,
+    );
+    const next = totpCode(secret, Date.now() + 30_000);
+    expect((await browser.post('/api/auth/login/totp', { challenge, code: next })).status).toBe(
+      200,
+    );
+
+    const entries = (await admin.get('/api/audit?action=auth.login')).json.entries as Entry[];
+    expect(entries.map((e) => [e.action, e.actor.name, e.outcome, e.detail])).toEqual([
+      ['auth.login', 'admin', 'success', { second_factor: true }],
+      ['auth.login.failed', 'admin', 'failure', { reason: 'wrong_second_factor' }],
+      ['auth.login', 'admin', 'success', null],
+    ]);
+    expect((await admin.get('/api/audit?action=account.totp')).json.entries).toMatchObject([
+      { action: 'account.totp.enable', actor: { name: 'admin' }, outcome: 'success' },
+    ]);
+    const db = new Database(join(hub.home, 'hub.db'), { readonly: true });
+    // Every text column (not the times, where six digits could turn up by chance).
+    const dump = JSON.stringify(
+      db
+        .query('SELECT actor_id, actor_name, ip, action, target, outcome, detail FROM audit_log')
+        .all(),
+    );
+    db.close();
+    for (const secretText of [secret, first, next, ...(enabled.json.backup_codes as string[])]) {
+      expect(dump).not.toContain(secretText);
+    }
+  }, 60_000);
 });
 
 describe('audit store', () => {
