@@ -63,6 +63,13 @@ describe('the audit log, against a real hub', () => {
     const bob = new ApiClient(url);
     await bob.login('bob', reset.json.temporary_password as string);
     expect((await bob.get('/api/audit')).status).toBe(403);
+    const bobPassword = 'bob chose a long password';
+    secrets.push(bobPassword);
+    const changed = await bob.post('/api/account/password', {
+      current_password: reset.json.temporary_password,
+      new_password: bobPassword,
+    });
+    expect(changed.status).toBe(204);
     expect((await new ApiClient(url).get('/api/audit')).status).toBe(401);
     expect((await admin.delete(`/api/users/${bobId}`)).status).toBe(204);
 
@@ -85,6 +92,10 @@ describe('the audit log, against a real hub', () => {
     ).toBe(200);
     expect((await admin.post(`/api/oauth/clients/${encodeURIComponent(denied)}/deny`)).status).toBe(
       200,
+    );
+
+    expect((await admin.delete(`/api/oauth/clients/${encodeURIComponent(denied)}`)).status).toBe(
+      204,
     );
 
     // A token: minted by the operator, revoked by the admin.
@@ -159,6 +170,8 @@ describe('the audit log, against a real hub', () => {
     expect(find('app.register')).toMatchObject({ actor: { id: null, name: 'anonymous' } });
     expect(find('app.approve')).toMatchObject({ actor: asAdmin, target: approved });
     expect(find('app.deny')).toMatchObject({ actor: asAdmin, target: denied });
+    expect(find('app.delete')).toMatchObject({ actor: asAdmin, target: denied });
+    expect(find('account.password')).toMatchObject({ actor: { id: bobId, name: 'bob' } });
     expect(find('token.mint')).toMatchObject({
       actor: { name: 'operator' },
       target: minted.json.jti,
@@ -281,7 +294,15 @@ describe('audit store', () => {
     for (let i = 0; i < 120; i++) {
       record(db, { ...entry, target: `t${i}`, detail: { n: i, password: 'hunter2', token: 'x' } });
     }
-    const first = queryAudit(db, {});
+    record(db, {
+      ...entry,
+      target: 'https://me:s3cret-pw@example.com/x.tgz',
+      detail: { error: 'GET https://me:s3cret-pw@example.com/x.tgz: 401' },
+    });
+    const withUrl = queryAudit(db, { limit: 1 }).entries[0];
+    expect(withUrl?.target).toBe('https://example.com/x.tgz');
+    expect(withUrl?.detail).toEqual({ error: 'GET https://example.com/x.tgz: 401' });
+    const first = queryAudit(db, { cursor: withUrl?.id });
     expect(first.entries).toHaveLength(50);
     expect(first.entries[0]?.target).toBe('t119');
     expect(first.entries[0]?.detail).toEqual({ n: 119 });

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { audit } from '../auth/audit.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { type Principal, requireAuth } from '../auth/guard.ts';
+import { log } from '../platform/log.ts';
 import { sseResponse } from '../platform/sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import type { ModuleManager } from './manager.ts';
@@ -58,13 +59,16 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
   ) => {
     const entry = { action, target, detail: { operation_id: op.id } };
     audit(auth, request, who, { ...entry, outcome: 'started' });
-    void manager.operations.settled(op).then((done) =>
-      audit(auth, request, who, {
-        ...entry,
-        outcome: done.state === 'succeeded' ? 'success' : 'failure',
-        detail: { operation_id: op.id, ...(done.error ? { error: done.error } : {}) },
-      }),
-    );
+    void manager.operations
+      .settled(op)
+      .then((done) =>
+        audit(auth, request, who, {
+          ...entry,
+          outcome: done.state === 'succeeded' ? 'success' : 'failure',
+          detail: { operation_id: op.id, ...(done.error ? { error: done.error } : {}) },
+        }),
+      )
+      .catch((error) => log.warn(`could not record ${action} in the audit log: ${error}`));
   };
   return new Elysia({ name: 'modules.api' })
     .use(requireAuth(auth))

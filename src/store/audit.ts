@@ -59,7 +59,7 @@ export function record(db: Database, entry: AuditInput, now = Date.now()): void 
       entry.actor.name,
       entry.ip,
       entry.action,
-      entry.target ?? null,
+      entry.target ? withoutUrlCredentials(entry.target) : null,
       entry.outcome,
       entry.detail ? JSON.stringify(safeDetail(entry.detail)) : null,
     ],
@@ -78,7 +78,19 @@ export function prune(db: Database, now = Date.now(), limits = RETENTION): void 
 }
 
 function safeDetail(detail: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(detail).filter(([key]) => !SECRET_KEY.test(key)));
+  return Object.fromEntries(
+    Object.entries(detail)
+      .filter(([key]) => !SECRET_KEY.test(key))
+      .map(([key, value]) => [
+        key,
+        typeof value === 'string' ? withoutUrlCredentials(value) : value,
+      ]),
+  );
+}
+
+/** A package URL may carry `user:password@`: the log keeps the URL without it. */
+function withoutUrlCredentials(text: string): string {
+  return text.replace(/\/\/[^/@\s]*@/g, '//');
 }
 
 interface Row {
