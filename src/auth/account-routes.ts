@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../platform/client-ip.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { authError, rateLimited } from './errors.ts';
 import { requireSession } from './guard.ts';
@@ -27,13 +28,25 @@ export function accountRoutes(ctx: AuthContext) {
       if (guess.outcome === 'limited') {
         return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
       }
-      if (guess.outcome === 'wrong') return status(401, wrongPassword);
+      if (guess.outcome === 'wrong') {
+        audit(ctx, request, user, {
+          action: 'account.password.failed',
+          target: user.username,
+          outcome: 'failure',
+        });
+        return status(401, wrongPassword);
+      }
       const weak = passwordProblem(parsed.data.new_password, user.username);
       if (weak) return status(422, authError('weak_password', weak));
       users.setPassword(ctx.db, user.id, await hashPassword(parsed.data.new_password), false);
       // Everywhere else this password was in use is signed out; this browser stays in.
       sessions.deleteForUser(ctx.db, user.id, session.id_hash);
       users.invalidateTokens(ctx.db, user.id);
+      audit(ctx, request, user, {
+        action: 'account.password',
+        target: user.username,
+        outcome: 'success',
+      });
       return new Response(null, { status: 204 });
     })
     .post('/api/account/totp/setup', ({ user, status }) => {
@@ -45,7 +58,7 @@ export function accountRoutes(ctx: AuthContext) {
       }
       return beginTotpEnrollment(ctx.db, user, `Parachute (${new URL(ctx.origin).hostname})`);
     })
-    .post('/api/account/totp/enable', ({ body, user, status }) => {
+    .post('/api/account/totp/enable', ({ request, body, user, status }) => {
       const parsed = parseBody(EnableTotpBody, body);
       if (!parsed.ok) return status(400, parsed.error);
       const codes = completeTotpEnrollment(ctx.db, user, parsed.data.code);
@@ -58,6 +71,11 @@ export function accountRoutes(ctx: AuthContext) {
           ),
         );
       }
+      audit(ctx, request, user, {
+        action: 'account.totp.enable',
+        target: user.username,
+        outcome: 'success',
+      });
       return { backup_codes: codes };
     })
     .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
@@ -69,6 +87,11 @@ export function accountRoutes(ctx: AuthContext) {
       }
       if (guess.outcome === 'wrong') return status(401, wrongPassword);
       disableTotp(ctx.db, user.id);
+      audit(ctx, request, user, {
+        action: 'account.totp.disable',
+        target: user.username,
+        outcome: 'success',
+      });
       return new Response(null, { status: 204 });
     });
 }

@@ -3,6 +3,7 @@ import { normalizeAppsDomain } from '../platform/apps-domain.ts';
 import { log } from '../platform/log.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { setSetting } from '../store/settings.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
 import { requireAuth } from './guard.ts';
@@ -23,7 +24,7 @@ export function appsDomainRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.apps-domain' })
     .use(requireAuth(ctx))
     .get('/api/hub/apps-domain', describe)
-    .put('/api/hub/apps-domain', async ({ body, status }) => {
+    .put('/api/hub/apps-domain', async ({ request, principal, body, status }) => {
       const parsed = parseBody(AppsDomainBody, body);
       if (!parsed.ok) return status(400, parsed.error);
       let value: string | null = null;
@@ -37,6 +38,12 @@ export function appsDomainRoutes(ctx: AuthContext) {
         throw error;
       }
       setSetting(ctx.db, 'apps_domain', value);
+      audit(ctx, request, principal, {
+        action: 'setting.apps_domain',
+        target: 'apps_domain',
+        outcome: 'success',
+        detail: { value },
+      });
       const moved = ctx.refreshAppsDomain();
       log.info(`apps domain is now ${ctx.appsDomain ?? 'unset (modules share the hub origin)'}`);
       if (moved) {

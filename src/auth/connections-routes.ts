@@ -1,4 +1,6 @@
 import { Elysia } from 'elysia';
+import type { Actor } from '../store/audit.ts';
+import { actorOf, audit } from './audit.ts';
 import { CONNECTION_ID, type CredentialConnections } from './connection-credentials.ts';
 import { connections } from './connections.ts';
 import type { AuthContext } from './context.ts';
@@ -6,7 +8,9 @@ import { authError } from './errors.ts';
 import { authenticate, bearerToken } from './guard.ts';
 import { adminPageCaller, noStore } from './page-caller.ts';
 
-type Operator = { ok: true; module: string | null } | { ok: false; response: Response };
+type Operator =
+  | { ok: true; module: string | null; actor: Actor }
+  | { ok: false; response: Response };
 
 /**
  * Who may manage connections: the operator's bearer (`parachute:host:admin`),
@@ -18,11 +22,13 @@ async function operator(ctx: AuthContext, request: Request): Promise<Operator> {
   if (bearerToken(request)) {
     const check = await authenticate(ctx, request, 'parachute:host:admin');
     return check.ok
-      ? { ok: true, module: null }
+      ? { ok: true, module: null, actor: actorOf(check.principal) }
       : { ok: false, response: noStore(check.status, check.body) };
   }
   const check = adminPageCaller(ctx, request);
-  return check.ok ? { ok: true, module: check.caller.module } : check;
+  return check.ok
+    ? { ok: true, module: check.caller.module, actor: actorOf(check.caller.user) }
+    : check;
 }
 
 /**
@@ -49,6 +55,12 @@ export function connectionsRoutes(ctx: AuthContext, service: CredentialConnectio
       const who = await operator(ctx, request);
       if (!who.ok) return who.response;
       const result = await service.create(body, who.module);
+      audit(ctx, request, who.actor, {
+        action: 'connection.create',
+        target: result.ok ? connectionId(result.response) : null,
+        outcome: result.ok ? 'success' : 'failure',
+        detail: result.ok ? undefined : { status: result.status },
+      });
       return result.ok ? noStore(200, result.response) : noStore(result.status, result.body);
     })
     .delete('/admin/connections/:id', async ({ request, params }) => {
@@ -68,6 +80,12 @@ export function connectionsRoutes(ctx: AuthContext, service: CredentialConnectio
         );
       }
       const errors = await service.teardown(found);
+      audit(ctx, request, who.actor, {
+        action: 'connection.delete',
+        target: found.id,
+        outcome: errors.length === 0 ? 'success' : 'failure',
+        detail: { module: found.module, vault: found.vault },
+      });
       return errors.length === 0
         ? noStore(200, { ok: true, id: found.id })
         : noStore(207, { ok: false, id: found.id, partial: true, errors });
@@ -76,4 +94,9 @@ export function connectionsRoutes(ctx: AuthContext, service: CredentialConnectio
       const result = await service.renew(params.id, bearerToken(request));
       return result.ok ? noStore(200, result.response) : noStore(result.status, result.body);
     });
+}
+
+/** The id of the connection a create answered with, for the audit log. */
+function connectionId(response: object): string | null {
+  return (response as { connection?: { id?: string } }).connection?.id ?? null;
 }

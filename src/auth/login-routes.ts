@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../platform/client-ip.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { clearedCookies } from './cookies.ts';
 import { sameOriginRequest } from './csrf.ts';
@@ -29,13 +30,32 @@ export function loginRoutes(ctx: AuthContext) {
         username,
         async () => (await verifyPassword(password, user?.password_hash ?? null)) && user !== null,
       );
-      if (guess.outcome === 'limited') return rateLimited(guess.retryAfterSeconds);
+      // Not signed in: a failed password is anonymous, the account tried is the target.
+      const failed = { action: 'auth.login.failed', target: username } as const;
+      if (guess.outcome === 'limited') {
+        audit(ctx, request, null, {
+          ...failed,
+          outcome: 'denied',
+          detail: { reason: 'rate_limited' },
+        });
+        return rateLimited(guess.retryAfterSeconds);
+      }
       if (guess.outcome === 'wrong' || !user) {
+        audit(ctx, request, null, {
+          ...failed,
+          outcome: 'failure',
+          detail: { reason: user ? 'wrong_password' : 'unknown_user' },
+        });
         return status(401, authError('invalid_credentials', 'Wrong username or password.'));
       }
       if (user.totp_enabled)
         return { two_factor_required: true, challenge: ctx.challenges.start(user.id) };
       ctx.limiter.recordSuccess(ip, username);
+      audit(ctx, request, user, {
+        action: 'auth.login',
+        target: user.username,
+        outcome: 'success',
+      });
       return startSession(ctx, request, user);
     })
     .post('/api/auth/login/totp', async ({ request, body, status }) => {
@@ -56,8 +76,21 @@ export function loginRoutes(ctx: AuthContext) {
       const guess = await ctx.limiter.guess(ip, user.username, () =>
         checkSecondFactor(ctx.db, user, parsed.data.code),
       );
-      if (guess.outcome === 'limited') return rateLimited(guess.retryAfterSeconds);
+      const failed = { action: 'auth.login.failed', target: user.username } as const;
+      if (guess.outcome === 'limited') {
+        audit(ctx, request, user, {
+          ...failed,
+          outcome: 'denied',
+          detail: { reason: 'rate_limited', step: 'totp' },
+        });
+        return rateLimited(guess.retryAfterSeconds);
+      }
       if (guess.outcome === 'wrong') {
+        audit(ctx, request, user, {
+          ...failed,
+          outcome: 'failure',
+          detail: { reason: 'wrong_second_factor' },
+        });
         return status(
           401,
           authError('invalid_code', 'That code is not valid. Try the current code from your app.'),
@@ -65,6 +98,12 @@ export function loginRoutes(ctx: AuthContext) {
       }
       ctx.challenges.finish(parsed.data.challenge);
       ctx.limiter.recordSuccess(ip, user.username);
+      audit(ctx, request, user, {
+        action: 'auth.login',
+        target: user.username,
+        outcome: 'success',
+        detail: { second_factor: true },
+      });
       return startSession(ctx, request, user);
     })
     .use(requireSession(ctx))
@@ -72,7 +111,12 @@ export function loginRoutes(ctx: AuthContext) {
       set.headers['cache-control'] = 'no-store';
       return { user: publicUser(user) };
     })
-    .post('/api/auth/logout', ({ session }) => {
+    .post('/api/auth/logout', ({ request, session, user }) => {
+      audit(ctx, request, user, {
+        action: 'auth.logout',
+        target: user.username,
+        outcome: 'success',
+      });
       sessions.delete(ctx.db, session.id_hash);
       const headers = new Headers();
       for (const cookie of clearedCookies(ctx.secureCookies)) headers.append('set-cookie', cookie);

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
-import { authenticate, bearerToken, verifyBearer } from './guard.ts';
+import { authenticate, bearerToken, type Principal, verifyBearer } from './guard.ts';
 import { API_CLIENT_ID, mintToken } from './mint.ts';
 import { decideMint, holdsHostAuthority } from './mint-rules.ts';
 import { type MintedToken, mintedTokens } from './minted-tokens.ts';
@@ -75,6 +76,17 @@ export function mintTokenRoutes(ctx: AuthContext, catalog: () => ScopeCatalog) {
         permissions: parsed.data.permissions,
         record: { via: 'mint_token', parentJti: parent?.jti, familyId: family?.family_id },
       });
+      audit(
+        ctx,
+        request,
+        { kind: 'token', sub, scopes: bearer.scopes, user: bearer.user },
+        {
+          action: 'token.mint',
+          target: minted.jti,
+          outcome: 'success',
+          detail: { scope: grant.scopes.join(' '), subject: parsed.data.subject ?? sub },
+        },
+      );
       return noStore(200, {
         jti: minted.jti,
         token: minted.token,
@@ -99,9 +111,16 @@ export function mintTokenRoutes(ctx: AuthContext, catalog: () => ScopeCatalog) {
       // Who may: an admin (session with CSRF, or the host's token), or a
       // token holding vault:<name>:admin for a token of that vault alone.
       const token = bearerToken(request);
+      let who: Principal;
       if (token) {
         const bearer = await verifyBearer(ctx, token, null);
         if (!bearer.ok) return noStore(bearer.status, bearer.body);
+        who = {
+          kind: 'token',
+          sub: bearer.claims.sub ?? '',
+          scopes: bearer.scopes,
+          user: bearer.user,
+        };
         if (!holdsHostAuthority(bearer.scopes) && !(row && vaultAdminOf(row, bearer.scopes))) {
           return noStore(
             403,
@@ -111,6 +130,7 @@ export function mintTokenRoutes(ctx: AuthContext, catalog: () => ScopeCatalog) {
       } else {
         const check = await authenticate(ctx, request, 'parachute:host:admin');
         if (!check.ok) return noStore(check.status, check.body);
+        who = check.principal;
       }
       if (!parsed.ok) return noStore(400, parsed.error);
       if (!row) {
@@ -120,6 +140,12 @@ export function mintTokenRoutes(ctx: AuthContext, catalog: () => ScopeCatalog) {
         );
       }
       const revokedAt = mintedTokens.revoke(ctx.db, row.jti) as number;
+      audit(ctx, request, who, {
+        action: 'token.revoke',
+        target: row.jti,
+        outcome: 'success',
+        detail: { subject: row.subject },
+      });
       return noStore(200, { jti: row.jti, revoked_at: new Date(revokedAt).toISOString() });
     });
 }

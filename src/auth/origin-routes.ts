@@ -4,6 +4,7 @@ import { OperatorError } from '../platform/operator-error.ts';
 import { normalizeOrigin } from '../platform/origin.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { setSetting } from '../store/settings.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
 import { requireAuth } from './guard.ts';
@@ -16,7 +17,7 @@ export function originRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.origin' })
     .use(requireAuth(ctx))
     .get('/api/hub/origin', describe)
-    .put('/api/hub/origin', async ({ body, status }) => {
+    .put('/api/hub/origin', async ({ request, principal, body, status }) => {
       const parsed = parseBody(OriginBody, body);
       if (!parsed.ok) return status(400, parsed.error);
       let value: string | null = null;
@@ -29,6 +30,12 @@ export function originRoutes(ctx: AuthContext) {
         throw error;
       }
       setSetting(ctx.db, 'origin', value);
+      audit(ctx, request, principal, {
+        action: 'setting.origin',
+        target: 'origin',
+        outcome: 'success',
+        detail: { value },
+      });
       if (ctx.refreshOrigin()) {
         // Tokens carry iss: the operator token must name the new origin (auth.md section 7).
         await mintOperatorToken(ctx, hubPaths(ctx.home).operatorToken);

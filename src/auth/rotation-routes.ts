@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { requireAuth } from './guard.ts';
 import { mintOperatorToken } from './operator-token.ts';
@@ -18,14 +19,24 @@ import { mintOperatorToken } from './operator-token.ts';
 export function rotationRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.rotation' })
     .use(requireAuth(ctx))
-    .post('/api/hub/operator-token/rotate', async () => {
+    .post('/api/hub/operator-token/rotate', async ({ request, principal }) => {
       const { exp } = await mintOperatorToken(ctx, hubPaths(ctx.home).operatorToken);
       log.info('operator token rotated from the API; the previous one is revoked');
+      audit(ctx, request, principal, {
+        action: 'token.operator.rotate',
+        target: 'operator',
+        outcome: 'success',
+      });
       return { expires_at: new Date(exp * 1000).toISOString() };
     })
-    .post('/api/hub/signing-key/rotate', async () => {
+    .post('/api/hub/signing-key/rotate', async ({ request, principal }) => {
       const kid = await ctx.keys.rotate();
       log.info(`signing key rotated from the API; ${kid} is active`);
+      audit(ctx, request, principal, {
+        action: 'token.signing_key.rotate',
+        target: kid,
+        outcome: 'success',
+      });
       return { kid };
     });
 }

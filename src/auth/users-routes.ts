@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
 import { requireAuth } from './guard.ts';
@@ -15,7 +16,7 @@ export function usersRoutes(ctx: AuthContext) {
     new Elysia({ name: 'auth.users' })
       .use(requireAuth(ctx))
       .get('/api/users', () => ({ users: users.list(ctx.db).map(publicUser) }))
-      .post('/api/users', async ({ body, status }) => {
+      .post('/api/users', async ({ request, principal, body, status }) => {
         const parsed = parseBody(CreateUserBody, body);
         if (!parsed.ok) return status(400, parsed.error);
         if (users.byUsername(ctx.db, parsed.data.username)) {
@@ -42,15 +43,27 @@ export function usersRoutes(ctx: AuthContext) {
           mustChangePassword: true,
         });
         ctx.refreshAdminExists();
+        audit(ctx, request, principal, {
+          action: 'user.create',
+          target: user.username,
+          outcome: 'success',
+          detail: { id: user.id, role: user.role },
+        });
         return status(201, { user: publicUser(user), temporary_password: temporary });
       })
-      .post('/api/users/:id/reset-password', async ({ params, status }) => {
+      .post('/api/users/:id/reset-password', async ({ request, principal, params, status }) => {
         const user = users.byId(ctx.db, params.id);
         if (!user) return status(404, authError('unknown_user', `No user with id ${params.id}.`));
         const temporary = temporaryPassword();
         users.setPassword(ctx.db, user.id, await hashPassword(temporary), true);
         sessions.deleteForUser(ctx.db, user.id);
         users.invalidateTokens(ctx.db, user.id);
+        audit(ctx, request, principal, {
+          action: 'user.reset_password',
+          target: user.username,
+          outcome: 'success',
+          detail: { id: user.id },
+        });
         return {
           user: publicUser(users.byId(ctx.db, user.id) ?? user),
           temporary_password: temporary,
@@ -61,7 +74,7 @@ export function usersRoutes(ctx: AuthContext) {
         if (!users.byId(ctx.db, params.id)) return status(404, unknownUser(params.id));
         return { vaults: userVaults.of(ctx.db, params.id) };
       })
-      .put('/api/users/:id/vaults', ({ params, body, status }) => {
+      .put('/api/users/:id/vaults', ({ request, principal, params, body, status }) => {
         const user = users.byId(ctx.db, params.id);
         if (!user) return status(404, unknownUser(params.id));
         const parsed = parseBody(UserVaultsBody, body);
@@ -70,9 +83,15 @@ export function usersRoutes(ctx: AuthContext) {
         // Admins hold every vault whatever is assigned; a user's apps lose what they lost.
         if (user.role !== 'admin')
           families.revokeOutsideVaults(ctx.db, user.id, parsed.data.vaults);
+        audit(ctx, request, principal, {
+          action: 'user.vaults',
+          target: user.username,
+          outcome: 'success',
+          detail: { id: user.id, vaults: parsed.data.vaults },
+        });
         return { vaults: userVaults.of(ctx.db, params.id) };
       })
-      .delete('/api/users/:id', ({ params, principal, status }) => {
+      .delete('/api/users/:id', ({ request, params, principal, status }) => {
         const user = users.byId(ctx.db, params.id);
         if (!user) return status(404, authError('unknown_user', `No user with id ${params.id}.`));
         if (principal.kind === 'session' && principal.user.id === user.id) {
@@ -92,6 +111,12 @@ export function usersRoutes(ctx: AuthContext) {
         }
         users.delete(ctx.db, user.id);
         ctx.refreshAdminExists();
+        audit(ctx, request, principal, {
+          action: 'user.delete',
+          target: user.username,
+          outcome: 'success',
+          detail: { id: user.id, role: user.role },
+        });
         return new Response(null, { status: 204 });
       })
   );

@@ -3,6 +3,7 @@ import { accountRoutes } from '../auth/account-routes.ts';
 import { AgentGrants } from '../auth/agent-grants.ts';
 import { agentGrantsRoutes } from '../auth/agent-grants-routes.ts';
 import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
+import { auditRoutes } from '../auth/audit-routes.ts';
 import { CredentialConnections } from '../auth/connection-credentials.ts';
 import { connectionsRoutes } from '../auth/connections-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
@@ -108,6 +109,8 @@ export function createApp(deps: AppDeps) {
       .use(rotationRoutes(deps.auth))
       // GET|PUT /api/hub/apps-domain
       .use(appsDomainRoutes(deps.auth))
+      // GET /api/audit (admin): who did what, when, from where
+      .use(auditRoutes(deps.auth))
       // A module origin's own session: /api/module-session, .../start, .../callback,
       // .../logout there; .../authorize on the hub's origin
       .use(moduleSessionRoutes(deps.auth))

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia';
 import * as z from 'zod/mini';
+import { audit } from '../auth/audit.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { moduleOrigin } from '../platform/apps-domain.ts';
@@ -41,7 +42,7 @@ export function isolationRoutes(
       apps_domain: auth.appsDomain,
       modules: manager.list().map(browserOf),
     }))
-    .post('/api/modules/:name/isolation', ({ params, body, status }) => {
+    .post('/api/modules/:name/isolation', ({ request, principal, params, body, status }) => {
       const name = manager.resolve(params.name);
       const row = name ? manager.row(name) : undefined;
       if (!name || !row) {
@@ -58,6 +59,12 @@ export function isolationRoutes(
         });
       }
       isolation.set(name, parsed.data.isolated);
+      audit(auth, request, principal, {
+        action: 'setting.isolation',
+        target: name,
+        outcome: 'success',
+        detail: { isolated: parsed.data.isolated },
+      });
       return browserOf(manager.view(row));
     });
 }

@@ -1,7 +1,9 @@
 import { Elysia } from 'elysia';
 import * as z from 'zod/mini';
+import { audit } from '../auth/audit.ts';
 import type { AuthContext } from '../auth/context.ts';
-import { requireAuth } from '../auth/guard.ts';
+import { type Principal, requireAuth } from '../auth/guard.ts';
+import { log } from '../platform/log.ts';
 import { sseResponse } from '../platform/sse.ts';
 import { followLog } from '../supervisor/log-sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
@@ -48,6 +50,27 @@ const InstallBody = z.object({
 /** The module operations API of modules.md section 6. */
 export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
   const known = (name: string) => manager.resolve(name);
+  // An operation's start now and its outcome when it settles, both in the audit log.
+  const audited = (
+    request: Request,
+    who: Principal,
+    action: string,
+    target: string,
+    op: Operation,
+  ) => {
+    const entry = { action, target, detail: { operation_id: op.id } };
+    audit(auth, request, who, { ...entry, outcome: 'started' });
+    void manager.operations
+      .settled(op)
+      .then((done) =>
+        audit(auth, request, who, {
+          ...entry,
+          outcome: done.state === 'succeeded' ? 'success' : 'failure',
+          detail: { operation_id: op.id, ...(done.error ? { error: done.error } : {}) },
+        }),
+      )
+      .catch((error) => log.warn(`could not record ${action} in the audit log: ${error}`));
+  };
   return new Elysia({ name: 'modules.api' })
     .use(requireAuth(auth))
     .get('/api/modules', () => ({
@@ -57,7 +80,7 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
         links: linksOf(view, auth),
       })),
     }))
-    .post('/api/modules/install', ({ body, status }) => {
+    .post('/api/modules/install', ({ request, principal, body, status }) => {
       const parsed = InstallBody.safeParse(body ?? {});
       if (!parsed.success) {
         return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
@@ -68,6 +91,7 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
       const started = begin(() => manager.install(spec, manifest));
       if ('conflict' in started) return status(409, started.conflict);
+      audited(request, principal, 'module.install', spec, started.operation);
       return status(202, { operation_id: started.operation.id });
     })
     .get('/api/modules/operations/:id', ({ params, query, status }) => {
@@ -90,7 +114,7 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
         });
       });
     })
-    .post('/api/modules/:name/:action', async ({ params, body, status }) => {
+    .post('/api/modules/:name/:action', async ({ request, principal, params, body, status }) => {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       const action = params.action;
@@ -101,6 +125,7 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
           manager.upgrade(name, typeof channel === 'string' && channel ? channel : undefined),
         );
         if ('conflict' in started) return status(409, started.conflict);
+        audited(request, principal, 'module.upgrade', name, started.operation);
         return status(202, { operation_id: started.operation.id });
       }
       if (action !== 'start' && action !== 'stop' && action !== 'restart') {
@@ -114,20 +139,27 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       const changing = manager.operations.runningOn(name);
       if (changing) return status(409, conflict(new OperationInProgressError(changing)));
       try {
-        return { name, state: await manager.supervisor[action](name) };
+        const state = await manager.supervisor[action](name);
+        audit(auth, request, principal, {
+          action: `module.${action}`,
+          target: name,
+          outcome: 'success',
+        });
+        return { name, state };
       } catch (error) {
         // Shutdown began after the check above, before the start ran.
         if (error instanceof ShuttingDownError) return status(503, SHUTTING_DOWN);
         throw error;
       }
     })
-    .delete('/api/modules/:name', async ({ params, query, status }) => {
+    .delete('/api/modules/:name', async ({ request, principal, params, query, status }) => {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
       const purge = query.purge === '1';
       const started = begin(() => manager.uninstall(name, purge));
       if ('conflict' in started) return status(409, started.conflict);
+      audited(request, principal, 'module.uninstall', name, started.operation);
       const done = await manager.operations.settled(started.operation);
       if (done.state === 'failed') {
         return status(500, {

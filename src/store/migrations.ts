@@ -266,4 +266,24 @@ export const migrations: Migration[] = [
       CREATE INDEX agent_grants_by_agent ON agent_grants (agent);
     `,
   },
+  {
+    version: 8,
+    name: 'audit_log',
+    // Who did what, when, from where (issue 16 point 5). Never secrets:
+    // detail is a small JSON object built by the caller from safe fields.
+    sql: `
+      CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        actor_id   TEXT,            -- user id, token sub, or NULL for anonymous
+        actor_name TEXT NOT NULL,   -- username, "operator", the token's sub, or "anonymous"
+        ip         TEXT NOT NULL,
+        action     TEXT NOT NULL,   -- e.g. auth.login.failed, module.install
+        target     TEXT,
+        outcome    TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'denied', 'started')),
+        detail     TEXT             -- JSON object, or NULL
+      ) STRICT;
+      CREATE INDEX audit_log_by_at ON audit_log (at);
+    `,
+  },
 ];

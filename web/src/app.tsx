@@ -2,6 +2,7 @@ import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { Layout } from './layout.tsx';
 import { Account } from './pages/account.tsx';
 import { Apps } from './pages/apps.tsx';
+import { Audit } from './pages/audit.tsx';
 import { Consent } from './pages/consent.tsx';
 import { Login } from './pages/login.tsx';
 import { Logs } from './pages/logs.tsx';
@@ -57,6 +58,7 @@ function Screens() {
           <Route path="/admin/tokens" component={Tokens} />
           <Route path="/admin/logs" component={Logs} />
           <Route path="/admin/logs/:name" component={Logs} />
+          <Route path="/admin/audit" component={Audit} />
           <Route default component={NotFound} />
         </Router>
       </Layout>

@@ -5,5 +5,6 @@ export const nav: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/admin/apps', label: 'Connected apps' },
   { path: '/admin/tokens', label: 'Tokens', adminOnly: true },
   { path: '/admin/logs', label: 'Logs', adminOnly: true },
+  { path: '/admin/audit', label: 'Audit log', adminOnly: true },
   { path: '/admin/account', label: 'Account' },
 ];

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia';
+import { audit } from '../audit.ts';
 import type { AuthContext } from '../context.ts';
 import { authError } from '../errors.ts';
 import { authenticate } from '../guard.ts';
@@ -33,7 +34,7 @@ function requireActor(ctx: AuthContext) {
         p.kind === 'session'
           ? { admin: p.user.role === 'admin', userId: p.user.id }
           : { admin: true, userId: p.user?.id ?? null };
-      return { actor };
+      return { actor, principal: p };
     },
   );
 }
@@ -69,7 +70,7 @@ export function appsRoutes(oauth: OAuthIssuer) {
         })),
       })),
     }))
-    .delete('/api/oauth/grants/:id', ({ params, actor, status }) => {
+    .delete('/api/oauth/grants/:id', ({ request, principal, params, actor, status }) => {
       const grant = grants.byId(db, params.id);
       if (!grant || !mayManage(actor, grant.user_id)) {
         return status(404, authError('unknown_grant', `No grant with id ${params.id}.`));
@@ -77,21 +78,33 @@ export function appsRoutes(oauth: OAuthIssuer) {
       // Access tokens first: deleting the grant cascades to the families that list them.
       families.revokeWhere(db, 'grant_id', grant.id);
       db.run('DELETE FROM oauth_grants WHERE id = ?', [grant.id]);
+      audit(oauth.auth, request, principal, {
+        action: 'app.grant.revoke',
+        target: grant.client_id,
+        outcome: 'success',
+        detail: { grant_id: grant.id },
+      });
       return new Response(null, { status: 204 });
     })
-    .delete('/api/oauth/tokens/:id', ({ params, actor, status }) => {
+    .delete('/api/oauth/tokens/:id', ({ request, principal, params, actor, status }) => {
       const family = families.byId(db, params.id);
       if (!family || !mayManage(actor, family.user_id)) {
         return status(404, authError('unknown_token', `No token with id ${params.id}.`));
       }
       families.revoke(db, family.id);
+      audit(oauth.auth, request, principal, {
+        action: 'app.token.revoke',
+        target: family.client_id,
+        outcome: 'success',
+        detail: { id: family.id },
+      });
       return new Response(null, { status: 204 });
     })
     .get('/api/oauth/clients', ({ actor, status }) => {
       if (!actor.admin) return status(403, adminOnly);
       return { clients: clients.list(db).map(publicClient) };
     })
-    .post('/api/oauth/clients/:id/:action', ({ params, actor, status }) => {
+    .post('/api/oauth/clients/:id/:action', ({ request, principal, params, actor, status }) => {
       if (!actor.admin) return status(403, adminOnly);
       if (params.action !== 'approve' && params.action !== 'deny') {
         return status(404, authError('not_found', `Use /approve or /deny, not /${params.action}.`));
@@ -100,13 +113,25 @@ export function appsRoutes(oauth: OAuthIssuer) {
       if (!client) return status(404, unknownClient(params.id));
       if (params.action === 'deny') families.revokeWhere(db, 'client_id', client.client_id);
       clients.setStatus(db, client.client_id, params.action === 'approve' ? 'approved' : 'denied');
+      audit(oauth.auth, request, principal, {
+        action: `app.${params.action}`,
+        target: client.client_id,
+        outcome: 'success',
+        detail: { name: client.client_name },
+      });
       return { client: publicClient(clients.byId(db, client.client_id) ?? client) };
     })
-    .delete('/api/oauth/clients/:id', ({ params, actor, status }) => {
+    .delete('/api/oauth/clients/:id', ({ request, principal, params, actor, status }) => {
       if (!actor.admin) return status(403, adminOnly);
       const client = clients.byId(db, params.id);
       if (!client) return status(404, unknownClient(params.id));
       clients.delete(db, client.client_id);
+      audit(oauth.auth, request, principal, {
+        action: 'app.delete',
+        target: client.client_id,
+        outcome: 'success',
+        detail: { name: client.client_name },
+      });
       return new Response(null, { status: 204 });
     });
 }

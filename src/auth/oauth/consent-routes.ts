@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia';
+import { audit } from '../audit.ts';
 import { authError } from '../errors.ts';
 import { requireSession } from '../guard.ts';
 import type { User } from '../users.ts';
@@ -63,7 +64,7 @@ export function consentRoutes(oauth: OAuthIssuer) {
         user: { username: user.username },
       };
     })
-    .post('/api/oauth/requests/:id', ({ params, body, user, status }) => {
+    .post('/api/oauth/requests/:id', ({ request, params, body, user, status }) => {
       const pending = oauth.pending.get(params.id, user.id);
       const client = pending ? clients.byId(db, pending.clientId) : null;
       if (!pending || !client) return status(404, unknown);
@@ -80,6 +81,11 @@ export function consentRoutes(oauth: OAuthIssuer) {
       });
       if (answer.decision === 'deny') {
         oauth.pending.take(pending.id, user.id);
+        audit(oauth.auth, request, user, {
+          action: 'app.consent.deny',
+          target: client.client_id,
+          outcome: 'success',
+        });
         return back({ error: 'access_denied', error_description: 'The user declined.' });
       }
       if (client.status === 'denied') {
@@ -94,6 +100,12 @@ export function consentRoutes(oauth: OAuthIssuer) {
         clients.setStatus(db, client.client_id, 'approved');
       }
       const grant = grants.record(db, user.id, client.client_id, scopes.list);
+      audit(oauth.auth, request, user, {
+        action: 'app.consent.approve',
+        target: client.client_id,
+        outcome: 'success',
+        detail: { scopes: scopes.list },
+      });
       return back({ code: issueCode(oauth, pending, grant.id, scopes.list) });
     });
 }

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia';
 import { clientIpOf } from '../../platform/client-ip.ts';
+import { audit } from '../audit.ts';
 import type { AuthContext } from '../context.ts';
 import { readCookie, SESSION_COOKIE } from '../cookies.ts';
 import { sameOriginRequest } from '../csrf.ts';
@@ -88,6 +89,12 @@ export function registerRoutes(oauth: OAuthIssuer) {
         client = clients.create(db, parsed.metadata);
         registrations.record(address);
       }
+      audit(oauth.auth, request, null, {
+        action: 'app.register',
+        target: client.client_id,
+        outcome: 'success',
+        detail: { name: client.client_name, status: client.status },
+      });
       return noStoreJson(201, {
         ...parsed.metadata,
         client_id: client.client_id,
@@ -110,6 +117,11 @@ export function registerRoutes(oauth: OAuthIssuer) {
         });
       }
       clients.delete(db, client.client_id);
+      audit(oauth.auth, request, check.principal, {
+        action: 'app.delete',
+        target: client.client_id,
+        outcome: 'success',
+      });
       return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
     });
 }
