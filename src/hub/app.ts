@@ -6,6 +6,7 @@ import { appsDomainRoutes } from '../auth/apps-domain-routes.ts';
 import { CredentialConnections } from '../auth/connection-credentials.ts';
 import { connectionsRoutes } from '../auth/connections-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
+import { hubSettingsRoutes } from '../auth/hub-settings-routes.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
 import { mintTokenRoutes } from '../auth/mint-token-routes.ts';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps) {
       .use(rotationRoutes(deps.auth))
       // GET|PUT /api/hub/apps-domain
       .use(appsDomainRoutes(deps.auth))
+      .use(hubSettingsRoutes(deps.auth))
       // A module origin's own session: /api/module-session, .../start, .../callback,
       // .../logout there; .../authorize on the hub's origin
       .use(moduleSessionRoutes(deps.auth))
