@@ -7,8 +7,10 @@ import { Login } from './pages/login.tsx';
 import { Modules } from './pages/modules.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
+import { Settings } from './pages/settings.tsx';
 import { Setup } from './pages/setup.tsx';
 import { Tokens } from './pages/tokens.tsx';
+import { Users } from './pages/users.tsx';
 import { RequireSession } from './require-session.tsx';
 import { SessionProvider } from './session.tsx';
 
@@ -54,6 +56,8 @@ function Screens() {
           <Route path="/admin/apps" component={Apps} />
           <Route path="/admin/modules" component={Modules} />
           <Route path="/admin/tokens" component={Tokens} />
+          <Route path="/admin/users" component={Users} />
+          <Route path="/admin/settings" component={Settings} />
           <Route default component={NotFound} />
         </Router>
       </Layout>

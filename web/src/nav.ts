@@ -4,5 +4,7 @@ export const nav: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/admin/modules', label: 'Modules' },
   { path: '/admin/apps', label: 'Connected apps' },
   { path: '/admin/tokens', label: 'Tokens', adminOnly: true },
+  { path: '/admin/users', label: 'Users', adminOnly: true },
+  { path: '/admin/settings', label: 'Settings', adminOnly: true },
   { path: '/admin/account', label: 'Account' },
 ];
