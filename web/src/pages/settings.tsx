@@ -247,7 +247,7 @@ function IsolationRow(props: { module: IsolationInfo['modules'][number]; onChang
           onChange={(e) => toggle(e.currentTarget.checked)}
         />
         <span>
-          Isolate <strong>{props.module.name}</strong>{' '}
+          Isolate <strong>{props.module.module}</strong>{' '}
           <span class="muted" data-testid="isolation-mode">
             ({props.module.mode})
           </span>
