@@ -63,6 +63,11 @@ async function shots(page: Page, name: string) {
     ] as const) {
       await page.setViewportSize({ width, height: 800 });
       await page.screenshot({ path: `${dir}/${name}-${label}-${scheme}.png`, fullPage: true });
+      // Nothing wider than the screen, on a phone too.
+      const wide = await page.evaluate(
+        () => document.documentElement.scrollWidth - window.innerWidth,
+      );
+      expect([name, width, wide <= 0]).toEqual([name, width, true]);
     }
   }
   await page.emulateMedia({ colorScheme: null });

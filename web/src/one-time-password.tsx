@@ -16,11 +16,13 @@ export function OneTimePassword(props: { username: string; password: string; onD
         <strong>Copy this password now: you will not see it again.</strong> Give it to{' '}
         <strong>{props.username}</strong>; they must choose their own when they sign in.
       </p>
-      <label for={boxId}>Temporary password for {props.username}</label>
+      <label for={boxId} class="block-label">
+        Temporary password for {props.username}
+      </label>
       <input
         id={boxId}
         type="text"
-        class="secret"
+        class="secret token-box"
         readOnly
         spellcheck={false}
         data-testid="temporary-password"

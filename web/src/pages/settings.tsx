@@ -86,7 +86,7 @@ function OriginSection() {
       <h2 id="origin-heading">Hub origin</h2>
       <FormError message={loaded.error} />
       {loaded.data && (
-        <form onSubmit={save} aria-label="Hub origin">
+        <form onSubmit={save} aria-label="Hub origin" class="wrap-anywhere">
           <p data-testid="origin-current">
             <code>{loaded.data.origin}</code>{' '}
             <span class="muted">({sourceWords(loaded.data.source)})</span>
@@ -224,6 +224,8 @@ function IsolationRow(props: { module: IsolationInfo['modules'][number]; onChang
   const { busy, error, run } = useAction();
   useEffect(() => setIsolated(props.module.isolated), [props.module.isolated]);
   function toggle(on: boolean) {
+    // Shown at once (a controlled checkbox would snap back while the request runs); undone on failure.
+    setIsolated(on);
     void run(
       async () => {
         const done = await api<{ isolated: boolean }>(
@@ -234,7 +236,10 @@ function IsolationRow(props: { module: IsolationInfo['modules'][number]; onChang
         setIsolated(done.isolated);
         props.onChanged();
       },
-      (caught) => `Could not change isolation: ${describeError(caught)}`,
+      (caught) => {
+        setIsolated(!on);
+        return `Could not change isolation: ${describeError(caught)}`;
+      },
     );
   }
   return (
@@ -267,7 +272,7 @@ function EnvSection() {
       <p class="muted">These change only by editing the environment and restarting the hub.</p>
       <FormError message={loaded.error} />
       {d && (
-        <dl class="facts">
+        <dl class="facts wrap-anywhere">
           <dt>Allowed host names</dt>
           <dd data-testid="allowed-hosts">
             {d.allowed_hosts.length > 0 ? d.allowed_hosts.join(', ') : 'none besides the origin'}{' '}

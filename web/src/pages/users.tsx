@@ -121,9 +121,12 @@ function NewUserForm(props: { onCreated: (shown: Shown) => void }) {
           value={role}
           onChange={(e) => setRole(e.currentTarget.value as 'user' | 'admin')}
         >
-          <option value="user">User: their own apps, the vaults given to them</option>
-          <option value="admin">Admin: everything on this hub</option>
+          <option value="user">User</option>
+          <option value="admin">Admin</option>
         </select>
+        <p class="hint">
+          A user connects their own apps to the vaults given to them; an admin manages everything.
+        </p>
       </div>
       <FormError message={error} />
       <div class="actions">
@@ -188,7 +191,7 @@ function UserCard(props: {
         <UserVaults user={user} vaults={props.vaults} />
       )}
       <FormError message={error} />
-      <div class="actions">
+      <div class="actions card-actions">
         <ConfirmButton
           label="Reset password"
           question={
