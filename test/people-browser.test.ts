@@ -215,6 +215,8 @@ test('settings show the origin and env settings, save the apps domain and toggle
   expect((await operator('GET', '/api/hub/apps-domain')).json.apps_domain).toBe(
     'apps.example.test',
   );
+  // Under an apps domain every module has its own origin: the list says so at once.
+  await row.getByTestId('isolation-mode').getByText('own-origin').waitFor();
   // Changing the origin's scheme warns before saving.
   const origin = page.getByRole('form', { name: 'Hub origin' });
   await origin.getByLabel('Origin').fill(url.replace('http://', 'https://'));
@@ -274,8 +276,8 @@ test('a user enrols 2FA from the QR code and signs out their other session', asy
   expect(await sessions.count()).toBe(3);
   expect(await page.getByText('this browser').count()).toBe(1);
   await shots(page, 'account-sessions');
-  await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
-  await page.getByText('Sign out the 2 other sessions?').waitFor();
+  await page.getByRole('button', { name: 'End all other sessions' }).click();
+  await page.getByText('End the 2 other sessions?').waitFor();
   await page.getByRole('button', { name: 'Yes, sign them out' }).click();
   await page.getByRole('status').getByText('Every other session is signed out.').waitFor();
   expect(await sessions.count()).toBe(1);

@@ -36,8 +36,9 @@ export function ActiveSessions() {
       <FormError message={list.error} />
       {list.data && (
         <ul class="cards" aria-label="Active sessions">
-          {list.data.sessions.map((s) => (
-            <li key={`${s.created_at}-${s.user_agent}`} class="card" data-testid="session">
+          {list.data.sessions.map((s, i) => (
+            // Sessions have no public id (the hash stays on the server); the order is stable per load.
+            <li key={i} class="card" data-testid="session">
               <div class="card-head">
                 <h3 class="session-agent">{s.user_agent ?? 'Unknown browser'}</h3>
                 {s.current && <span class="badge live">this browser</span>}
@@ -58,8 +59,8 @@ export function ActiveSessions() {
       <FormError message={error} />
       <div class="actions">
         <ConfirmButton
-          label="Sign out everywhere else"
-          question={`Sign out the ${others} other session${others === 1 ? '' : 's'}? This browser stays signed in.`}
+          label="End all other sessions"
+          question={`End the ${others} other session${others === 1 ? '' : 's'}? They are signed out; this browser stays signed in.`}
           confirmLabel="Yes, sign them out"
           disabled={busy || others === 0}
           onConfirm={revokeOthers}

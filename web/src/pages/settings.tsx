@@ -37,12 +37,18 @@ export function Settings() {
       </section>
     );
   }
+  return <AdminSettings />;
+}
+
+function AdminSettings() {
+  // A new apps domain changes every module's mode: the isolation list is read again.
+  const [appsSaves, setAppsSaves] = useState(0);
   return (
     <section>
       <h1>Settings</h1>
       <OriginSection />
-      <AppsDomainSection />
-      <IsolationSection />
+      <AppsDomainSection onSaved={() => setAppsSaves((n) => n + 1)} />
+      <IsolationSection key={appsSaves} />
       <EnvSection />
     </section>
   );
@@ -128,7 +134,7 @@ function OriginSection() {
   );
 }
 
-function AppsDomainSection() {
+function AppsDomainSection(props: { onSaved: () => void }) {
   const loaded = useLoad(() => api<AppsDomainInfo>('GET', '/api/hub/apps-domain'));
   const [value, setValue] = useState<string>();
   const [saved, setSaved] = useState(false);
@@ -144,6 +150,7 @@ function AppsDomainSection() {
         setValue(undefined);
         await loaded.reload();
         setSaved(true);
+        props.onSaved();
       },
       (caught) => describeError(caught),
     );
