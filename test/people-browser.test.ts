@@ -291,3 +291,38 @@ test('a user enrols 2FA from the QR code and signs out their other session', asy
   await other.close();
   await here.close();
 }, 90_000);
+
+test('sessions and env settings are private: own sessions only, CSRF to end them, admins only for settings', async () => {
+  const made = await operator('POST', '/api/users', { username: 'dave', role: 'user' });
+  expect(made.status).toBe(201);
+  const dave = new ApiClient(url);
+  await dave.login('dave', made.json.temporary_password as string);
+  // His own password, so that no must-change rule is what refuses him below.
+  const own = 'dave picked a long password';
+  const changed = await dave.post('/api/account/password', {
+    current_password: made.json.temporary_password,
+    new_password: own,
+  });
+  expect(changed.status).toBe(204);
+  const mine = (await dave.get('/api/account/sessions')).json as {
+    sessions: { current: boolean; id_hash?: string }[];
+  };
+  // Only dave's one session, and nothing that could be replayed as a cookie.
+  expect(mine.sessions.length).toBe(1);
+  expect(mine.sessions[0]?.current).toBe(true);
+  expect(JSON.stringify(mine)).not.toContain('hash');
+
+  // A second session of dave's survives a request without the CSRF header.
+  const second = new ApiClient(url);
+  await second.login('dave', own);
+  const noCsrf = new ApiClient(url, { csrf: false });
+  await noCsrf.login('dave', own);
+  expect((await noCsrf.post('/api/account/sessions/revoke-others', {})).status).toBe(403);
+  expect((await second.get('/api/account/sessions')).status).toBe(200);
+  // Anonymous callers get nothing.
+  expect((await fetch(`${url}/api/account/sessions`)).status).toBe(401);
+
+  // The env settings are for admins only.
+  expect((await dave.get('/api/hub/settings')).status).toBe(403);
+  expect((await operator('GET', '/api/hub/settings')).json.allowed_hosts).toEqual(['nas.local']);
+});
