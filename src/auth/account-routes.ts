@@ -18,77 +18,72 @@ export function accountRoutes(ctx: AuthContext) {
     );
   const wrongPassword = authError('invalid_credentials', 'The current password is wrong.');
 
-  return (
-    new Elysia({ name: 'auth.account' })
-      .use(requireSession(ctx))
-      .post('/api/account/password', async ({ request, body, user, session, status }) => {
-        const parsed = parseBody(ChangePasswordBody, body);
-        if (!parsed.ok) return status(400, parsed.error);
-        const guess = await checkPassword(request, user, parsed.data.current_password);
-        if (guess.outcome === 'limited') {
-          return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
-        }
-        if (guess.outcome === 'wrong') return status(401, wrongPassword);
-        const weak = passwordProblem(parsed.data.new_password, user.username);
-        if (weak) return status(422, authError('weak_password', weak));
-        users.setPassword(ctx.db, user.id, await hashPassword(parsed.data.new_password), false);
-        // Everywhere else this password was in use is signed out; this browser stays in.
-        sessions.deleteForUser(ctx.db, user.id, session.id_hash);
-        users.invalidateTokens(ctx.db, user.id);
-        return new Response(null, { status: 204 });
-      })
-      // The caller's own sessions; the hash is not shown, only which one is this browser.
-      .get('/api/account/sessions', ({ user, session }) => ({
-        sessions: sessions.listForUser(ctx.db, user.id).map((s) => ({
-          created_at: new Date(s.created_at).toISOString(),
-          last_seen_at: new Date(s.last_seen_at).toISOString(),
-          ip: s.ip,
-          user_agent: s.user_agent,
-          current: s.id_hash === session.id_hash,
-        })),
-      }))
-      // "Sign out everywhere else": every other session of this user ends.
-      .post('/api/account/sessions/revoke-others', ({ user, session }) => {
-        sessions.deleteForUser(ctx.db, user.id, session.id_hash);
-        return new Response(null, { status: 204 });
-      })
-      .post('/api/account/totp/setup', ({ user, status }) => {
-        if (user.totp_enabled) {
-          return status(
-            409,
-            authError(
-              'totp_already_enabled',
-              'Two-factor sign-in is already on. Disable it first.',
-            ),
-          );
-        }
-        return beginTotpEnrollment(ctx.db, user, `Parachute (${new URL(ctx.origin).hostname})`);
-      })
-      .post('/api/account/totp/enable', ({ body, user, status }) => {
-        const parsed = parseBody(EnableTotpBody, body);
-        if (!parsed.ok) return status(400, parsed.error);
-        const codes = completeTotpEnrollment(ctx.db, user, parsed.data.code);
-        if (!codes) {
-          return status(
-            400,
-            authError(
-              'invalid_code',
-              'That code does not match. Check the app and the device clock.',
-            ),
-          );
-        }
-        return { backup_codes: codes };
-      })
-      .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
-        const parsed = parseBody(DisableTotpBody, body);
-        if (!parsed.ok) return status(400, parsed.error);
-        const guess = await checkPassword(request, user, parsed.data.password);
-        if (guess.outcome === 'limited') {
-          return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
-        }
-        if (guess.outcome === 'wrong') return status(401, wrongPassword);
-        disableTotp(ctx.db, user.id);
-        return new Response(null, { status: 204 });
-      })
-  );
+  return new Elysia({ name: 'auth.account' })
+    .use(requireSession(ctx))
+    .post('/api/account/password', async ({ request, body, user, session, status }) => {
+      const parsed = parseBody(ChangePasswordBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const guess = await checkPassword(request, user, parsed.data.current_password);
+      if (guess.outcome === 'limited') {
+        return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
+      }
+      if (guess.outcome === 'wrong') return status(401, wrongPassword);
+      const weak = passwordProblem(parsed.data.new_password, user.username);
+      if (weak) return status(422, authError('weak_password', weak));
+      users.setPassword(ctx.db, user.id, await hashPassword(parsed.data.new_password), false);
+      // Everywhere else this password was in use is signed out; this browser stays in.
+      sessions.deleteForUser(ctx.db, user.id, session.id_hash);
+      users.invalidateTokens(ctx.db, user.id);
+      return new Response(null, { status: 204 });
+    })
+    .get('/api/account/sessions', ({ user, session }) => ({
+      // The caller's own sessions: never the hash, only which one is this browser.
+      sessions: sessions.listForUser(ctx.db, user.id).map((s) => ({
+        created_at: new Date(s.created_at).toISOString(),
+        last_seen_at: new Date(s.last_seen_at).toISOString(),
+        ip: s.ip,
+        user_agent: s.user_agent,
+        current: s.id_hash === session.id_hash,
+      })),
+    }))
+    .post('/api/account/sessions/revoke-others', ({ user, session }) => {
+      // "End all other sessions": every session of this user but this one.
+      sessions.deleteForUser(ctx.db, user.id, session.id_hash);
+      return new Response(null, { status: 204 });
+    })
+    .post('/api/account/totp/setup', ({ user, status }) => {
+      if (user.totp_enabled) {
+        return status(
+          409,
+          authError('totp_already_enabled', 'Two-factor sign-in is already on. Disable it first.'),
+        );
+      }
+      return beginTotpEnrollment(ctx.db, user, `Parachute (${new URL(ctx.origin).hostname})`);
+    })
+    .post('/api/account/totp/enable', ({ body, user, status }) => {
+      const parsed = parseBody(EnableTotpBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const codes = completeTotpEnrollment(ctx.db, user, parsed.data.code);
+      if (!codes) {
+        return status(
+          400,
+          authError(
+            'invalid_code',
+            'That code does not match. Check the app and the device clock.',
+          ),
+        );
+      }
+      return { backup_codes: codes };
+    })
+    .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
+      const parsed = parseBody(DisableTotpBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      const guess = await checkPassword(request, user, parsed.data.password);
+      if (guess.outcome === 'limited') {
+        return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
+      }
+      if (guess.outcome === 'wrong') return status(401, wrongPassword);
+      disableTotp(ctx.db, user.id);
+      return new Response(null, { status: 204 });
+    });
 }
