@@ -96,6 +96,8 @@ test('on a phone every admin page fits the screen: the navigation scrolls sidewa
     '/admin/modules',
     '/admin/apps',
     '/admin/tokens',
+    '/admin/users',
+    '/admin/settings',
     '/admin/account',
   ]) {
     await page.goto(`${url}${path}`);

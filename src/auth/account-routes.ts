@@ -49,6 +49,21 @@ export function accountRoutes(ctx: AuthContext) {
       });
       return new Response(null, { status: 204 });
     })
+    .get('/api/account/sessions', ({ user, session }) => ({
+      // The caller's own sessions: never the hash, only which one is this browser.
+      sessions: sessions.listForUser(ctx.db, user.id).map((s) => ({
+        created_at: new Date(s.created_at).toISOString(),
+        last_seen_at: new Date(s.last_seen_at).toISOString(),
+        ip: s.ip,
+        user_agent: s.user_agent,
+        current: s.id_hash === session.id_hash,
+      })),
+    }))
+    .post('/api/account/sessions/revoke-others', ({ user, session }) => {
+      // "End all other sessions": every session of this user but this one.
+      sessions.deleteForUser(ctx.db, user.id, session.id_hash);
+      return new Response(null, { status: 204 });
+    })
     .post('/api/account/totp/setup', ({ user, status }) => {
       if (user.totp_enabled) {
         return status(

@@ -44,3 +44,28 @@ test('the database stores only hashes of the session and CSRF secrets', () => {
   expect(dump).not.toContain(token);
   expect(dump).not.toContain(csrfToken);
 });
+
+test("listForUser shows only that user's live sessions, and deleteForUser can keep one", () => {
+  const { db, user } = freshUser();
+  const other = users.create(db, {
+    username: 'bea',
+    passwordHash: 'x',
+    role: 'user',
+    mustChangePassword: false,
+  });
+  const kept = sessions.create(db, user.id, { ip: '10.0.0.1', userAgent: 'A' });
+  sessions.create(db, user.id, { userAgent: 'B' });
+  sessions.create(db, other.id, { userAgent: 'C' });
+  expect(
+    sessions
+      .listForUser(db, user.id)
+      .map((s) => s.user_agent)
+      .sort(),
+  ).toEqual(['A', 'B']);
+  // Past the idle expiry a session is no longer listed.
+  expect(sessions.listForUser(db, user.id, Date.now() + SESSION_IDLE_MS + 1)).toEqual([]);
+  const keptHash = sessions.find(db, kept.token)?.session.id_hash;
+  sessions.deleteForUser(db, user.id, keptHash);
+  expect(sessions.listForUser(db, user.id).map((s) => s.ip)).toEqual(['10.0.0.1']);
+  expect(sessions.listForUser(db, other.id).length).toBe(1);
+});

@@ -68,6 +68,21 @@ export const sessions = {
     return { session, user };
   },
 
+  /** A user's live sessions, newest first, as the account page lists them. */
+  listForUser(db: Database, userId: string, now = Date.now()) {
+    return db
+      .query(
+        'SELECT id_hash, created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ? AND last_seen_at >= ? AND created_at >= ? ORDER BY last_seen_at DESC',
+      )
+      .all(userId, now - SESSION_IDLE_MS, now - SESSION_ABSOLUTE_MS) as {
+      id_hash: string;
+      created_at: number;
+      last_seen_at: number;
+      ip: string | null;
+      user_agent: string | null;
+    }[];
+  },
+
   delete(db: Database, idHash: string): void {
     db.run('DELETE FROM sessions WHERE id_hash = ?', [idHash]);
   },

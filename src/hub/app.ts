@@ -7,6 +7,7 @@ import { auditRoutes } from '../auth/audit-routes.ts';
 import { CredentialConnections } from '../auth/connection-credentials.ts';
 import { connectionsRoutes } from '../auth/connections-routes.ts';
 import type { AuthContext } from '../auth/context.ts';
+import { hubSettingsRoutes } from '../auth/hub-settings-routes.ts';
 import { keysRoutes } from '../auth/keys-routes.ts';
 import { loginRoutes } from '../auth/login-routes.ts';
 import { mintTokenRoutes } from '../auth/mint-token-routes.ts';
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps) {
       .use(appsDomainRoutes(deps.auth))
       // GET /api/audit (admin): who did what, when, from where
       .use(auditRoutes(deps.auth))
+      .use(hubSettingsRoutes(deps.auth))
       // A module origin's own session: /api/module-session, .../start, .../callback,
       // .../logout there; .../authorize on the hub's origin
       .use(moduleSessionRoutes(deps.auth))

@@ -9,8 +9,10 @@ import { Logs } from './pages/logs.tsx';
 import { Modules } from './pages/modules.tsx';
 import { NotFound } from './pages/not-found.tsx';
 import { Overview } from './pages/overview.tsx';
+import { Settings } from './pages/settings.tsx';
 import { Setup } from './pages/setup.tsx';
 import { Tokens } from './pages/tokens.tsx';
+import { Users } from './pages/users.tsx';
 import { RequireSession } from './require-session.tsx';
 import { SessionProvider } from './session.tsx';
 
@@ -59,6 +61,8 @@ function Screens() {
           <Route path="/admin/logs" component={Logs} />
           <Route path="/admin/logs/:name" component={Logs} />
           <Route path="/admin/audit" component={Audit} />
+          <Route path="/admin/users" component={Users} />
+          <Route path="/admin/settings" component={Settings} />
           <Route default component={NotFound} />
         </Router>
       </Layout>

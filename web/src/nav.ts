@@ -6,5 +6,7 @@ export const nav: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/admin/tokens', label: 'Tokens', adminOnly: true },
   { path: '/admin/logs', label: 'Logs', adminOnly: true },
   { path: '/admin/audit', label: 'Audit log', adminOnly: true },
+  { path: '/admin/users', label: 'Users', adminOnly: true },
+  { path: '/admin/settings', label: 'Settings', adminOnly: true },
   { path: '/admin/account', label: 'Account' },
 ];

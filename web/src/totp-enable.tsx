@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, describeError } from './api.ts';
 import { Field, FormError, useAction } from './forms.tsx';
+import { QrCode } from './qr-code.tsx';
 
 interface TotpSetup {
   secret: string;
@@ -9,8 +10,8 @@ interface TotpSetup {
 
 /**
  * Turning two-factor on: the hub makes a secret, the user adds it to an
- * authenticator app (no QR code: the URI and key are shown as text to paste
- * or type), then proves it with one code. Only that makes it active.
+ * authenticator app (scanning the QR code, or pasting the URI or typing the
+ * key), then proves it with one code. Only that makes it active.
  */
 export function TotpEnable(props: { onEnabled: (backupCodes: string[]) => void }) {
   const [setup, setSetup] = useState<TotpSetup>();
@@ -61,9 +62,10 @@ export function TotpEnable(props: { onEnabled: (backupCodes: string[]) => void }
   return (
     <form onSubmit={confirm}>
       <p>
-        1. In your authenticator app, add an account. Paste the setup URI if the app accepts one, or
+        1. In your authenticator app, add an account: scan this code, or paste the setup URI, or
         type the secret key.
       </p>
+      <QrCode text={setup.otpauth_url} label="QR code to add this hub to an authenticator app" />
       <dl class="facts secrets">
         <dt>Setup URI</dt>
         <dd>

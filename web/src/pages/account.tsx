@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
+import { ActiveSessions } from '../active-sessions.tsx';
 import { ChangePasswordForm } from '../change-password-form.tsx';
 import { useUser } from '../session.tsx';
 import { TwoFactor } from '../two-factor.tsx';
 
-/** /admin/account: who is signed in, their password and their second factor. */
+/** /admin/account: who is signed in, their password, their second factor and their sessions. */
 export function Account() {
   const user = useUser();
   const [changed, setChanged] = useState(false);
@@ -22,6 +23,7 @@ export function Account() {
         <ChangePasswordForm onChanged={() => setChanged(true)} />
       </section>
       <TwoFactor />
+      <ActiveSessions />
     </section>
   );
 }
