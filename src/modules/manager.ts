@@ -52,6 +52,8 @@ export interface ModuleView extends ModuleStatus {
   displayName: string | null;
   tagline: string | null;
   paths: string[];
+  /** $PARACHUTE_HOME/<module>: its data, what an uninstall with purge deletes. */
+  dataDir: string | null;
   /** module.json's UI links as declared; ui-links.ts resolves them. */
   ui: UiDeclaration;
   /** Its hosted UIs as the hub reads them (uis.ts): status and audience normalised. */
@@ -72,6 +74,8 @@ export class ModuleManager {
    */
   readonly uninstallListeners = new Set<(module: string) => void>();
   private readonly manifests: Manifests;
+  /** Told after every rebuild of what is served (installs, uninstalls, row edits). */
+  private readonly reloadListeners = new Set<() => void>();
   /** In memory so no request reads the disk; replaced whole by reload(). */
   private served: Served = { rows: [], mounts: [] };
   /** Row problems already logged, so a rebuild every 250 ms does not repeat them. */
@@ -163,6 +167,7 @@ export class ModuleManager {
       problems.push(...read.problems);
     }
     this.served = { rows, mounts: this.mountsOf(rows, uis) };
+    for (const listener of this.reloadListeners) listener();
     this.warnOnce([
       ...snapshot.skipped.map(
         (s) => `services.json row ${s.index} (${s.name ?? 'unnamed'}) skipped: ${s.reason}`,
@@ -170,6 +175,19 @@ export class ModuleManager {
       ...refused,
       ...problems,
     ]);
+  }
+
+  /**
+   * Calls `listener` whenever list() may have changed: a module's state, or
+   * the rows served. Returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.reloadListeners.add(listener);
+    const off = this.deps.supervisor.onChange(() => listener());
+    return () => {
+      this.reloadListeners.delete(listener);
+      off();
+    };
   }
 
   list(): ModuleView[] {
@@ -201,6 +219,7 @@ export class ModuleManager {
       displayName: row.displayName ?? manifest?.displayName ?? null,
       tagline: row.tagline ?? manifest?.tagline ?? null,
       paths: row.paths,
+      dataDir: manifest ? join(this.deps.home, manifest.name) : null,
       ui: Object.fromEntries(
         UI_LINK_FIELDS.flatMap((f) => (manifest?.[f] === undefined ? [] : [[f, manifest[f]]])),
       ),

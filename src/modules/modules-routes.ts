@@ -34,6 +34,9 @@ function conflict({ message, running }: OperationInProgressError) {
   return { ...err('operation_in_progress', message), operation_id: running.id };
 }
 
+/** How long GET /api/modules/events gathers state changes before sending the list. */
+const LIST_COALESCE_MS = 100;
+
 /** POST /api/modules/install */
 const InstallBody = z.object({
   /** npm name (`name@1.2.3`), a local folder or .tgz path on the hub's host, or a tarball URL. */
@@ -47,15 +50,33 @@ const InstallBody = z.object({
 /** The module operations API of modules.md section 6. */
 export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
   const known = (name: string) => manager.resolve(name);
+  const listed = () => ({
+    // `links`: where each module's UI lives, resolved (ui-links.ts); the Overview's tiles.
+    modules: manager.list().map((view) => ({
+      ...view,
+      links: linksOf(view, auth),
+    })),
+  });
   return new Elysia({ name: 'modules.api' })
     .use(requireAuth(auth))
-    .get('/api/modules', () => ({
-      // `links`: where each module's UI lives, resolved (ui-links.ts); the Overview's tiles.
-      modules: manager.list().map((view) => ({
-        ...view,
-        links: linksOf(view, auth),
-      })),
-    }))
+    .get('/api/modules', () => listed())
+    .get('/api/modules/events', () =>
+      sseResponse((send) => {
+        // A start moves through several states in a few ms: one list per burst.
+        let pending: Timer | undefined;
+        send('modules', listed());
+        const off = manager.onChange(() => {
+          pending ??= setTimeout(() => {
+            pending = undefined;
+            send('modules', listed());
+          }, LIST_COALESCE_MS);
+        });
+        return () => {
+          clearTimeout(pending);
+          off();
+        };
+      }),
+    )
     .post('/api/modules/install', ({ body, status }) => {
       const parsed = InstallBody.safeParse(body ?? {});
       if (!parsed.success) {

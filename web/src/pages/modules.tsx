@@ -1,18 +1,17 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, describeError } from '../api.ts';
 import { ConfirmButton } from '../confirm-button.tsx';
 import { Field, FormError, useAction } from '../forms.tsx';
+import {
+  formatDuration,
+  type LiveModule,
+  useLiveModules,
+  useTick,
+} from '../modules/live-modules.ts';
+import { ModuleActions } from '../modules/module-actions.tsx';
+import type { Operation } from '../modules/operation-progress.tsx';
+import { StartProblem } from '../modules/start-problem.tsx';
 import { useLoad } from '../use-load.ts';
-
-/** GET /api/modules, the fields shown here. */
-interface ModuleEntry {
-  name: string;
-  module: string | null;
-  displayName: string | null;
-  state: string;
-  version: string;
-  paths: string[];
-}
 
 /** GET /api/modules/isolation: how a module's pages run in the browser (modules.md section 7). */
 interface BrowserMode {
@@ -22,41 +21,49 @@ interface BrowserMode {
   origin: string;
 }
 
-interface Operation {
-  state: 'running' | 'succeeded' | 'failed';
-  error?: string;
-  module?: string;
-}
-
 /**
- * /admin/modules: installed modules and, for each, what its pages can do in
- * the admin's browser; installing one says the same before it happens.
+ * /admin/modules: installed modules, live (state, uptime, restarts, why one
+ * is not running), what to do with each, and for each what its pages can do
+ * in the admin's browser; installing one says the same before it happens.
  */
 export function Modules() {
-  const load = useLoad(async () => {
-    const [list, browser] = await Promise.all([
-      api<{ modules: ModuleEntry[] }>('GET', '/api/modules'),
-      api<{ apps_domain: string | null; modules: BrowserMode[] }>('GET', '/api/modules/isolation'),
-    ]);
-    return { modules: list.modules, appsDomain: browser.apps_domain, browser: browser.modules };
-  });
-  const data = load.data;
+  const live = useLiveModules();
+  const names = live.modules?.map((m) => m.name).join(' ');
+  const load = useLoad(() =>
+    api<{ apps_domain: string | null; modules: BrowserMode[] }>('GET', '/api/modules/isolation'),
+  );
+  const reloadBrowser = load.reload;
+  // A module installed or removed: its browser mode comes from another endpoint.
+  useEffect(() => {
+    if (names !== undefined) reloadBrowser();
+  }, [names]);
+  const browser = load.data;
+  const modules = live.modules;
+  const tick = useTick(modules?.some((m) => m.uptimeMs !== null) ?? false);
   return (
     <section>
       <h1>Modules</h1>
       <FormError message={load.error} />
       <h2>Install</h2>
-      {data && <InstallForm appsDomain={data.appsDomain} onInstalled={load.reload} />}
+      {browser && <InstallForm appsDomain={browser.apps_domain} onInstalled={load.reload} />}
       <h2>Installed</h2>
-      {!data && !load.error && <p class="muted">Loading…</p>}
-      {data && data.modules.length === 0 && <p class="muted">No modules are installed yet.</p>}
-      {data && data.modules.length > 0 && (
+      {live.error && (
+        <p class="warning" role="status">
+          {live.error}
+        </p>
+      )}
+      {!modules && <p class="muted">Loading…</p>}
+      {modules && modules.length === 0 && <p class="muted">No modules are installed yet.</p>}
+      {modules && modules.length > 0 && (
         <ul class="cards" aria-label="Installed modules">
-          {data.modules.map((m) => (
+          {modules.map((m) => (
             <ModuleCard
               key={m.name}
               entry={m}
-              browser={data.browser.find((b) => b.name === m.name)}
+              uptimeMs={
+                m.uptimeMs === null ? null : m.uptimeMs + Math.max(0, tick - live.receivedAt)
+              }
+              browser={browser?.modules.find((b) => b.name === m.name)}
               onChanged={load.reload}
             />
           ))}
@@ -94,7 +101,8 @@ function BrowserNotice({ browser }: { browser: BrowserMode }) {
 }
 
 function ModuleCard(props: {
-  entry: ModuleEntry;
+  entry: LiveModule;
+  uptimeMs: number | null;
   browser: BrowserMode | undefined;
   onChanged: () => void;
 }) {
@@ -113,12 +121,25 @@ function ModuleCard(props: {
     <li class="card" aria-label={label}>
       <div class="card-head">
         <h3>{label}</h3>
-        <span class="badge">{entry.state}</span>
+        <span class={`badge state state-${entry.state}`} data-testid="module-state">
+          <span class="dot" aria-hidden="true" />
+          {entry.state}
+        </span>
       </div>
       <FormError message={error} />
       <dl class="facts">
         <dt>Version</dt>
         <dd>{entry.version}</dd>
+        <dt>Port</dt>
+        <dd>{entry.port}</dd>
+        {props.uptimeMs !== null && (
+          <>
+            <dt>Up for</dt>
+            <dd data-testid="module-uptime">{formatDuration(props.uptimeMs)}</dd>
+          </>
+        )}
+        <dt>Restarts</dt>
+        <dd data-testid="module-restarts">{entry.restarts}</dd>
         <dt>Pages</dt>
         <dd>
           {entry.paths.map((path) => (
@@ -128,6 +149,8 @@ function ModuleCard(props: {
           ))}
         </dd>
       </dl>
+      {entry.lastError && entry.state !== 'running' && <StartProblem problem={entry.lastError} />}
+      <ModuleActions entry={entry} label={label} />
       {browser && <BrowserNotice browser={browser} />}
       {browser && (
         <div class="actions">
