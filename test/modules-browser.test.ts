@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
 import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
@@ -13,6 +15,7 @@ import {
 
 const hubs = trackHubs();
 let url: string;
+let home: string;
 let operator: OperatorCall;
 let browser: Browser;
 let signedIn: BrowserContext;
@@ -20,6 +23,7 @@ let signedIn: BrowserContext;
 beforeAll(async () => {
   const started = await hubWithOperator(hubs);
   url = started.url;
+  home = started.hub.home;
   operator = started.call;
   browser = await launchBrowser();
   signedIn = await browser.newContext();
@@ -49,7 +53,23 @@ function unexpected(errors: string[]): string[] {
   );
 }
 
-test('the list streams only to an admin', async () => {
+/** POSTs `body` raw to /api/modules/upload as `client` (its session cookie and CSRF header). */
+async function upload(client: ApiClient, body: BodyInit, csrf = true) {
+  const headers: Record<string, string> = {
+    origin: url,
+    'content-type': 'application/octet-stream',
+    cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+  };
+  const token = client.cookies.get('__Host-parachute_csrf') ?? client.cookies.get('parachute_csrf');
+  if (csrf && token) headers['x-csrf-token'] = token;
+  const res = await fetch(`${url}/api/modules/upload`, { method: 'POST', headers, body });
+  return {
+    status: res.status,
+    json: (await res.json().catch(() => ({}))) as Record<string, unknown>,
+  };
+}
+
+test('the list and the upload are for an admin only; an upload over 50 MB is refused', async () => {
   const anonymous = await fetch(`${url}/api/modules/events`);
   expect(anonymous.status).toBe(401);
   await anonymous.body?.cancel();
@@ -59,18 +79,35 @@ test('the list streams only to an admin', async () => {
   expect(created.status).toBe(201);
   const friend = new ApiClient(url);
   await friend.login('friend', created.json.temporary_password as string);
-  const refused = await friend.request('GET', '/api/modules/events');
-  expect(refused.status).toBe(403);
-});
+  expect((await friend.request('GET', '/api/modules/events')).status).toBe(403);
 
-test('install from the page, then see it run, stop and answer 502 without a reload', async () => {
+  const tgz = Bun.file(await packFixture('good'));
+  expect((await upload(friend, tgz)).status).toBe(403);
+  expect((await upload(admin, tgz, false)).status).toBe(403);
+  expect((await upload(new ApiClient(url), tgz)).status).toBe(401);
+
+  // Declared too large: refused before it is read.
+  const big = new Uint8Array(50 * 1024 * 1024 + 1);
+  const declared = await upload(admin, big);
+  expect(declared.status).toBe(413);
+  expect(declared.json.error).toBe('payload_too_large');
+  // Not a tarball.
+  const junk = await upload(admin, 'not a tarball');
+  expect(junk.status).toBe(400);
+  // Nothing was installed, and no upload is left behind.
+  expect((await operator('GET', '/api/modules')).json.modules).toEqual([]);
+  expect(readdirSync(join(home, 'uploads'))).toEqual([]);
+}, 60_000);
+
+test('upload a .tgz in the page, then see it run, stop and answer 502 without a reload', async () => {
   const tgz = await packFixture('good');
   const page = await signedIn.newPage();
   const errors = collectPageErrors(page);
   await page.goto(`${url}/admin/modules`);
   await page.getByText('No modules are installed yet.').waitFor();
-  await page.getByLabel('Package').fill(tgz);
-  await page.getByRole('button', { name: 'Install' }).click();
+  await page.getByLabel('Or upload a .tgz').setInputFiles(tgz);
+  await page.getByRole('button', { name: 'Upload and install' }).click();
+  await page.getByTestId('operation').getByText('done.').waitFor({ timeout: 60_000 });
   const card = page.getByRole('listitem', { name: 'Fixture: good' });
   // Arrives by the event stream: the page is never reloaded.
   await card.getByTestId('module-state').getByText('running').waitFor({ timeout: 60_000 });

@@ -105,6 +105,11 @@ export class ModuleManager {
     this.poll = new FilePoll(deps.registry.path, SERVICES_POLL_MS, () => this.reload());
   }
 
+  /** $PARACHUTE_HOME. */
+  get home(): string {
+    return this.deps.home;
+  }
+
   get supervisor(): Supervisor {
     return this.deps.supervisor;
   }

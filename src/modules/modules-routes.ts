@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Elysia } from 'elysia';
 import * as z from 'zod/mini';
 import type { AuthContext } from '../auth/context.ts';
@@ -8,6 +9,7 @@ import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
 import { describeIssue } from './schema.ts';
 import { linksOf } from './ui-links.ts';
+import { receiveUpload } from './upload.ts';
 
 const err = (error: string, description: string) => ({ error, error_description: description });
 
@@ -90,6 +92,28 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if ('conflict' in started) return status(409, started.conflict);
       return status(202, { operation_id: started.operation.id });
     })
+    .post(
+      '/api/modules/upload',
+      async ({ request, status }) => {
+        if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
+        const received = await receiveUpload(request, manager.home);
+        if (!received.ok) {
+          return status(received.status, err(received.error, received.description));
+        }
+        const started = begin(() => manager.install(received.path));
+        if ('conflict' in started) {
+          rmSync(received.path, { force: true });
+          return status(409, started.conflict);
+        }
+        // The installed copy lives in node_modules; the upload is not needed after.
+        void manager.operations
+          .settled(started.operation)
+          .finally(() => rmSync(received.path, { force: true }));
+        return status(202, { operation_id: started.operation.id });
+      },
+      // The body is streamed to disk by receiveUpload, never parsed.
+      { parse: 'none' },
+    )
     .get('/api/modules/operations/:id', ({ params, query, status }) => {
       const op = manager.operations.get(params.id);
       if (!op) return status(404, err('unknown_operation', `No operation ${params.id}.`));

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, describeError } from '../api.ts';
+import { api, describeError } from '../api.ts';
 import { ConfirmButton } from '../confirm-button.tsx';
-import { Field, FormError, useAction } from '../forms.tsx';
+import { FormError, useAction } from '../forms.tsx';
+import { InstallForms } from '../modules/install-forms.tsx';
 import {
   formatDuration,
   type LiveModule,
@@ -181,45 +182,25 @@ function ModuleCard(props: {
   );
 }
 
-/** Install from an npm name, a folder or a .tgz on the hub's machine, saying first what the module's pages will be able to do. */
+/** Installing, saying first what the module's pages will be able to do. */
 function InstallForm(props: { appsDomain: string | null; onInstalled: () => void }) {
-  const [spec, setSpec] = useState('');
   const [isolate, setIsolate] = useState(false);
-  const [done, setDone] = useState<string>();
-  const { busy, error, run } = useAction();
-  function submit(event: Event) {
-    event.preventDefault();
-    setDone(undefined);
-    void run(
+  const { error, run } = useAction();
+  const installed = (op: Operation) =>
+    run(
       async () => {
-        const started = await api<{ operation_id: string }>('POST', '/api/modules/install', {
-          package: spec,
-        });
-        const op = await finished(started.operation_id);
-        if (op.state === 'failed') {
-          throw new ApiError(0, 'install_failed', `Could not install ${spec}: ${op.error}`);
-        }
         // Marked right away: the admin who installs it is the first to open its pages.
         if (isolate && op.module) {
           await api('POST', `/api/modules/${encodeURIComponent(op.module)}/isolation`, {
             isolated: true,
           });
         }
-        setDone(`Installed ${spec}.`);
-        setSpec('');
         props.onInstalled();
       },
-      (caught) => describeError(caught),
+      (caught) => `Installed, but could not isolate it: ${describeError(caught)}`,
     );
-  }
   return (
-    <form onSubmit={submit} aria-label="Install a module">
-      <Field
-        label="Package"
-        value={spec}
-        onValue={setSpec}
-        hint="An npm name (name@1.2.3), or a folder or .tgz on the hub’s machine."
-      />
+    <div class="install">
       {props.appsDomain ? (
         <p class="notice" data-testid="install-browser">
           Each module’s pages get their own origin under <code>{props.appsDomain}</code>: they
@@ -241,26 +222,8 @@ function InstallForm(props: { appsDomain: string | null; onInstalled: () => void
           Isolate its pages (sandboxed: no storage, cookies or service workers)
         </label>
       )}
+      <InstallForms onInstalled={(op) => void installed(op)} />
       <FormError message={error} />
-      {done && (
-        <p class="notice" role="status">
-          {done}
-        </p>
-      )}
-      <div class="actions">
-        <button type="submit" disabled={busy || spec.trim() === ''}>
-          {busy ? 'Installing…' : 'Install'}
-        </button>
-      </div>
-    </form>
+    </div>
   );
-}
-
-/** Polls an install until it ends (it streams too, but one answer is all this form needs). */
-async function finished(id: string): Promise<Operation> {
-  for (;;) {
-    const op = await api<Operation>('GET', `/api/modules/operations/${encodeURIComponent(id)}`);
-    if (op.state !== 'running') return op;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
