@@ -114,6 +114,17 @@ test('upload a .tgz in the page, then see it run, stop and answer 502 without a 
   const good = await moduleNamed(operator, 'fx-good');
   await card.getByText(String(good?.port), { exact: true }).waitFor();
   await card.getByTestId('module-uptime').waitFor();
+  // Sampled from /proc every 10 s: memory at the first sample, CPU from the second.
+  await card
+    .getByTestId('module-memory')
+    .getByText(/\d+\.\d MB/)
+    .waitFor({ timeout: 30_000 });
+  await card
+    .getByTestId('module-cpu')
+    .getByText(/\d+\.\d %/)
+    .waitFor({ timeout: 30_000 });
+  const rss = (await moduleNamed(operator, 'fx-good'))?.resources as { rssBytes: number };
+  expect(rss.rssBytes).toBeGreaterThan(1024 * 1024);
   await shot(page, 'modules-running-desktop');
 
   await card.getByRole('button', { name: 'Stop', exact: true }).click();

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ScopeSource } from '../auth/oauth/scopes.ts';
 import { log } from '../platform/log.ts';
 import { resolveProgram } from '../supervisor/preflight.ts';
+import { type ModuleResources, ResourceSampler } from '../supervisor/resources.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
 import { FilePoll } from './file-poll.ts';
@@ -54,6 +55,8 @@ export interface ModuleView extends ModuleStatus {
   paths: string[];
   /** $PARACHUTE_HOME/<module>: its data, what an uninstall with purge deletes. */
   dataDir: string | null;
+  /** CPU and memory of its process group, with the last hour (null when not running, or off Linux). */
+  resources: ModuleResources | null;
   /** module.json's UI links as declared; ui-links.ts resolves them. */
   ui: UiDeclaration;
   /** Its hosted UIs as the hub reads them (uis.ts): status and audience normalised. */
@@ -76,6 +79,8 @@ export class ModuleManager {
   private readonly manifests: Manifests;
   /** Told after every rebuild of what is served (installs, uninstalls, row edits). */
   private readonly reloadListeners = new Set<() => void>();
+  /** CPU and memory of each running module, every 10 s (supervisor/resources.ts). */
+  private readonly sampler: ResourceSampler;
   /** In memory so no request reads the disk; replaced whole by reload(). */
   private served: Served = { rows: [], mounts: [] };
   /** Row problems already logged, so a rebuild every 250 ms does not repeat them. */
@@ -101,6 +106,16 @@ export class ModuleManager {
       reload: () => this.reload(),
       startable: (row) => this.spec(row).argv !== null,
     });
+    this.sampler = new ResourceSampler(
+      () =>
+        deps.supervisor.names().flatMap((name) => {
+          const pid = deps.supervisor.status(name).pid;
+          return pid === null ? [] : [{ name, pgid: pid }];
+        }),
+      () => {
+        for (const listener of this.reloadListeners) listener();
+      },
+    );
     // Modules edit their own rows while they run (vault adds a mount on `vault create`).
     this.poll = new FilePoll(deps.registry.path, SERVICES_POLL_MS, () => this.reload());
   }
@@ -129,6 +144,7 @@ export class ModuleManager {
     for (const row of rows) this.register(row);
     this.reload();
     this.poll.start();
+    this.sampler.start();
     await Promise.all(
       rows.filter((r) => this.spec(r).argv).map((r) => this.deps.supervisor.start(r.name)),
     );
@@ -141,6 +157,7 @@ export class ModuleManager {
    */
   async stop(): Promise<void> {
     this.poll.stop();
+    this.sampler.stop();
     this.ending.abort();
     const running = this.operations.running;
     if (running) await this.operations.settled(running);
@@ -225,6 +242,8 @@ export class ModuleManager {
       tagline: row.tagline ?? manifest?.tagline ?? null,
       paths: row.paths,
       dataDir: manifest ? join(this.deps.home, manifest.name) : null,
+      resources:
+        this.deps.supervisor.stateOf(row.name) === 'stopped' ? null : this.sampler.of(row.name),
       ui: Object.fromEntries(
         UI_LINK_FIELDS.flatMap((f) => (manifest?.[f] === undefined ? [] : [[f, manifest[f]]])),
       ),

@@ -33,6 +33,12 @@ export interface LiveModule {
   uptimeMs: number | null;
   restarts: number;
   lastError: ModuleProblem | null;
+  /** From /proc every 10 s; null when not running or where the hub cannot read it (macOS). */
+  resources: {
+    cpuPercent: number | null;
+    rssBytes: number;
+    history: { at: number; cpuPercent: number | null; rssBytes: number }[];
+  } | null;
 }
 
 export interface LiveList {
@@ -83,4 +89,10 @@ export function formatDuration(ms: number): string {
   if (h > 0) return `${h} h ${m} min`;
   if (m > 0) return `${m} min ${s % 60} s`;
   return `${s} s`;
+}
+
+/** 42.1 MB */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 }

@@ -4,6 +4,7 @@ import { ConfirmButton } from '../confirm-button.tsx';
 import { FormError, useAction } from '../forms.tsx';
 import { InstallForms } from '../modules/install-forms.tsx';
 import {
+  formatBytes,
   formatDuration,
   type LiveModule,
   useLiveModules,
@@ -11,6 +12,7 @@ import {
 } from '../modules/live-modules.ts';
 import { ModuleActions } from '../modules/module-actions.tsx';
 import type { Operation } from '../modules/operation-progress.tsx';
+import { Sparkline } from '../modules/sparkline.tsx';
 import { StartProblem } from '../modules/start-problem.tsx';
 import { useLoad } from '../use-load.ts';
 
@@ -137,6 +139,28 @@ function ModuleCard(props: {
           <>
             <dt>Up for</dt>
             <dd data-testid="module-uptime">{formatDuration(props.uptimeMs)}</dd>
+          </>
+        )}
+        {entry.resources && (
+          <>
+            <dt>CPU</dt>
+            <dd data-testid="module-cpu">
+              {entry.resources.cpuPercent === null
+                ? 'measuring…'
+                : `${entry.resources.cpuPercent.toFixed(1)} %`}{' '}
+              <Sparkline
+                values={entry.resources.history.map((s) => s.cpuPercent ?? 0)}
+                label="CPU over the last hour"
+              />
+            </dd>
+            <dt>Memory</dt>
+            <dd data-testid="module-memory">
+              {formatBytes(entry.resources.rssBytes)}{' '}
+              <Sparkline
+                values={entry.resources.history.map((s) => s.rssBytes)}
+                label="Memory over the last hour"
+              />
+            </dd>
           </>
         )}
         <dt>Restarts</dt>
