@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
+import { waitFor } from './helpers/binary.ts';
 import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
@@ -80,6 +81,7 @@ test('the list and the upload are for an admin only; an upload over 50 MB is ref
   const friend = new ApiClient(url);
   await friend.login('friend', created.json.temporary_password as string);
   expect((await friend.request('GET', '/api/modules/events')).status).toBe(403);
+  expect((await friend.request('PUT', '/api/modules/x/env', { values: {} })).status).toBe(403);
 
   const tgz = Bun.file(await packFixture('good'));
   expect((await upload(friend, tgz)).status).toBe(403);
@@ -137,6 +139,28 @@ test('upload a .tgz in the page, then see it run, stop and answer 502 without a 
   await card.getByTestId('module-state').getByText('running').waitFor();
   const up = await page.context().request.get(`${url}/fx-good/health`);
   expect(up.status()).toBe(200);
+
+  // A setting: saved masked, applied by a restart.
+  await card.getByText('Settings (.env)').click();
+  await card.getByLabel('Name').fill('FIXTURE_DOTENV');
+  await card.getByLabel('Value').fill('set in the page');
+  await card.getByRole('button', { name: 'Save setting' }).click();
+  await card.getByText('FIXTURE_DOTENV', { exact: true }).waitFor();
+  expect(await card.textContent()).not.toContain('set in the page');
+  const envFile = join(home, 'fx-good', '.env');
+  expect(statSync(envFile).mode & 0o777).toBe(0o600);
+  const shown = await operator('GET', '/api/modules/fx-good/env');
+  expect(JSON.stringify(shown.json)).not.toContain('set in the page');
+  await shot(page, 'modules-env-desktop');
+  await card.getByRole('button', { name: 'Restart now' }).click();
+  await waitFor(
+    'the setting applied',
+    async () => {
+      const res = await page.context().request.get(`${url}/fx-good/env`);
+      return res.ok() && (await res.json()).FIXTURE_DOTENV === 'set in the page' ? true : undefined;
+    },
+    20_000,
+  );
   expect(unexpected(errors)).toEqual([]);
   await page.close();
 }, 120_000);

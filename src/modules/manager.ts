@@ -263,6 +263,11 @@ export class ModuleManager {
     }));
   }
 
+  /** $PARACHUTE_HOME/<short name>/.env: settings the module gets at its next start (child-env.ts). */
+  envPath(name: string): string {
+    return join(this.deps.home, this.manifests.get(name)?.name ?? name, '.env');
+  }
+
   /** The module.json of row `name`, when it could be read. */
   manifestOf(name: string): ModuleManifest | null {
     return this.manifests.get(name) ?? null;

@@ -5,6 +5,7 @@ import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { sseResponse } from '../platform/sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
+import { EnvEditError, envKeys, updateEnv } from './env-file.ts';
 import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
 import { describeIssue } from './schema.ts';
@@ -38,6 +39,11 @@ function conflict({ message, running }: OperationInProgressError) {
 
 /** How long GET /api/modules/events gathers state changes before sending the list. */
 const LIST_COALESCE_MS = 100;
+
+/** PUT /api/modules/:name/env: keys to set (a string) or remove (null); others are kept. */
+const EnvBody = z.object({
+  values: z.record(z.string(), z.nullable(z.string())),
+});
 
 /** POST /api/modules/install */
 const InstallBody = z.object({
@@ -180,6 +186,28 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
         });
       }
       return { name, uninstalled: true, purged: purge, operation_id: done.id };
+    })
+    .get('/api/modules/:name/env', ({ params, status }) => {
+      const name = known(params.name);
+      if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
+      return { name, settings: envKeys(manager.envPath(name)) };
+    })
+    .put('/api/modules/:name/env', ({ params, body, status }) => {
+      const name = known(params.name);
+      if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
+      const parsed = EnvBody.safeParse(body ?? {});
+      if (!parsed.success) {
+        return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
+      }
+      try {
+        updateEnv(manager.envPath(name), parsed.data.values);
+      } catch (error) {
+        if (error instanceof EnvEditError)
+          return status(400, err('invalid_request', error.message));
+        throw error;
+      }
+      // Applied at the next start: the module reads its environment once.
+      return { name, settings: envKeys(manager.envPath(name)), restart_needed: true };
     })
     .get('/api/modules/:name/logs', ({ params, query, status }) => {
       const name = known(params.name);

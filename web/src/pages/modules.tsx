@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from '../api.ts';
 import { ConfirmButton } from '../confirm-button.tsx';
 import { FormError, useAction } from '../forms.tsx';
+import { EnvEditor } from '../modules/env-editor.tsx';
 import { InstallForms } from '../modules/install-forms.tsx';
 import {
   formatBytes,
@@ -176,6 +177,7 @@ function ModuleCard(props: {
       </dl>
       {entry.lastError && entry.state !== 'running' && <StartProblem problem={entry.lastError} />}
       <ModuleActions entry={entry} label={label} />
+      <EnvEditor name={entry.name} label={label} />
       {browser && <BrowserNotice browser={browser} />}
       {browser && (
         <div class="actions">
