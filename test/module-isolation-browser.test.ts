@@ -180,8 +180,8 @@ test("the admin UI says what a module's pages can do, at install and on its entr
   // Installing with "Isolate its pages" marks it before anyone opens them.
   await page.getByLabel('Package').fill(await packFixture('good'));
   await page.getByLabel('Isolate its pages').check();
-  await page.getByRole('button', { name: 'Install' }).click();
-  await page.getByRole('status').getByText('Installed').waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Install', exact: true }).click();
+  await page.getByTestId('operation').getByText('done.').waitFor({ timeout: 30_000 });
   const good = installed.getByRole('listitem', { name: 'Fixture: good' });
   await good.getByText('Isolated: its pages are sandboxed').waitFor();
   const res = await fetch(`${url}/fx-good/health`);

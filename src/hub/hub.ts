@@ -128,6 +128,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const ip = peer && clientAddress(peer, request.headers);
     // The router sees the path the hub routed on, never one it re-parses from Host.
     const url = routedUrl(request, authCtx.origin);
+    if (path === MODULE_UPLOAD_PATH && request.method === 'POST') {
+      // A module tarball: the route checks the caller, then streams it to disk under its own limit.
+      const own = new Request(url, request);
+      rememberClientIp(own, ip);
+      return app(own);
+    }
     if (request.body !== null && !request.headers.has('content-length')) {
       return readBounded(request, url).then((read) => {
         if (read instanceof Response) return read;
@@ -274,6 +280,9 @@ function pathOf(url: string): string {
   if (end === -1 || (hash !== -1 && hash < end)) end = hash;
   return end === -1 ? url.slice(start) : url.slice(start, end);
 }
+
+/** The one hub route that takes a large body (modules/upload.ts limits it). */
+const MODULE_UPLOAD_PATH = '/api/modules/upload';
 
 /** The hub's own APIs take small JSON; a body over this is refused before it is read. */
 const HUB_BODY_LIMIT = 1024 * 1024;

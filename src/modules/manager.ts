@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ScopeSource } from '../auth/oauth/scopes.ts';
 import { log } from '../platform/log.ts';
 import { resolveProgram } from '../supervisor/preflight.ts';
+import { type ModuleResources, ResourceSampler } from '../supervisor/resources.ts';
 import type { ModuleSpec, ModuleStatus, Supervisor } from '../supervisor/supervisor.ts';
 import { childEnv } from './child-env.ts';
 import { FilePoll } from './file-poll.ts';
@@ -52,6 +53,10 @@ export interface ModuleView extends ModuleStatus {
   displayName: string | null;
   tagline: string | null;
   paths: string[];
+  /** $PARACHUTE_HOME/<module>: its data, what an uninstall with purge deletes. */
+  dataDir: string | null;
+  /** CPU and memory of its process group, with the last hour (null when not running, or off Linux). */
+  resources: ModuleResources | null;
   /** module.json's UI links as declared; ui-links.ts resolves them. */
   ui: UiDeclaration;
   /** Its hosted UIs as the hub reads them (uis.ts): status and audience normalised. */
@@ -72,6 +77,10 @@ export class ModuleManager {
    */
   readonly uninstallListeners = new Set<(module: string) => void>();
   private readonly manifests: Manifests;
+  /** Told after every rebuild of what is served (installs, uninstalls, row edits). */
+  private readonly reloadListeners = new Set<() => void>();
+  /** CPU and memory of each running module, every 10 s (supervisor/resources.ts). */
+  private readonly sampler: ResourceSampler;
   /** In memory so no request reads the disk; replaced whole by reload(). */
   private served: Served = { rows: [], mounts: [] };
   /** Row problems already logged, so a rebuild every 250 ms does not repeat them. */
@@ -97,8 +106,23 @@ export class ModuleManager {
       reload: () => this.reload(),
       startable: (row) => this.spec(row).argv !== null,
     });
+    this.sampler = new ResourceSampler(
+      () =>
+        deps.supervisor.names().flatMap((name) => {
+          const pid = deps.supervisor.status(name).pid;
+          return pid === null ? [] : [{ name, pgid: pid }];
+        }),
+      () => {
+        for (const listener of this.reloadListeners) listener();
+      },
+    );
     // Modules edit their own rows while they run (vault adds a mount on `vault create`).
     this.poll = new FilePoll(deps.registry.path, SERVICES_POLL_MS, () => this.reload());
+  }
+
+  /** $PARACHUTE_HOME. */
+  get home(): string {
+    return this.deps.home;
   }
 
   get supervisor(): Supervisor {
@@ -120,6 +144,7 @@ export class ModuleManager {
     for (const row of rows) this.register(row);
     this.reload();
     this.poll.start();
+    this.sampler.start();
     await Promise.all(
       rows.filter((r) => this.spec(r).argv).map((r) => this.deps.supervisor.start(r.name)),
     );
@@ -132,6 +157,7 @@ export class ModuleManager {
    */
   async stop(): Promise<void> {
     this.poll.stop();
+    this.sampler.stop();
     this.ending.abort();
     const running = this.operations.running;
     if (running) await this.operations.settled(running);
@@ -163,6 +189,7 @@ export class ModuleManager {
       problems.push(...read.problems);
     }
     this.served = { rows, mounts: this.mountsOf(rows, uis) };
+    for (const listener of this.reloadListeners) listener();
     this.warnOnce([
       ...snapshot.skipped.map(
         (s) => `services.json row ${s.index} (${s.name ?? 'unnamed'}) skipped: ${s.reason}`,
@@ -170,6 +197,19 @@ export class ModuleManager {
       ...refused,
       ...problems,
     ]);
+  }
+
+  /**
+   * Calls `listener` whenever list() may have changed: a module's state, or
+   * the rows served. Returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.reloadListeners.add(listener);
+    const off = this.deps.supervisor.onChange(() => listener());
+    return () => {
+      this.reloadListeners.delete(listener);
+      off();
+    };
   }
 
   list(): ModuleView[] {
@@ -201,6 +241,9 @@ export class ModuleManager {
       displayName: row.displayName ?? manifest?.displayName ?? null,
       tagline: row.tagline ?? manifest?.tagline ?? null,
       paths: row.paths,
+      dataDir: manifest ? join(this.deps.home, manifest.name) : null,
+      resources:
+        this.deps.supervisor.stateOf(row.name) === 'stopped' ? null : this.sampler.of(row.name),
       ui: Object.fromEntries(
         UI_LINK_FIELDS.flatMap((f) => (manifest?.[f] === undefined ? [] : [[f, manifest[f]]])),
       ),
@@ -218,6 +261,11 @@ export class ModuleManager {
       paths: view.paths,
       defines: this.manifests.get(view.name)?.scopes?.defines ?? [],
     }));
+  }
+
+  /** $PARACHUTE_HOME/<short name>/.env: settings the module gets at its next start (child-env.ts). */
+  envPath(name: string): string {
+    return join(this.deps.home, this.manifests.get(name)?.name ?? name, '.env');
   }
 
   /** The module.json of row `name`, when it could be read. */

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Elysia } from 'elysia';
 import * as z from 'zod/mini';
 import { audit } from '../auth/audit.ts';
@@ -7,10 +8,12 @@ import { log } from '../platform/log.ts';
 import { sseResponse } from '../platform/sse.ts';
 import { followLog } from '../supervisor/log-sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
+import { EnvEditError, envKeys, updateEnv } from './env-file.ts';
 import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
 import { describeIssue } from './schema.ts';
 import { linksOf } from './ui-links.ts';
+import { receiveUpload } from './upload.ts';
 
 const err = (error: string, description: string) => ({ error, error_description: description });
 
@@ -36,6 +39,14 @@ function begin(start: () => Operation): { operation: Operation } | { conflict: o
 function conflict({ message, running }: OperationInProgressError) {
   return { ...err('operation_in_progress', message), operation_id: running.id };
 }
+
+/** How long GET /api/modules/events gathers state changes before sending the list. */
+const LIST_COALESCE_MS = 100;
+
+/** PUT /api/modules/:name/env: keys to set (a string) or remove (null); others are kept. */
+const EnvBody = z.object({
+  values: z.record(z.string(), z.nullable(z.string())),
+});
 
 /** POST /api/modules/install */
 const InstallBody = z.object({
@@ -71,15 +82,33 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       )
       .catch((error) => log.warn(`could not record ${action} in the audit log: ${error}`));
   };
+  const listed = () => ({
+    // `links`: where each module's UI lives, resolved (ui-links.ts); the Overview's tiles.
+    modules: manager.list().map((view) => ({
+      ...view,
+      links: linksOf(view, auth),
+    })),
+  });
   return new Elysia({ name: 'modules.api' })
     .use(requireAuth(auth))
-    .get('/api/modules', () => ({
-      // `links`: where each module's UI lives, resolved (ui-links.ts); the Overview's tiles.
-      modules: manager.list().map((view) => ({
-        ...view,
-        links: linksOf(view, auth),
-      })),
-    }))
+    .get('/api/modules', () => listed())
+    .get('/api/modules/events', () =>
+      sseResponse((send) => {
+        // A start moves through several states in a few ms: one list per burst.
+        let pending: Timer | undefined;
+        send('modules', listed());
+        const off = manager.onChange(() => {
+          pending ??= setTimeout(() => {
+            pending = undefined;
+            send('modules', listed());
+          }, LIST_COALESCE_MS);
+        });
+        return () => {
+          clearTimeout(pending);
+          off();
+        };
+      }),
+    )
     .post('/api/modules/install', ({ request, principal, body, status }) => {
       const parsed = InstallBody.safeParse(body ?? {});
       if (!parsed.success) {
@@ -94,6 +123,29 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       audited(request, principal, 'module.install', spec, started.operation);
       return status(202, { operation_id: started.operation.id });
     })
+    .post(
+      '/api/modules/upload',
+      async ({ request, principal, status }) => {
+        if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
+        const received = await receiveUpload(request, manager.home);
+        if (!received.ok) {
+          return status(received.status, err(received.error, received.description));
+        }
+        const started = begin(() => manager.install(received.path));
+        if ('conflict' in started) {
+          rmSync(received.path, { force: true });
+          return status(409, started.conflict);
+        }
+        audited(request, principal, 'module.install', 'uploaded .tgz', started.operation);
+        // The installed copy lives in node_modules; the upload is not needed after.
+        void manager.operations
+          .settled(started.operation)
+          .finally(() => rmSync(received.path, { force: true }));
+        return status(202, { operation_id: started.operation.id });
+      },
+      // The body is streamed to disk by receiveUpload, never parsed.
+      { parse: 'none' },
+    )
     .get('/api/modules/operations/:id', ({ params, query, status }) => {
       const op = manager.operations.get(params.id);
       if (!op) return status(404, err('unknown_operation', `No operation ${params.id}.`));
@@ -168,6 +220,28 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
         });
       }
       return { name, uninstalled: true, purged: purge, operation_id: done.id };
+    })
+    .get('/api/modules/:name/env', ({ params, status }) => {
+      const name = known(params.name);
+      if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
+      return { name, settings: envKeys(manager.envPath(name)) };
+    })
+    .put('/api/modules/:name/env', ({ params, body, status }) => {
+      const name = known(params.name);
+      if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
+      const parsed = EnvBody.safeParse(body ?? {});
+      if (!parsed.success) {
+        return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
+      }
+      try {
+        updateEnv(manager.envPath(name), parsed.data.values);
+      } catch (error) {
+        if (error instanceof EnvEditError)
+          return status(400, err('invalid_request', error.message));
+        throw error;
+      }
+      // Applied at the next start: the module reads its environment once.
+      return { name, settings: envKeys(manager.envPath(name)), restart_needed: true };
     })
     .get('/api/modules/:name/logs', ({ params, query, status }) => {
       const name = known(params.name);

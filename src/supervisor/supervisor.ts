@@ -105,6 +105,7 @@ class Supervised {
  */
 export class Supervisor {
   private readonly modules = new Map<string, Supervised>();
+  private readonly listeners = new Set<(name: string) => void>();
   private closing = false;
   readonly knobs: SupervisorKnobs;
 
@@ -117,17 +118,44 @@ export class Supervisor {
     this.knobs = { ...DEFAULT_KNOBS, ...knobs };
   }
 
+  /**
+   * Calls `listener` with a module's name after each of its state changes
+   * (and when it is registered or forgotten): the admin's live list.
+   * Returns the unsubscribe.
+   */
+  onChange(listener: (name: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Adds or updates a module's spec; takes effect at its next spawn. */
   register(spec: ModuleSpec): void {
     const existing = this.modules.get(spec.name);
     if (existing) existing.spec = spec;
     else this.modules.set(spec.name, new Supervised(spec, this.knobs.logBufferBytes));
+    this.changed(spec.name);
   }
 
   /** Stops a module and forgets it (uninstall). */
   async unregister(name: string): Promise<void> {
     await this.stop(name);
     this.modules.delete(name);
+    this.changed(name);
+  }
+
+  private move(m: Supervised, to: ModuleState): void {
+    transition(m, to);
+    this.changed(m.name);
+  }
+
+  private changed(name: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(name);
+      } catch {
+        // a listener's failure is its own; the supervisor carries on
+      }
+    }
   }
 
   has(name: string): boolean {
@@ -230,13 +258,13 @@ export class Supervisor {
 
   private async stopNow(m: Supervised): Promise<ModuleState> {
     this.cancelBackoff(m);
-    if (m.state === 'crashed') transition(m, 'stopped');
+    if (m.state === 'crashed') this.move(m, 'stopped');
     if (m.state === 'stopped') return m.state;
-    transition(m, 'stopping');
+    this.move(m, 'stopping');
     m.generation++;
     // Backoff has no child left to stop: terminate() does nothing then.
     await this.terminate(m);
-    transition(m, 'stopped');
+    this.move(m, 'stopped');
     return m.state;
   }
 
@@ -256,7 +284,7 @@ export class Supervisor {
     if (problem) {
       m.lastError = { ...problem, at: new Date().toISOString() };
       this.note(m, `not started: ${problem.message}`);
-      if (m.state !== 'crashed') transition(m, 'crashed');
+      if (m.state !== 'crashed') this.move(m, 'crashed');
       return;
     }
     const generation = ++m.generation;
@@ -270,12 +298,12 @@ export class Supervisor {
         at: new Date().toISOString(),
       };
       this.note(m, m.lastError.message);
-      if (m.state !== 'crashed') transition(m, 'crashed');
+      if (m.state !== 'crashed') this.move(m, 'crashed');
       return;
     }
     m.child = child;
     m.startedAt = performance.now();
-    transition(m, 'starting');
+    this.move(m, 'starting');
     this.children.add({
       name: m.name,
       pid: child.pid,
@@ -325,7 +353,7 @@ export class Supervisor {
     if (result === 'timeout') {
       await this.enqueue(m, async () => {
         if (current()) return;
-        transition(m, 'unbound');
+        this.move(m, 'unbound');
         m.lastError = {
           reason: 'unbound',
           message: `${m.name} is running but has not accepted connections on port ${m.spec.port} after ${timeoutMs} ms; it must listen on PORT`,
@@ -342,7 +370,7 @@ export class Supervisor {
     if (result === 'ready') {
       await this.enqueue(m, async () => {
         if (current()) return;
-        transition(m, 'running');
+        this.move(m, 'running');
         // Serving again: an old error beside `running` misleads (the log keeps it).
         m.lastError = null;
       });
@@ -379,11 +407,11 @@ export class Supervisor {
     if (m.crashes.length >= this.knobs.crashBudget) {
       m.lastError.reason = 'crashed';
       m.lastError.message = `${m.name} crashed ${m.crashes.length} times within ${this.knobs.crashWindowMs / 1000} s (last: ${how}); start it again once fixed`;
-      transition(m, 'crashed');
+      this.move(m, 'crashed');
       this.note(m, m.lastError.message);
       return;
     }
-    transition(m, 'backoff');
+    this.move(m, 'backoff');
     const delay = Math.min(
       this.knobs.backoffBaseMs * 2 ** (m.crashes.length - 1),
       this.knobs.backoffMaxMs,

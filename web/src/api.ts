@@ -29,7 +29,10 @@ export async function api<T = undefined>(
   bearer?: string,
 ): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // A Blob (an uploaded file) goes as it is; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined)
+    headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
   else if (method !== 'GET' && method !== 'HEAD') {
     const token = CSRF_COOKIES.map(readCookie).find(Boolean);
@@ -41,7 +44,7 @@ export async function api<T = undefined>(
       method,
       headers,
       credentials: bearer === undefined ? 'same-origin' : 'omit',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network_error', 'Cannot reach the hub. Check that it is running.');

@@ -1,18 +1,21 @@
-import { useState } from 'preact/hooks';
-import { ApiError, api, describeError } from '../api.ts';
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeError } from '../api.ts';
 import { ConfirmButton } from '../confirm-button.tsx';
-import { Field, FormError, useAction } from '../forms.tsx';
+import { FormError, useAction } from '../forms.tsx';
+import { EnvEditor } from '../modules/env-editor.tsx';
+import { InstallForms } from '../modules/install-forms.tsx';
+import {
+  formatBytes,
+  formatDuration,
+  type LiveModule,
+  useLiveModules,
+  useTick,
+} from '../modules/live-modules.ts';
+import { ModuleActions } from '../modules/module-actions.tsx';
+import type { Operation } from '../modules/operation-progress.tsx';
+import { Sparkline } from '../modules/sparkline.tsx';
+import { StartProblem } from '../modules/start-problem.tsx';
 import { useLoad } from '../use-load.ts';
-
-/** GET /api/modules, the fields shown here. */
-interface ModuleEntry {
-  name: string;
-  module: string | null;
-  displayName: string | null;
-  state: string;
-  version: string;
-  paths: string[];
-}
 
 /** GET /api/modules/isolation: how a module's pages run in the browser (modules.md section 7). */
 interface BrowserMode {
@@ -22,41 +25,49 @@ interface BrowserMode {
   origin: string;
 }
 
-interface Operation {
-  state: 'running' | 'succeeded' | 'failed';
-  error?: string;
-  module?: string;
-}
-
 /**
- * /admin/modules: installed modules and, for each, what its pages can do in
- * the admin's browser; installing one says the same before it happens.
+ * /admin/modules: installed modules, live (state, uptime, restarts, why one
+ * is not running), what to do with each, and for each what its pages can do
+ * in the admin's browser; installing one says the same before it happens.
  */
 export function Modules() {
-  const load = useLoad(async () => {
-    const [list, browser] = await Promise.all([
-      api<{ modules: ModuleEntry[] }>('GET', '/api/modules'),
-      api<{ apps_domain: string | null; modules: BrowserMode[] }>('GET', '/api/modules/isolation'),
-    ]);
-    return { modules: list.modules, appsDomain: browser.apps_domain, browser: browser.modules };
-  });
-  const data = load.data;
+  const live = useLiveModules();
+  const names = live.modules?.map((m) => m.name).join(' ');
+  const load = useLoad(() =>
+    api<{ apps_domain: string | null; modules: BrowserMode[] }>('GET', '/api/modules/isolation'),
+  );
+  const reloadBrowser = load.reload;
+  // A module installed or removed: its browser mode comes from another endpoint.
+  useEffect(() => {
+    if (names !== undefined) reloadBrowser();
+  }, [names]);
+  const browser = load.data;
+  const modules = live.modules;
+  const tick = useTick(modules?.some((m) => m.uptimeMs !== null) ?? false);
   return (
     <section>
       <h1>Modules</h1>
       <FormError message={load.error} />
       <h2>Install</h2>
-      {data && <InstallForm appsDomain={data.appsDomain} onInstalled={load.reload} />}
+      {browser && <InstallForm appsDomain={browser.apps_domain} onInstalled={load.reload} />}
       <h2>Installed</h2>
-      {!data && !load.error && <p class="muted">Loading…</p>}
-      {data && data.modules.length === 0 && <p class="muted">No modules are installed yet.</p>}
-      {data && data.modules.length > 0 && (
+      {live.error && (
+        <p class="warning" role="status">
+          {live.error}
+        </p>
+      )}
+      {!modules && <p class="muted">Loading…</p>}
+      {modules && modules.length === 0 && <p class="muted">No modules are installed yet.</p>}
+      {modules && modules.length > 0 && (
         <ul class="cards" aria-label="Installed modules">
-          {data.modules.map((m) => (
+          {modules.map((m) => (
             <ModuleCard
               key={m.name}
               entry={m}
-              browser={data.browser.find((b) => b.name === m.name)}
+              uptimeMs={
+                m.uptimeMs === null ? null : m.uptimeMs + Math.max(0, tick - live.receivedAt)
+              }
+              browser={browser?.modules.find((b) => b.name === m.name)}
               onChanged={load.reload}
             />
           ))}
@@ -94,7 +105,8 @@ function BrowserNotice({ browser }: { browser: BrowserMode }) {
 }
 
 function ModuleCard(props: {
-  entry: ModuleEntry;
+  entry: LiveModule;
+  uptimeMs: number | null;
   browser: BrowserMode | undefined;
   onChanged: () => void;
 }) {
@@ -113,12 +125,47 @@ function ModuleCard(props: {
     <li class="card" aria-label={label}>
       <div class="card-head">
         <h3>{label}</h3>
-        <span class="badge">{entry.state}</span>
+        <span class={`badge state state-${entry.state}`} data-testid="module-state">
+          <span class="dot" aria-hidden="true" />
+          {entry.state}
+        </span>
       </div>
       <FormError message={error} />
       <dl class="facts">
         <dt>Version</dt>
         <dd>{entry.version}</dd>
+        <dt>Port</dt>
+        <dd>{entry.port}</dd>
+        {props.uptimeMs !== null && (
+          <>
+            <dt>Up for</dt>
+            <dd data-testid="module-uptime">{formatDuration(props.uptimeMs)}</dd>
+          </>
+        )}
+        {entry.resources && (
+          <>
+            <dt>CPU</dt>
+            <dd data-testid="module-cpu">
+              {entry.resources.cpuPercent === null
+                ? 'measuring…'
+                : `${entry.resources.cpuPercent.toFixed(1)} %`}{' '}
+              <Sparkline
+                values={entry.resources.history.map((s) => s.cpuPercent ?? 0)}
+                label="CPU over the last hour"
+              />
+            </dd>
+            <dt>Memory</dt>
+            <dd data-testid="module-memory">
+              {formatBytes(entry.resources.rssBytes)}{' '}
+              <Sparkline
+                values={entry.resources.history.map((s) => s.rssBytes)}
+                label="Memory over the last hour"
+              />
+            </dd>
+          </>
+        )}
+        <dt>Restarts</dt>
+        <dd data-testid="module-restarts">{entry.restarts}</dd>
         <dt>Pages</dt>
         <dd>
           {entry.paths.map((path) => (
@@ -128,6 +175,9 @@ function ModuleCard(props: {
           ))}
         </dd>
       </dl>
+      {entry.lastError && entry.state !== 'running' && <StartProblem problem={entry.lastError} />}
+      <ModuleActions entry={entry} label={label} />
+      <EnvEditor name={entry.name} label={label} />
       {browser && <BrowserNotice browser={browser} />}
       {browser && (
         <div class="actions">
@@ -158,45 +208,25 @@ function ModuleCard(props: {
   );
 }
 
-/** Install from an npm name, a folder or a .tgz on the hub's machine, saying first what the module's pages will be able to do. */
+/** Installing, saying first what the module's pages will be able to do. */
 function InstallForm(props: { appsDomain: string | null; onInstalled: () => void }) {
-  const [spec, setSpec] = useState('');
   const [isolate, setIsolate] = useState(false);
-  const [done, setDone] = useState<string>();
-  const { busy, error, run } = useAction();
-  function submit(event: Event) {
-    event.preventDefault();
-    setDone(undefined);
-    void run(
+  const { error, run } = useAction();
+  const installed = (op: Operation) =>
+    run(
       async () => {
-        const started = await api<{ operation_id: string }>('POST', '/api/modules/install', {
-          package: spec,
-        });
-        const op = await finished(started.operation_id);
-        if (op.state === 'failed') {
-          throw new ApiError(0, 'install_failed', `Could not install ${spec}: ${op.error}`);
-        }
         // Marked right away: the admin who installs it is the first to open its pages.
         if (isolate && op.module) {
           await api('POST', `/api/modules/${encodeURIComponent(op.module)}/isolation`, {
             isolated: true,
           });
         }
-        setDone(`Installed ${spec}.`);
-        setSpec('');
         props.onInstalled();
       },
-      (caught) => describeError(caught),
+      (caught) => `Installed, but could not isolate it: ${describeError(caught)}`,
     );
-  }
   return (
-    <form onSubmit={submit} aria-label="Install a module">
-      <Field
-        label="Package"
-        value={spec}
-        onValue={setSpec}
-        hint="An npm name (name@1.2.3), or a folder or .tgz on the hub’s machine."
-      />
+    <div class="install">
       {props.appsDomain ? (
         <p class="notice" data-testid="install-browser">
           Each module’s pages get their own origin under <code>{props.appsDomain}</code>: they
@@ -218,26 +248,8 @@ function InstallForm(props: { appsDomain: string | null; onInstalled: () => void
           Isolate its pages (sandboxed: no storage, cookies or service workers)
         </label>
       )}
+      <InstallForms onInstalled={(op) => void installed(op)} />
       <FormError message={error} />
-      {done && (
-        <p class="notice" role="status">
-          {done}
-        </p>
-      )}
-      <div class="actions">
-        <button type="submit" disabled={busy || spec.trim() === ''}>
-          {busy ? 'Installing…' : 'Install'}
-        </button>
-      </div>
-    </form>
+    </div>
   );
-}
-
-/** Polls an install until it ends (it streams too, but one answer is all this form needs). */
-async function finished(id: string): Promise<Operation> {
-  for (;;) {
-    const op = await api<Operation>('GET', `/api/modules/operations/${encodeURIComponent(id)}`);
-    if (op.state !== 'running') return op;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
