@@ -147,7 +147,10 @@ function rowsNaming(text: string): string[] {
     const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
       name: string;
     }[];
-    return tables.flatMap(({ name }) =>
+    // The audit log is history, not authority: it keeps what was done with
+    // the vault while it existed (and that it was deleted), and grants nothing.
+    const authority = tables.filter(({ name }) => name !== 'audit_log');
+    return authority.flatMap(({ name }) =>
       (db.query(`SELECT * FROM "${name}"`).all() as object[])
         .map((row) => `${name}: ${JSON.stringify(row)}`)
         .filter((line) => line.includes(text)),
@@ -268,7 +271,7 @@ describe('DELETE /vaults/:name', () => {
       redirect_uris: [REDIRECT],
       token_endpoint_auth_method: 'none',
     });
-    expect(registered.status).toBe(201);
+    expect(`${registered.status} ${registered.text}`).toStartWith('201');
     const clientId = registered.json.client_id as string;
     // The admin's grant names alpha and gamma: it is rewritten, and alpha keeps working.
     const onAlpha = await signInApp(admin, clientId, 'vault:alpha:read');
@@ -333,6 +336,17 @@ describe('DELETE /vaults/:name', () => {
 
     // Nothing in hub.db names it any more; the revocation list holds the jtis.
     expect(rowsNaming('gamma')).toEqual([]);
+    // The audit log keeps that it was deleted, and by whom.
+    const audited = (await call('GET', '/api/audit?action=vault.delete')).json.entries as {
+      target: string;
+      outcome: string;
+      actor: { name: string };
+    }[];
+    expect(audited[0]).toMatchObject({
+      target: 'gamma',
+      outcome: 'success',
+      actor: { name: 'operator' },
+    });
     expect((await call('GET', '/admin/grants')).json.grants).toEqual([]);
     for (const token of [minted.json.token, onGamma.access_token, friendsApp.access_token]) {
       expect(await revoked(jtiOf(token as string))).toBe(true);
