@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
 import { waitFor } from './helpers/binary.ts';
-import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+import { collectPageErrors, launchBrowser, shot, submitSignIn } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import { hubWithOperator, install, running, trackHubs } from './helpers/modules.ts';
 
@@ -37,17 +37,8 @@ afterAll(async () => {
 });
 
 async function signIn(page: Page) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel('Username').fill(ADMIN.username);
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, url, ADMIN.username, ADMIN.password);
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
-/** Screenshots for a human to look at, only when SCREENSHOT_DIR is set. */
-async function shot(page: Page, name: string) {
-  if (process.env.SCREENSHOT_DIR)
-    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
 }
 
 const actions = (page: Page) => page.getByTestId('audit-action').allTextContents();

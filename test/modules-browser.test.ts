@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
 import { waitFor } from './helpers/binary.ts';
-import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+import { collectPageErrors, launchBrowser, shot, submitSignIn } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
   hubWithOperator,
@@ -29,22 +29,13 @@ beforeAll(async () => {
   browser = await launchBrowser();
   signedIn = await browser.newContext();
   const page = await signedIn.newPage();
-  await page.goto(`${url}/login`);
-  await page.getByLabel('Username').fill(ADMIN.username);
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, url, ADMIN.username, ADMIN.password);
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   await page.close();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
 });
-
-/** Screenshots for a human to look at, only when SCREENSHOT_DIR is set. */
-async function shot(page: Page, name: string) {
-  if (process.env.SCREENSHOT_DIR)
-    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
-}
 
 /** Chromium logs each 4xx/5xx answer as an error; the 502 of a stopped module is one on purpose. */
 function unexpected(errors: string[]): string[] {

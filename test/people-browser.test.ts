@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { totpCode } from '../src/auth/totp.ts';
 import { ADMIN, ApiClient } from './helpers/api.ts';
-import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+import { collectPageErrors, launchBrowser, submitSignIn } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
   hubWithOperator,
@@ -44,10 +44,7 @@ afterAll(async () => {
 });
 
 async function signIn(page: Page, username: string, password: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, url, username, password);
 }
 
 /** Phone and desktop, light and dark, only when SCREENSHOT_DIR is set. */

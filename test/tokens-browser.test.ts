@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
-import { collectPageErrors, launchBrowser } from './helpers/browser.ts';
+import { collectPageErrors, launchBrowser, shot, submitSignIn } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
   hubWithOperator,
@@ -58,17 +58,8 @@ afterAll(async () => {
 });
 
 async function signIn(page: Page, username: string, password: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, url, username, password);
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
-/** Screenshots for a human to look at, only when SCREENSHOT_DIR is set. */
-async function shot(page: Page, name: string) {
-  if (process.env.SCREENSHOT_DIR)
-    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
 }
 
 /** Chromium logs each 4xx answer to fetch() as an error; the refused mint is one on purpose. */

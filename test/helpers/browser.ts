@@ -30,3 +30,23 @@ export function collectPageErrors(page: Page): string[] {
   page.on('pageerror', (error) => errors.push(error.message));
   return errors;
 }
+
+/** A full-page screenshot for a person to look at, only when SCREENSHOT_DIR is set. */
+export async function shot(page: Page, name: string): Promise<void> {
+  if (process.env.SCREENSHOT_DIR) {
+    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
+  }
+}
+
+/** Opens the hub's sign-in page and submits it, as a person would. */
+export async function submitSignIn(
+  page: Page,
+  hubUrl: string,
+  username: string,
+  password: string,
+): Promise<void> {
+  await page.goto(`${hubUrl}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
