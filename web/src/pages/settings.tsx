@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from '../api.ts';
 import { Field, FormError, useAction } from '../forms.tsx';
@@ -117,17 +118,13 @@ function OriginSection() {
               </strong>
             )}
           </p>
-          <FormError message={error} />
-          <div class="actions">
-            <button type="submit" disabled={busy || value === undefined}>
-              {busy ? 'Saving…' : 'Save origin'}
-            </button>
-            {saved && (
-              <span role="status" class="muted">
-                Saved.
-              </span>
-            )}
-          </div>
+          <SaveRow
+            label="Save origin"
+            error={error}
+            busy={busy}
+            changed={value !== undefined}
+            saved={saved}
+          />
         </form>
       )}
     </section>
@@ -185,17 +182,13 @@ function AppsDomainSection(props: { onSaved: () => void }) {
             invalid={Boolean(error)}
             hint="Each module gets its own origin under it, like notes.apps.example.com (needs a wildcard DNS name). Empty clears it. Saving restarts modules."
           />
-          <FormError message={error} />
-          <div class="actions">
-            <button type="submit" disabled={busy || value === undefined}>
-              {busy ? 'Saving…' : 'Save apps domain'}
-            </button>
-            {saved && (
-              <span role="status" class="muted">
-                Saved.
-              </span>
-            )}
-          </div>
+          <SaveRow
+            label="Save apps domain"
+            error={error}
+            busy={busy}
+            changed={value !== undefined}
+            saved={saved}
+          />
         </form>
       )}
     </section>
@@ -303,5 +296,30 @@ function EnvSection() {
         </dl>
       )}
     </section>
+  );
+}
+
+/** A settings form's end: the server's error, its save button, and "Saved." once it is. */
+function SaveRow(props: {
+  label: string;
+  error: ComponentChildren;
+  busy: boolean;
+  changed: boolean;
+  saved: boolean;
+}) {
+  return (
+    <>
+      <FormError message={props.error} />
+      <div class="actions">
+        <button type="submit" disabled={props.busy || !props.changed}>
+          {props.busy ? 'Saving…' : props.label}
+        </button>
+        {props.saved && (
+          <span role="status" class="muted">
+            Saved.
+          </span>
+        )}
+      </div>
+    </>
   );
 }
