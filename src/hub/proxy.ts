@@ -3,7 +3,7 @@ import { escapeHtml } from '../platform/html.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
 import { errorBody } from './error-body.ts';
-import { fetchFromModule } from './module-fetch.ts';
+import { failureOf, fetchFromModule } from './module-fetch.ts';
 import { applyModuleHeaderRules, withoutHubCookies } from './module-headers.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
@@ -60,19 +60,22 @@ export async function forward(
   const headers = request.headers;
   upstreamHeaders(headers, url, ctx);
   const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(url))}`;
-  const upstream = await fetchFromModule(
-    target,
-    { method: request.method, headers, body },
-    ctx.session,
-  );
-  if (!(upstream instanceof Response)) {
-    if (upstream.failure === 'misbehaving') {
+  let upstream: Response;
+  try {
+    upstream = await fetchFromModule(
+      target,
+      { method: request.method, headers, body },
+      ctx.session,
+    );
+  } catch (error) {
+    const { failure, why } = failureOf(error);
+    if (failure === 'misbehaving') {
       warnInvalidAnswer(
         mount.name,
-        `${mount.name} sent an answer that is not valid HTTP/1.1 (${upstream.why})`,
+        `${mount.name} sent an answer that is not valid HTTP/1.1 (${why})`,
       );
     }
-    return unavailable(request, mount, upstream.failure);
+    return unavailable(request, mount, failure);
   }
   // The module's answer goes back as the same Response, its headers edited
   // in place (Bun's fetch headers are mutable): wrapping its body in a new
