@@ -24,24 +24,13 @@ const PLATFORMS: Record<HubInfo['platform'], string> = {
 };
 
 /**
- * Rows of the Overview's facts about the hub itself (GET /api/hub): which
- * build, where it answers, where it runs and for how long. Status and
+ * Rows of the Overview's facts about the hub itself (GET /api/hub): where
+ * it answers, where it runs and for how long. Status and
  * database come from /health, which everyone sees.
  */
 export function HubRows({ hub, receivedAt }: { hub: HubInfo; receivedAt: number }) {
-  // A 40-hex commit is shortened as git does; anything else is shown whole.
-  const commit =
-    hub.commit && /^[0-9a-f]{40}$/.test(hub.commit) ? hub.commit.slice(0, 7) : hub.commit;
   return (
     <>
-      {commit && (
-        <>
-          <dt>Commit</dt>
-          <dd>
-            <code title={hub.commit ?? undefined}>{commit}</code>
-          </dd>
-        </>
-      )}
       <dt>Origin</dt>
       <dd>
         <code>{hub.origin}</code>
@@ -60,8 +49,9 @@ export function HubRows({ hub, receivedAt }: { hub: HubInfo; receivedAt: number 
         </>
       )}
       <dt>Up for</dt>
-      <dd title={`Since ${formatTime(Date.parse(hub.started_at))}`}>
-        <Uptime seconds={hub.uptime_s} receivedAt={receivedAt} />
+      <dd>
+        <Uptime seconds={hub.uptime_s} receivedAt={receivedAt} />{' '}
+        <span class="muted">(since {formatTime(Date.parse(hub.started_at))})</span>
       </dd>
       <dt>Runtime</dt>
       <dd>{hub.runtime}</dd>

@@ -73,7 +73,7 @@ function AdminOverview() {
           <h2 id="hub-heading">Hub</h2>
           <FormError message={hub.error} />
           <dl class="facts wrap-anywhere" data-testid="hub-health">
-            <HealthRows />
+            <HealthRows commit={hub.data?.info.commit ?? null} />
             {hub.data && <HubRows hub={hub.data.info} receivedAt={hub.data.at} />}
           </dl>
         </section>
@@ -86,8 +86,11 @@ function AdminOverview() {
   );
 }
 
-/** Status, version and database from /health (anyone signed in can read it). */
-function HealthRows() {
+/**
+ * Status, version and database from /health (anyone signed in can read it),
+ * the version with its build commit when the admin's GET /api/hub knows it.
+ */
+function HealthRows({ commit = null }: { commit?: string | null }) {
   const health = useHealth();
   if (health.error) {
     return (
@@ -110,10 +113,24 @@ function HealthRows() {
       <dt>Status</dt>
       <dd>{health.data.status}</dd>
       <dt>Version</dt>
-      <dd>{health.data.version}</dd>
+      <dd>
+        {health.data.version}
+        {commit && <Commit commit={commit} />}
+      </dd>
       <dt>Database</dt>
       <dd>{health.data.db}</dd>
     </>
+  );
+}
+
+/** A 40-hex commit shortened as git does; anything else (`abc123-dirty`) shown whole. */
+function Commit({ commit }: { commit: string }) {
+  const short = /^[0-9a-f]{40}$/.test(commit) ? commit.slice(0, 7) : commit;
+  return (
+    <span class="muted">
+      {' '}
+      (commit <code title={commit}>{short}</code>)
+    </span>
   );
 }
 
@@ -128,32 +145,35 @@ function ModuleTiles({ modules }: { modules: ModuleWithLinks[] }) {
   );
   if (tiles.length === 0) return null;
   return (
-    <ul class="tiles" aria-label="Module apps">
-      {tiles.map(({ module: m, link, several }) => {
-        const name = m.displayName ?? m.module ?? m.name;
-        const label = several && link.vault ? `${name} (${link.vault})` : name;
-        const configure = link.configUiUrl !== link.managementUrl ? link.configUiUrl : undefined;
-        return (
-          <li key={`${m.name} ${link.path}`} class="tile">
-            <h2>{link.uiUrl ? <a href={link.uiUrl}>{label}</a> : label}</h2>
-            {m.tagline && <p class="muted">{m.tagline}</p>}
-            {(link.managementUrl || configure) && (
-              <p class="tile-links">
-                {link.managementUrl && (
-                  <a href={link.managementUrl} aria-label={`Manage ${label}`}>
-                    Manage
-                  </a>
-                )}
-                {configure && (
-                  <a href={configure} aria-label={`Configure ${label}`}>
-                    Configure
-                  </a>
-                )}
-              </p>
-            )}
-          </li>
-        );
-      })}
-    </ul>
+    <section aria-labelledby="tiles-heading">
+      <h2 id="tiles-heading">Module apps</h2>
+      <ul class="tiles" aria-label="Module apps">
+        {tiles.map(({ module: m, link, several }) => {
+          const name = m.displayName ?? m.module ?? m.name;
+          const label = several && link.vault ? `${name} (${link.vault})` : name;
+          const configure = link.configUiUrl !== link.managementUrl ? link.configUiUrl : undefined;
+          return (
+            <li key={`${m.name} ${link.path}`} class="tile">
+              <h3>{link.uiUrl ? <a href={link.uiUrl}>{label}</a> : label}</h3>
+              {m.tagline && <p class="muted">{m.tagline}</p>}
+              {(link.managementUrl || configure) && (
+                <p class="tile-links">
+                  {link.managementUrl && (
+                    <a href={link.managementUrl} aria-label={`Manage ${label}`}>
+                      Manage
+                    </a>
+                  )}
+                  {configure && (
+                    <a href={configure} aria-label={`Configure ${label}`}>
+                      Configure
+                    </a>
+                  )}
+                </p>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
