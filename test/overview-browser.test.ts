@@ -25,7 +25,7 @@ beforeAll(async () => {
   const started = await hubWithOperator(hubs);
   url = started.url;
   operator = started.call;
-  for (const fixture of ['good', 'crash']) {
+  for (const fixture of ['good', 'crash', 'never-binds']) {
     const done = await install(operator, { package: await packFixture(fixture) });
     expect(done.state).toBe('succeeded');
   }
@@ -33,6 +33,13 @@ beforeAll(async () => {
   await waitFor(
     'fx-crash to give up',
     async () => ((await moduleNamed(operator, 'fx-crash'))?.state === 'crashed' ? true : undefined),
+    30_000,
+  );
+  // Alive but never listening: unbound once its readiness wait (10 s) ends.
+  await waitFor(
+    'fx-never-binds to be unbound',
+    async () =>
+      (await moduleNamed(operator, 'fx-never-binds'))?.state === 'unbound' ? true : undefined,
     30_000,
   );
   // Dynamic client registration, anonymous: the app waits for an admin's approval.
@@ -85,6 +92,8 @@ test('the overview shows the hub, what needs attention with where to fix it, and
   expect(await crash.getByRole('link', { name: 'Logs' }).getAttribute('href')).toBe(
     '/admin/logs/parachute-fixture-crash',
   );
+  const unbound = attention.getByRole('listitem', { name: 'Fixture: never binds' });
+  await unbound.getByText('It runs but never opened its port.').waitFor();
   // The running module needs nothing.
   expect(await attention.getByRole('listitem', { name: 'Fixture: good' }).count()).toBe(0);
 
@@ -132,6 +141,8 @@ test('the overview shows the hub, what needs attention with where to fix it, and
   // Uninstalling the crashed module takes it off the list, live too.
   expect((await operator('DELETE', '/api/modules/fx-crash')).status).toBeLessThan(300);
   await crash.waitFor({ state: 'detached', timeout: 20_000 });
+  expect((await operator('DELETE', '/api/modules/fx-never-binds')).status).toBeLessThan(300);
+  await unbound.waitFor({ state: 'detached', timeout: 20_000 });
   expect(
     await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
   ).toBe(true);
