@@ -71,7 +71,7 @@ describe('discovery', () => {
 
 /** A tile on the `/` page: its link and its label. */
 const tileLinks = (html: string) =>
-  [...html.matchAll(/<li style="border[^"]*"><a href="([^"]+)"><strong>(.*?)<\/strong>/g)].map(
+  [...html.matchAll(/<li class="tile"><a href="([^"]+)"><strong>(.*?)<\/strong>/g)].map(
     (m) => [m[1], m[2]],
   );
 
