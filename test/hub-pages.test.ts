@@ -162,11 +162,15 @@ describe('a module that cannot answer', () => {
       });
 
       const visitor = await expectPage(await fetch(`${url}/fx-good/`, { headers: HTML }), 502);
-      expect(visitor).toContain('<h1>parachute-fixture-good is stopped</h1>');
+      expect(visitor).toContain('<h1>Fixture: good is stopped</h1>');
       expect(visitor).toContain('502 · Module stopped');
       expect(visitor).toContain('parachute start parachute-fixture-good');
       expect(visitor).toContain('Ask the person who runs this hub to start it.');
       expect(visitor).not.toContain('/admin/modules#');
+      // Whoever runs the hub can sign in and land on the module's card.
+      expect(visitor).toContain(
+        `href="${url}/login?next=%2Fadmin%2Fmodules%23module-parachute-fixture-good">Admin sign-in</a>`,
+      );
 
       const admin = await expectPage(
         await fetch(`${url}/fx-good/`, { headers: { ...HTML, cookie: adminCookie } }),
@@ -208,7 +212,7 @@ describe('a module that cannot answer', () => {
       const res = await fetch(`${url}/fx-late-bind/`, { headers: HTML });
       expect(res.headers.get('retry-after')).toBe('2');
       const html = await expectPage(res, 503);
-      expect(html).toContain('<h1>parachute-fixture-late-bind is starting</h1>');
+      expect(html).toContain('<h1>Fixture: late bind is starting</h1>');
       expect(html).toContain('<meta http-equiv="refresh" content="3">');
     } finally {
       await call('PUT', '/api/modules/fx-late-bind/env', {
@@ -223,10 +227,11 @@ describe('a Host name that is not the hub’s', () => {
   test('421: JSON unchanged for API clients; a page for browsers that names neither the hub’s origin nor its names', async () => {
     const api = await raw('/', 'rebind.example', 'application/json');
     expect(api.status).toBe('HTTP/1.1 421 Misdirected Request');
-    expect(JSON.parse(api.text).error).toBe('misdirected_request');
-    expect(JSON.parse(api.text).error_description).toContain(
-      'This hub does not answer to the name "rebind.example"',
-    );
+    expect(JSON.parse(api.text)).toEqual({
+      error: 'misdirected_request',
+      error_description:
+        'This hub does not answer to the name "rebind.example": it only serves its own names, so that a web page cannot reach it through a name that points here (DNS rebinding). If rebind.example is yours, add it to PARACHUTE_ALLOWED_HOSTS (comma-separated) or make it the origin (PARACHUTE_HUB_ORIGIN), and restart the hub.',
+    });
     const page = await raw('/', 'rebind.example', HTML.accept);
     expect(page.status).toBe('HTTP/1.1 421 Misdirected Request');
     expect(page.head).toContain("content-security-policy: default-src 'none'");

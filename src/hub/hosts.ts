@@ -231,7 +231,8 @@ function invalidHost(request: Request, header: string | null): Response {
  * page can read it, so it names neither the hub's origin nor its names.
  */
 function misdirected(request: Request, name: string): Response {
-  const why = `This hub does not answer to the name "${name}": it only serves its own names, so that a web page cannot reach it through a name that points here (DNS rebinding).`;
+  const why =
+    'only serves its own names, so that a web page cannot reach it through a name that points here (DNS rebinding).';
   const fix = `If ${name} is yours, add it to PARACHUTE_ALLOWED_HOSTS (comma-separated) or make it the origin (PARACHUTE_HUB_ORIGIN), and restart the hub.`;
   if (wantsPage(request)) {
     return hubPage({
@@ -239,12 +240,13 @@ function misdirected(request: Request, name: string): Response {
       eyebrow: '421 · Wrong host name',
       tone: 'warning',
       title: `This hub does not answer to ${name}`,
-      paragraphs: [why, fix],
+      paragraphs: [`It ${why}`, fix],
       command: `PARACHUTE_ALLOWED_HOSTS=${name}`,
       home: '#',
     });
   }
-  return Response.json(errorBody('misdirected_request', `${why} ${fix}`), {
+  const refused = `This hub does not answer to the name "${name}": it ${why}`;
+  return Response.json(errorBody('misdirected_request', `${refused} ${fix}`), {
     status: 421,
     headers: HUB_HEADERS,
   });

@@ -66,14 +66,15 @@ const CSS = `:root{--bg:#f7f8fa;--panel:#fff;--text:#1c2330;--muted:#5c6675;--ac
 body{margin:0}
 a{color:var(--accent)}
 a:focus-visible{outline:2px solid var(--accent);outline-offset:2px;border-radius:4px}
-.page{max-width:34rem;margin:0 auto;padding:6vh 1rem 2rem;overflow-wrap:anywhere}
+.page{max-width:34rem;margin:0 auto;padding:8vh 1rem 2rem;overflow-wrap:anywhere}
 .page.wide{max-width:56rem;padding-top:1.5rem}
 .top{display:flex;align-items:center;justify-content:space-between;gap:1rem;margin-bottom:1.25rem}
 .brand{display:inline-flex;gap:.5rem;align-items:center;font-weight:600;color:var(--text);text-decoration:none}
 .top nav{display:flex;gap:.5rem;align-items:center}
 .card{padding:1.75rem 2rem;background:var(--panel);border:1px solid var(--border);border-radius:10px}
 .wide main>h1{margin:1rem 0 1.25rem;font-size:1.6rem}
-h1{margin:.5rem 0 1rem;font-size:1.4rem;line-height:1.25}
+h1{margin:.75rem 0 1rem;font-size:1.4rem;line-height:1.25}
+.card .top{margin-bottom:1rem}
 h2{margin:2rem 0 .75rem;font-size:1.15rem}
 p{margin:0 0 1rem}
 .muted,.note{color:var(--muted)}
@@ -82,7 +83,8 @@ p{margin:0 0 1rem}
 .tone-error .dot,.state-crashed{background:var(--error)}
 .tone-warning .dot,.state-starting,.state-stopping,.state-backoff,.state-unbound{background:var(--warning)}
 .tone-ok .dot,.state-running{background:var(--ok)}
-pre{margin:0 0 1rem;padding:.6rem .75rem;border:1px solid var(--border);border-radius:6px;background:var(--bg);white-space:pre-wrap;overflow-wrap:anywhere}
+pre{margin:0 0 1rem;padding:.6rem .75rem;border:1px solid var(--border);border-radius:6px;background:var(--bg);overflow-x:auto}
+main>:last-child{margin-bottom:0}
 code{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.875rem}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.5rem}
 .button{display:inline-block;padding:.5rem 1rem;border:1px solid var(--border);border-radius:6px;color:var(--text);text-decoration:none;font-weight:500}
@@ -100,7 +102,7 @@ ul{list-style:none;margin:0;padding:0}
 .rows a{font-weight:600;text-decoration:none}
 .rows small{margin-left:auto;color:var(--muted);font-size:.85rem}
 footer{margin-top:2rem;font-size:.85rem;color:var(--muted)}
-@media (max-width:40rem){.page{padding-top:1.25rem}.card{padding:1.25rem}.rows small{margin-left:0;flex-basis:100%}}`;
+@media (max-width:40rem){.card{padding:1.5rem 1.25rem}.rows small{margin-left:0;flex-basis:100%}}`;
 
 const STYLE_HASH = `'sha256-${createHash('sha256').update(CSS).digest('base64')}'`;
 
@@ -155,8 +157,12 @@ export function renderHubPage(spec: HubPageSpec): string {
     : '';
   const footnote = spec.footnote ? `<p class="footnote">${e(spec.footnote)}</p>` : '';
   const body = `${eyebrow}<h1>${e(spec.title)}</h1>${paragraphs}${command}${lists}${actions}${footnote}`;
-  const main = spec.wide ? `<main>${body}</main>` : `<main class="card">${body}</main>`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${refresh}<title>${e(spec.title)} · Parachute</title><style>${CSS}</style></head><body><div class="page${spec.wide ? ' wide' : ''}"><header class="top"><a class="brand" href="${e(spec.home ?? '/')}">${LOGO}Parachute</a>${top}</header>${main}</div></body></html>`;
+  const brand = `<a class="brand" href="${e(spec.home ?? '/')}">${LOGO}Parachute</a>`;
+  // A card page has the brand inside its card, as the admin UI's sign-in and consent pages do.
+  const page = spec.wide
+    ? `<div class="page wide"><header class="top">${brand}${top}</header><main>${body}</main></div>`
+    : `<div class="page"><main class="card"><div class="top">${brand}${top}</div>${body}</main></div>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${refresh}<title>${e(spec.title)} · Parachute</title><style>${CSS}</style></head><body>${page}</body></html>`;
 }
 
 function button(action: PageAction, small: boolean): string {
@@ -192,8 +198,17 @@ export function notFoundPage(path: string, extra: Partial<HubPageSpec> = {}): Re
     eyebrow: '404 · Not found',
     tone: 'neutral',
     title: 'Page not found',
-    paragraphs: [`There is no page at ${path} on this hub.`],
+    paragraphs: [`There is no page at ${readable(path)} on this hub.`],
     actions: [{ label: 'Back to the home page', href: '/', primary: true }],
     ...extra,
   });
+}
+
+/** A path as the visitor typed it (`%3C` back to `<`; escaped like all text), else as it came. */
+function readable(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -8,6 +8,8 @@ export interface PageViewer {
   hubOrigin: string;
   /** A signed-in admin of this hub (their session on this origin). */
   admin: boolean;
+  /** The module's display name (module.json `displayName`), for the heading. */
+  label?: string | null;
 }
 
 /** Why a module has no answer: its supervisor state, or what went wrong on the connection. */
@@ -25,38 +27,44 @@ export function unavailablePage(
   headers: Record<string, string>,
 ): Response {
   const name = mount.name;
+  const label = viewer?.label || name;
   const retrying = state === 'starting' || state === 'backoff';
-  const here = `${mount.prefix}/`;
   const admin = viewer?.admin === true;
   const origin = viewer?.hubOrigin ?? '';
+  const modulesPage = `/admin/modules#module-${encodeURIComponent(name)}`;
   const manage: PageAction[] = admin
     ? [
-        {
-          label: 'Open in Modules',
-          href: `${origin}/admin/modules#module-${encodeURIComponent(name)}`,
-          primary: !retrying,
-        },
+        { label: 'Open in Modules', href: `${origin}${modulesPage}`, primary: !retrying },
         { label: 'View its logs', href: `${origin}/admin/logs/${encodeURIComponent(name)}` },
       ]
     : [];
-  const retry: PageAction = { label: 'Try again', href: here, primary: retrying || !admin };
+  // A visitor who runs the hub signs in and lands on the module's card.
+  const signIn: PageAction[] =
+    viewer && !admin && !retrying
+      ? [
+          {
+            label: 'Admin sign-in',
+            href: `${origin}/login?next=${encodeURIComponent(modulesPage)}`,
+          },
+        ]
+      : [];
+  // An empty href is this very address: the visitor's own path and query, loaded again.
+  const retry: PageAction = { label: 'Try again', href: '', primary: retrying || !admin };
   const spec: HubPageSpec = {
     status: retrying ? 503 : 502,
     home: origin ? `${origin}/` : '/',
     headers,
-    ...words(name, state, admin),
-    actions: retrying ? [retry, ...manage] : [...manage, retry],
+    ...words(name, label, state, admin),
+    actions: retrying ? [retry, ...manage] : [...manage, retry, ...signIn],
   };
   if (retrying) spec.refreshSeconds = 3;
-  if (!admin && viewer && !retrying) {
-    spec.footnote = `Run this hub? Sign in to the admin UI at ${origin}/admin/ to start it.`;
-  }
   return hubPage(spec);
 }
 
 /** The eyebrow, paragraphs and command for each reason. */
 function words(
   name: string,
+  label: string,
   state: Unavailability,
   admin: boolean,
 ): Pick<HubPageSpec, 'eyebrow' | 'tone' | 'paragraphs' | 'command' | 'title'> {
@@ -64,29 +72,29 @@ function words(
   switch (state) {
     case 'starting':
       return {
-        title: `${name} is starting`,
+        title: `${label} is starting`,
         eyebrow: '503 · Starting',
         tone: 'warning',
         paragraphs: [
-          `${name} is starting up. This page reloads by itself every few seconds until it answers.`,
+          `${label} is starting up. This page reloads by itself every few seconds until it answers.`,
         ],
       };
     case 'backoff':
       return {
         eyebrow: '503 · Restarting',
         tone: 'warning',
-        title: `${name} is restarting`,
+        title: `${label} is restarting`,
         paragraphs: [
-          `${name} stopped unexpectedly and the hub is starting it again. This page reloads by itself every few seconds.`,
+          `${label} stopped unexpectedly and the hub is starting it again. This page reloads by itself every few seconds.`,
         ],
       };
     case 'unreachable':
       return {
         eyebrow: '502 · No answer',
         tone: 'error',
-        title: `${name} did not answer`,
+        title: `${label} did not answer`,
         paragraphs: [
-          `The hub could not connect to ${name}, or it closed the connection or went silent before answering. Its logs say why; on the hub's machine:`,
+          `The hub could not connect to ${label}, or it closed the connection or went silent before answering. Its logs say why; on the hub's machine:`,
         ],
         command: logs,
       };
@@ -94,7 +102,7 @@ function words(
       return {
         eyebrow: '502 · Invalid answer',
         tone: 'error',
-        title: `${name} sent an invalid answer`,
+        title: `${label} sent an invalid answer`,
         paragraphs: [
           `Its answer was not valid HTTP/1.1; the hub's log says how. Its own logs, on the hub's machine:`,
         ],
@@ -102,17 +110,18 @@ function words(
       };
     default: {
       const crashed = state === 'crashed' || state === 'unbound';
+      const who = label === name ? name : `${label} (${name})`;
       return {
-        title: `${name} is ${state}`,
+        title: `${label} is ${state}`,
         eyebrow: crashed ? '502 · Module down' : '502 · Module stopped',
         tone: crashed ? 'error' : 'neutral',
         paragraphs: [
           crashed
-            ? `${name} is installed but not running: it is ${state}, so nothing answers at this address.`
-            : `${name} is installed but not running, so nothing answers at this address.`,
+            ? `${who} is installed but not running: it is ${state}, so nothing answers at this address.`
+            : `${who} is installed but not running, so nothing answers at this address.`,
           admin
             ? 'Start it from the Modules page of the admin UI, or on the hub’s machine:'
-            : 'Ask the person who runs this hub to start it. On the hub’s machine:',
+            : 'Ask the person who runs this hub to start it. If that is you, sign in to start it from the admin UI, or run on the hub’s machine:',
         ],
         command: `parachute start ${name}\n${logs}`,
       };
