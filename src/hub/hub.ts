@@ -150,7 +150,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const viewer = (request: Request, mount: Mount) => ({
     hubOrigin: authCtx.origin,
     admin: uiGate.isAdmin(request, mount),
-    label: manager.list().find((m) => m.name === mount.name)?.displayName ?? null,
+    label: manager.row(mount.name)?.displayName ?? manager.manifestOf(mount.name)?.displayName,
   });
   /** A module's mount; `sandbox` gives its documents the sandbox CSP (hub/module-headers.ts). */
   const toModule = (

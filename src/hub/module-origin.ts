@@ -50,7 +50,7 @@ export function notOnModuleOrigin(
   hubOrigin: string,
 ): Response {
   const where = `This is ${module}'s own origin; the hub's admin UI and its other modules are on the hub's origin.`;
-  if (wantsPage(request)) {
+  if ((request.method === 'GET' || request.method === 'HEAD') && wantsPage(request)) {
     return notFoundPage(path, {
       paragraphs: [`${path} is not part of ${module}.`, where],
       home: `${hubOrigin}/`,
