@@ -97,6 +97,15 @@ describe('/', () => {
   });
 });
 
+test('/ of a hub without modules says so and leads to installing one', async () => {
+  const html = await expectPage(
+    await fetch(`http://127.0.0.1:${appsPort}/`, { headers: HTML }),
+    200,
+  );
+  expect(html).toContain('No modules are installed yet.');
+  expect(html).toContain('href="/admin/modules">Install a module</a>');
+});
+
 describe('not found', () => {
   test('API clients and non-GET requests keep the JSON 404', async () => {
     for (const [method, headers] of [

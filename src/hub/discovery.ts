@@ -114,6 +114,10 @@ function homePage(auth: AuthContext, manager: ModuleManager): Response {
         : 'No modules are installed yet. Sign in to the admin UI to install one.',
     ],
     lists,
+    // Nothing to open yet: the one thing to do is install something.
+    ...(rows.length === 0
+      ? { actions: [{ label: 'Install a module', href: '/admin/modules', primary: true }] }
+      : {}),
     topLinks: [{ label: 'Admin', href: '/admin/', primary: true }],
     footnote: `Parachute v${VERSION}`,
     headers: { 'cache-control': 'no-cache' },
