@@ -71,9 +71,10 @@ describe('discovery', () => {
 
 /** A tile on the `/` page: its link and its label. */
 const tileLinks = (html: string) =>
-  [...html.matchAll(/<li style="border[^"]*"><a href="([^"]+)"><strong>(.*?)<\/strong>/g)].map(
-    (m) => [m[1], m[2]],
-  );
+  [...html.matchAll(/<li class="tile"><a href="([^"]+)"><strong>(.*?)<\/strong>/g)].map((m) => [
+    m[1],
+    m[2],
+  ]);
 
 describe('where module UIs live (module.json uiUrl, managementUrl, configUiUrl)', () => {
   test('discovery, / and the admin API resolve each form; a vault gets its links per vault', async () => {

@@ -146,6 +146,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     return tooLarge(own) ?? app(own);
   };
   const uiGate = new UiGatekeeper(authCtx);
+  // For the page of a module that cannot answer (unavailable-page.ts): links to the admin UI.
+  const viewer = (request: Request, mount: Mount) => ({
+    hubOrigin: authCtx.origin,
+    admin: uiGate.isAdmin(request, mount),
+    label: manager.row(mount.name)?.displayName ?? manager.manifestOf(mount.name)?.displayName,
+  });
   /** A module's mount; `sandbox` gives its documents the sandbox CSP (hub/module-headers.ts). */
   const toModule = (
     request: Request,
@@ -178,6 +184,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       // request on any of its connections: a pool per connection would let a
       // module's late bytes reach another visitor, so each request gets its own.
       session: fromProxy ? null : visitorPools.session(peer?.address, peer?.port),
+      viewer,
     };
     if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return upgradeToModule(request, srv, mount, ctx);
@@ -198,7 +205,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         if (mount?.module === hostModule)
           return toModule(request, srv, mount, isolation.has(mount.name));
         if (hubPathOnModuleOrigin(request.method, path)) return toHub(request, srv, path);
-        return notOnModuleOrigin(hostModule, path);
+        return notOnModuleOrigin(request, hostModule, path, authCtx.origin);
       }
       if (mount)
         return (
