@@ -225,6 +225,11 @@ export class Container {
     return this.proc.pid;
   }
 
+  /** The exit code once the container ended, else null. */
+  get exitCode(): number | null {
+    return this.proc.exitCode;
+  }
+
   /** Everything the container printed so far. */
   get log(): string {
     return this.output;

@@ -6,7 +6,7 @@
  * machine with no Docker engine and no registry.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { chownSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,6 +175,24 @@ describe('the container image', () => {
     expect((await moduleNamed(second.call, 'fx-good'))?.restarts).toBe(0);
     expect(await second.container.stop()).toBe(0);
   }, 180_000);
+
+  test('a volume the image user cannot write stops the hub with what to chown, not a lock error', async () => {
+    // What a bind mount of a root-owned folder (or a platform mounting for root) hands over.
+    const rootOwned = await mkdtemp(join(tmpdir(), 'parachute-volume-'));
+    chmodSync(rootOwned, 0o755);
+    const container = Container.start(rootfs, image, {
+      volume: rootOwned,
+      env: { ...SEED, PORT: String(freePort()) },
+    });
+    started.push(container);
+    const code = await waitFor('the hub to give up', () => container.exitCode ?? undefined, 30_000);
+    expect(code).not.toBe(0);
+    expect(container.log).toContain(
+      '/parachute (PARACHUTE_HOME) is not writable by this user (uid 1000)',
+    );
+    expect(container.log).toContain('chown 1000:1000');
+    expect(readdirSync(rootOwned)).toEqual([]);
+  }, 60_000);
 
   test('tini reaps orphans re-parented to PID 1, which the hub would leave as zombies', async () => {
     const { container } = await start(await volume());
