@@ -35,8 +35,10 @@ ENV PARACHUTE_HOME=/parachute \
     HOME=/parachute \
     PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin:/parachute/bin
 
-# Last, so a new binary rebuilds only this layer.
-COPY dist/parachute /usr/local/bin/parachute
+# Last, so a new binary rebuilds only this layer. BINARY picks another build
+# of it, e.g. dist/parachute-linux-x64 from `bun run build.ts --release` on a Mac.
+ARG BINARY=dist/parachute
+COPY ${BINARY} /usr/local/bin/parachute
 
 VOLUME /parachute
 WORKDIR /parachute

@@ -132,7 +132,8 @@ export class Podman {
    * `podman build` of the repository's Dockerfile. One layer for the whole
    * build (--layers=false): with vfs each cached step is another full copy.
    */
-  build(): Promise<string> {
+  build(tag = IMAGE_TAG, buildArgs: Record<string, string> = {}): Promise<string> {
+    const extra = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
     return must(
       this.argv([
         'build',
@@ -143,8 +144,9 @@ export class Podman {
         'host',
         '--build-arg',
         `BASE=${BASE_TAG}`,
+        ...extra,
         '-t',
-        IMAGE_TAG,
+        tag,
         REPO,
       ]),
       'podman build',
@@ -161,6 +163,12 @@ export class Podman {
   /** The image's root filesystem as a folder (vfs: a plain directory). */
   async mount(tag: string): Promise<string> {
     return (await must(this.argv(['image', 'mount', tag]), 'podman image mount')).trim();
+  }
+
+  /** Deletes one image (vfs: its layers are full copies). */
+  async removeImage(tag: string): Promise<void> {
+    await run(this.argv(['image', 'unmount', tag]));
+    await must(this.argv(['rmi', '--force', tag]), 'podman rmi');
   }
 
   /** Deletes every image and the storage folder. */

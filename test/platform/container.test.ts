@@ -6,10 +6,19 @@
  * machine with no Docker engine and no registry.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { chmodSync, chownSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  linkSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort } from '../../bench/lib.ts';
 import { ready, waitFor } from '../helpers/binary.ts';
 import {
@@ -21,6 +30,8 @@ import {
 } from '../helpers/container-image.ts';
 import { packFixture } from '../helpers/fixtures.ts';
 import { finishOperation, moduleNamed, operatorClient, running, SEED } from '../helpers/modules.ts';
+
+const REPO = resolve(import.meta.dir, '../..');
 
 /** The image's user: uid and gid 1000 (Dockerfile). */
 const UID = 1000;
@@ -193,6 +204,24 @@ describe('the container image', () => {
     expect(container.log).toContain('chown 1000:1000');
     expect(readdirSync(rootOwned)).toEqual([]);
   }, 60_000);
+
+  test('BINARY picks another build of the binary (a Linux one built on a Mac)', async () => {
+    // Named as `bun run build.ts --release` names the Linux x64 build; a link to this build.
+    const built = join(REPO, 'dist/parachute');
+    const linux = join(REPO, 'dist/parachute-linux-x64');
+    const made = !existsSync(linux);
+    if (made) linkSync(built, linux);
+    try {
+      await podman.build('localhost/parachute:binary-arg', { BINARY: 'dist/parachute-linux-x64' });
+      const other = await podman.mount('localhost/parachute:binary-arg');
+      const copied = statSync(join(other, 'usr/local/bin/parachute'));
+      expect(copied.size).toBe(statSync(linux).size);
+      expect(copied.mode & 0o7777).toBe(0o755);
+    } finally {
+      if (made) rmSync(linux, { force: true });
+      await podman.removeImage('localhost/parachute:binary-arg');
+    }
+  }, 300_000);
 
   test('tini reaps orphans re-parented to PID 1, which the hub would leave as zombies', async () => {
     const { container } = await start(await volume());
