@@ -16,11 +16,11 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../bench/lib.ts';
-import { ready, waitFor } from '../helpers/binary.ts';
+import { ready, runBinary, waitFor } from '../helpers/binary.ts';
 import {
   BASE_TAG,
   Container,
@@ -28,7 +28,7 @@ import {
   type ImageFacts,
   Podman,
 } from '../helpers/container-image.ts';
-import { packFixture } from '../helpers/fixtures.ts';
+import { fixtureDir } from '../helpers/fixtures.ts';
 import { finishOperation, moduleNamed, operatorClient, running, SEED } from '../helpers/modules.ts';
 
 const REPO = resolve(import.meta.dir, '../..');
@@ -98,6 +98,28 @@ function childrenOf(pid: number): { pid: number; comm: string; state: string; ui
   return found;
 }
 
+/**
+ * The `good` fixture packed with a free port as its preferred one. The
+ * container shares the host's network, where other test runs start the
+ * fixture on its usual port (1970): a module that lost that race would crash
+ * while the other run's copy answered its health checks.
+ */
+async function goodOnFreePort(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'parachute-fixture-'));
+  const pkg = join(dir, 'package');
+  await cp(fixtureDir('good'), pkg, { recursive: true });
+  const manifestPath = join(pkg, '.parachute/module.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  await Bun.write(manifestPath, JSON.stringify({ ...manifest, port: freePort() }, null, 2));
+  const bun = join(REPO, 'node_modules/.bin/bun');
+  const packed = await runBinary(bun, ['pm', 'pack', '--destination', dir, '--ignore-scripts'], {
+    cwd: pkg,
+  });
+  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  if (packed.code !== 0 || !tgz) throw new Error(`bun pm pack failed: ${packed.stderr}`);
+  return join(dir, tgz);
+}
+
 describe('the container image', () => {
   test('runs as a non-root user owning /parachute, with the platform env, tini and parachute serve', async () => {
     const config = image.Config;
@@ -150,7 +172,7 @@ describe('the container image', () => {
     expect(hub?.uid).toBe(UID);
 
     // Uploaded as a remote operator would (no shell on a platform's machine).
-    const tgz = await packFixture('good');
+    const tgz = await goodOnFreePort();
     const token = readFileSync(join(vol, 'operator.token'), 'utf8').trim();
     const upload = await fetch(`${first.url}/api/modules/upload`, {
       method: 'POST',
