@@ -46,5 +46,7 @@ WORKDIR /parachute
 # the volume for the image's user) need no /etc/passwd lookup.
 USER 1000:1000
 EXPOSE 1939
+# -s: where the platform runs its own init as PID 1 (Fly), tini still adopts
+# and reaps the hub's orphans as a child subreaper.
 ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
 CMD ["parachute", "serve"]
