@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshHub } from './helpers/api.ts';
-import { packFixture } from './helpers/fixtures.ts';
+import { packFixture, unusedPort } from './helpers/fixtures.ts';
 import { install, operatorClient, running, SEED, trackHubs } from './helpers/modules.ts';
 
 const hubs = trackHubs();
@@ -91,7 +91,7 @@ describe('where module UIs live (module.json uiUrl, managementUrl, configUiUrl)'
     const hostile = {
       name: 'fx-markup',
       manifestName: 'parachute-fixture-markup',
-      port: 1988,
+      port: unusedPort(),
       paths: ['/fx-markup'],
       health: '/health',
       startCmd: ['fixture-good'],
