@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,16 +70,33 @@ export function packFixture(dir: string): Promise<string> {
   return tgz;
 }
 
-async function pack(dir: string): Promise<string> {
+/**
+ * A copy of a fixture's folder whose package.json says `version` (an
+ * upgrade's newer version), in a fresh temp folder or over `into`.
+ */
+export async function fixtureAt(dir: string, version: string, into?: string): Promise<string> {
+  packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
+  const folder = into ?? (await mkdtemp(join(await packRoot, `${dir}-${version}-src-`)));
+  cpSync(fixtureDir(dir), folder, { recursive: true });
+  const path = join(folder, 'package.json');
+  const pkg = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
+  return folder;
+}
+
+/** A fixture packed at `version` (fixtureAt, then `bun pm pack`): the .tgz's path. */
+export async function packFixtureAt(dir: string, version: string): Promise<string> {
+  return pack(`${dir}-${version}`, await fixtureAt(dir, version));
+}
+
+async function pack(dir: string, folder = fixtureDir(dir)): Promise<string> {
   packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
   // A folder per attempt, so a retry never sees a half-written tarball.
   const dest = await mkdtemp(join(await packRoot, `${dir}-`));
   const { code, stdout, stderr } = await runBinary(
     BUN,
     ['pm', 'pack', '--destination', dest, '--ignore-scripts'],
-    {
-      cwd: fixtureDir(dir),
-    },
+    { cwd: folder },
   );
   // The folder is fresh, so its only .tgz is ours, whatever name bun gave it.
   const tgz = readdirSync(dest).find((f) => f.endsWith('.tgz'));
