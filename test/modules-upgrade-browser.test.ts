@@ -53,6 +53,12 @@ function upload(body: BodyInit, query = '') {
   } as RequestInit);
 }
 
+/** The version of fx-good's package on disk. */
+function installedVersion(): string {
+  const path = join(home, 'modules/node_modules/parachute-fixture-good/package.json');
+  return JSON.parse(readFileSync(path, 'utf8')).version;
+}
+
 /** What the install root lists: nothing an upload refused may change it. */
 function installed(): string {
   const path = join(home, 'modules', 'package.json');
@@ -192,6 +198,24 @@ test('a module installed from an upload is upgraded by uploading a newer .tgz of
   expect(entries.filter((e) => e.target === row).map((e) => e.outcome)).toEqual(
     expect.arrayContaining(['started', 'success', 'failure']),
   );
+
+  // A new version this module cannot use is rolled back from the upload it runs from.
+  const renamed = await packFixtureAt('good', '2.5.0', (folder) => {
+    const path = join(folder, '.parachute/module.json');
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, JSON.stringify({ ...manifest, manifestName: 'parachute-fixture-other' }));
+  });
+  const bad = await finishOperation(operator, {
+    json: (await (await upload(Bun.file(renamed), '?upgrade=fx-good')).json()) as Record<
+      string,
+      unknown
+    >,
+  });
+  expect(bad.state).toBe('failed');
+  expect(bad.error).toContain('calls itself parachute-fixture-other');
+  expect(installedVersion()).toBe('2.0.0');
+  expect((await running(operator, 'fx-good')).version).toBe('2.0.0');
+  expect(readdirSync(join(home, 'uploads'))).toHaveLength(1);
 
   // The CLI's `upgrade --file` path: a .tgz on the hub's host.
   const v3 = await packFixtureAt('good', '3.0.0');

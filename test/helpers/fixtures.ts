@@ -84,9 +84,18 @@ export async function fixtureAt(dir: string, version: string, into?: string): Pr
   return folder;
 }
 
-/** A fixture packed at `version` (fixtureAt, then `bun pm pack`): the .tgz's path. */
-export async function packFixtureAt(dir: string, version: string): Promise<string> {
-  return pack(`${dir}-${version}`, await fixtureAt(dir, version));
+/**
+ * A fixture packed at `version` (fixtureAt, then `bun pm pack`), after
+ * `edit` changed its copy if given: the .tgz's path.
+ */
+export async function packFixtureAt(
+  dir: string,
+  version: string,
+  edit?: (folder: string) => void,
+): Promise<string> {
+  const folder = await fixtureAt(dir, version);
+  edit?.(folder);
+  return pack(`${dir}-${version}`, folder);
 }
 
 async function pack(dir: string, folder = fixtureDir(dir)): Promise<string> {
