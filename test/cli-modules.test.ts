@@ -156,7 +156,7 @@ describe('a module through the CLI', () => {
     });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain('fx-good is now 2.0.0');
+    expect(res.stdout).toContain('parachute-fixture-good is now 2.0.0 (was 1.0.0)');
     expect((await moduleState())?.version).toBe('2.0.0');
     const other = await ctx.cli(['upgrade', 'fx-good', '--file', await packFixture('crash')]);
     expect(other.code).not.toBe(0);
