@@ -251,7 +251,7 @@ test('in the page: upgrade from an uploaded .tgz; another package is refused in 
   const good = card(page, 'Fixture: good');
   await good.getByTestId('module-state').getByText('running').waitFor();
   await good.getByText('Upgrade from a .tgz').click();
-  await good.getByLabel('Newer .tgz of this package').setInputFiles(await packFixture('crash'));
+  await good.getByLabel('Newer version (.tgz)').setInputFiles(await packFixture('crash'));
   await good.getByRole('button', { name: 'Upload and upgrade' }).click();
   await good
     .getByTestId('operation')
@@ -261,7 +261,7 @@ test('in the page: upgrade from an uploaded .tgz; another package is refused in 
   await shots(page, 'modules-upgrade-refused');
 
   const v4 = await packFixtureAt('good', '4.0.0');
-  await good.getByLabel('Newer .tgz of this package').setInputFiles(v4);
+  await good.getByLabel('Newer version (.tgz)').setInputFiles(v4);
   await good.getByRole('button', { name: 'Upload and upgrade' }).click();
   await good
     .getByTestId('operation')

@@ -40,7 +40,7 @@ export function UpgradeUpload(props: {
       <summary>Upgrade from a .tgz</summary>
       <form onSubmit={submit} aria-label={`Upgrade ${props.label} from a .tgz`}>
         <div class="field">
-          <label for={id}>Newer .tgz of this package</label>
+          <label for={id}>Newer version (.tgz)</label>
           <input
             id={id}
             type="file"
