@@ -130,7 +130,17 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const url = routedUrl(request, authCtx.origin);
     if (path === MODULE_UPLOAD_PATH && request.method === 'POST') {
       // A module tarball: the route checks the caller, then streams it to disk under its own limit.
-      const own = new Request(url, request);
+      // Built around the visitor's own body stream: a copy made with
+      // `new Request(url, request)` takes the body over, and cancelling it at
+      // the limit left a chunked sender hanging until the idle timeout reset
+      // it (ECONNRESET, no 413).
+      const own = new Request(url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+        duplex: 'half',
+      } as RequestInit);
       rememberClientIp(own, ip);
       return app(own);
     }

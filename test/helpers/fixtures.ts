@@ -140,6 +140,7 @@ export async function packFixture(dir: string): Promise<string> {
 }
 
 /**
+/**
  * The port in the module.json of the tarball packFixture(dir) last returned.
  * The hub gives a module another port when that one is taken at install, so
  * a test that needs the port a module runs on reads it from the modules API.
@@ -150,21 +151,56 @@ export async function fixturePort(dir: string): Promise<number> {
   return (await last).port;
 }
 
+/**
+ * A copy of a fixture's folder (copyFixture: a port of its own) whose
+ * package.json says `version` (an upgrade's newer version), in a fresh temp
+ * folder or over `into`.
+ */
+export async function fixtureAt(dir: string, version: string, into?: string): Promise<string> {
+  packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
+  const folder = into ?? (await mkdtemp(join(await packRoot, `${dir}-${version}-src-`)));
+  copyFixture(dir, folder);
+  const path = join(folder, 'package.json');
+  const pkg = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
+  return folder;
+}
+
+/**
+ * A fixture packed at `version` (fixtureAt, then `bun pm pack`), after
+ * `edit` changed its copy if given: the .tgz's path.
+ */
+export async function packFixtureAt(
+  dir: string,
+  version: string,
+  edit?: (folder: string) => void,
+): Promise<string> {
+  const folder = await fixtureAt(dir, version);
+  edit?.(folder);
+  return packFolder(`${dir}-${version}`, folder);
+}
+
 async function pack(dir: string): Promise<Packed> {
   packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
-  // A folder per attempt, so a retry never sees a half-written tarball.
-  const dest = await mkdtemp(join(await packRoot, `${dir}-`));
-  const source = join(dest, 'package');
+  const source = await mkdtemp(join(await packRoot, `${dir}-src-`));
   const port = copyFixture(dir, source);
+  return { tgz: await packFolder(dir, source), port };
+}
+
+/** `bun pm pack` of a package folder into a fresh temp folder: the .tgz's path. */
+async function packFolder(name: string, folder: string): Promise<string> {
+  packRoot ??= mkdtemp(join(tmpdir(), 'parachute-fixtures-'));
+  // A folder per attempt, so a retry never sees a half-written tarball.
+  const dest = await mkdtemp(join(await packRoot, `${name}-`));
   const { code, stdout, stderr } = await runBinary(
     BUN,
     ['pm', 'pack', '--destination', dest, '--ignore-scripts'],
-    { cwd: source },
+    { cwd: folder },
   );
   // The folder is fresh, so its only .tgz is ours, whatever name bun gave it.
   const tgz = readdirSync(dest).find((f) => f.endsWith('.tgz'));
   if (code !== 0 || !tgz) {
-    throw new Error(`bun pm pack of fixture ${dir} failed (exit ${code}):\n${stdout}${stderr}`);
+    throw new Error(`bun pm pack of fixture ${name} failed (exit ${code}):\n${stdout}${stderr}`);
   }
-  return { tgz: join(dest, tgz), port };
+  return join(dest, tgz);
 }

@@ -7,7 +7,7 @@ import type { ModuleProblem } from './live-modules.ts';
  */
 export function StartProblem({ problem }: { problem: ModuleProblem }) {
   return (
-    <div class="error" role="alert" data-testid="module-problem">
+    <div class="error start-problem" role="alert" data-testid="module-problem">
       <p>
         <strong>{headline(problem)}</strong>
       </p>
