@@ -67,7 +67,7 @@ test('once an admin exists there is no token: operator gets 409, sessions and ot
   });
   expect(setup.status).toBe(201);
 
-  // Setup replaced the operator token; the one from before setup is revoked.
+  // Setup replaced operator.token with the real operator token; the secret from before no longer works.
   const after = await readToken(hub.home);
   expect(after).not.toBe(before);
   expect((await get(url, bearer(before))).status).toBe(401);
