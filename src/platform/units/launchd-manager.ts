@@ -50,9 +50,10 @@ export function launchdManager(plist: string, uid = process.getuid?.() ?? 0): Un
       return loaded ? 'restarted' : 'started';
     },
     async start() {
-      if (!(await loadedIn())) return load();
+      const domain = await loadedIn();
+      if (!domain) return load();
       await runOrFail(
-        ['launchctl', 'kickstart', `${domains[0]}/${LAUNCHD_LABEL}`],
+        ['launchctl', 'kickstart', `${domain}/${LAUNCHD_LABEL}`],
         'Check the agent with `parachute unit status`.',
       );
     },
