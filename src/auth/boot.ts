@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { bootstrapBanner } from './bootstrap.ts';
@@ -24,6 +25,12 @@ export async function startAuth(db: Database, home: string, port: number, env: E
   if (!ctx.hasAdmin) {
     const banner = bootstrapBanner(ctx.bootstrap.issue(), `${ctx.origin}/admin/setup`);
     for (const line of banner.split('\n')) log.secret(line);
+    // Until setup mints the real operator token there, operator.token holds a
+    // secret that only reads the bootstrap token (`parachute setup-token`):
+    // no signing key is made at boot for it.
+    writeFileAtomic(hubPaths(home).operatorToken, `${ctx.bootstrap.readerSecret}\n`, {
+      mode: 0o600,
+    });
   }
   await maintain(ctx);
   const timer = setInterval(
