@@ -59,9 +59,14 @@ export function accountRoutes(ctx: AuthContext) {
         current: s.id_hash === session.id_hash,
       })),
     }))
-    .post('/api/account/sessions/revoke-others', ({ user, session }) => {
+    .post('/api/account/sessions/revoke-others', ({ request, user, session }) => {
       // "End all other sessions": every session of this user but this one.
       sessions.deleteForUser(ctx.db, user.id, session.id_hash);
+      audit(ctx, request, user, {
+        action: 'account.sessions.revoke',
+        target: user.username,
+        outcome: 'success',
+      });
       return new Response(null, { status: 204 });
     })
     .post('/api/account/totp/setup', ({ user, status }) => {
