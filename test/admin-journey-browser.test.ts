@@ -62,10 +62,16 @@ const nav = (page: Page, section: string) =>
 async function uploadFixture(fixture: string, label: string, state: string) {
   await modules.getByLabel('Or upload a .tgz').setInputFiles(await packFixture(fixture));
   await modules.getByRole('button', { name: 'Upload and install' }).click();
-  await card(modules, label)
-    .getByTestId('module-state')
-    .getByText(state, { exact: true })
-    .waitFor({ timeout: LONG });
+  try {
+    await card(modules, label)
+      .getByTestId('module-state')
+      .getByText(state, { exact: true })
+      .waitFor({ timeout: 2 * STEP });
+  } catch (error) {
+    // Within the test's own deadline, so the failure says what the page showed instead.
+    const shown = await modules.locator('body').innerText();
+    throw new Error(`${label} never became ${state} (${error}); the page showed:\n${shown}`);
+  }
 }
 
 test(
@@ -318,7 +324,7 @@ test(
 );
 
 test(
-  'the admin turns on two-factor sign-in by scanning the QR code',
+  'the admin turns on two-factor sign-in by scanning the QR code, and renews its backup codes',
   async () => {
     const page = await admin.newPage();
     await page.goto(`${url}/admin/`);
@@ -354,6 +360,14 @@ test(
     await twoFactor.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
     await page.getByTestId('backup-codes').waitFor();
     await page.getByRole('button', { name: 'I have saved them' }).click();
+    // Codes lost: new ones, for the password again.
+    const backup = page.getByRole('region', { name: 'Backup codes' });
+    await backup.getByLabel('Password').fill(ADMIN.password);
+    await backup.getByRole('button', { name: 'New backup codes' }).click();
+    await backup.getByText('the old ones no longer work').waitFor();
+    await shot(page, 'journey-backup-codes');
+    await backup.getByRole('button', { name: 'I have saved them' }).click();
+    await backup.getByRole('button', { name: 'New backup codes' }).waitFor();
     await page.close();
   },
   LONG,
@@ -481,6 +495,10 @@ test(
     const totp = await find(
       { group: 'Own account', who: ADMIN.username },
       { action: 'account.totp.enable', target: ADMIN.username, ...byAdmin },
+    );
+    await find(
+      { group: 'Own account', who: ADMIN.username },
+      { action: 'account.backup_codes', target: ADMIN.username, ...byAdmin },
     );
     // From where: this machine's loopback address.
     expect(totp.address).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/);

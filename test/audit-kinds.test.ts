@@ -1,10 +1,11 @@
 // The audit entries beyond sign-ins, users, apps, tokens and module
 // operations (test/audit.test.ts): a module's settings, an uploaded
-// install, sign out everywhere, the setup's first admin, agent grants and
-// connection renewals. Each with who, from where and what; never a value.
+// install, sign out everywhere, the setup's first admin, renewed backup
+// codes, agent grants and connection renewals. Each with who, from where and what; never a value.
 import { Database } from 'bun:sqlite';
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
+import { totpCode } from '../src/auth/totp.ts';
 import { ADMIN, ApiClient, setUpHub } from './helpers/api.ts';
 import { waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
@@ -81,6 +82,53 @@ describe('a new hub', () => {
       target: ADMIN.username,
     });
     expect(dump(hub.home)).not.toContain(ADMIN.password);
+  }, 60_000);
+});
+
+describe('backup codes', () => {
+  test('renewing them takes the password, is recorded, and only the new codes sign in', async () => {
+    const { url, hub } = await hubWithOperator(hubs);
+    const admin = new ApiClient(url);
+    await admin.login(ADMIN.username, ADMIN.password);
+    // Not before two-factor is on.
+    const early = await admin.post('/api/account/totp/backup-codes', { password: ADMIN.password });
+    expect(early.status).toBe(409);
+    const secret = (await admin.post('/api/account/totp/setup')).json.secret as string;
+    const enabled = await admin.post('/api/account/totp/enable', {
+      code: totpCode(secret, Date.now()),
+    });
+    const old = enabled.json.backup_codes as string[];
+
+    const wrong = await admin.post('/api/account/totp/backup-codes', {
+      password: 'not the password at all',
+    });
+    expect(wrong.status).toBe(401);
+    expect(await newest(admin, 'account.backup_codes', 'failure')).toMatchObject({
+      actor: { name: ADMIN.username },
+      target: ADMIN.username,
+    });
+    const renewed = await admin.post('/api/account/totp/backup-codes', {
+      password: ADMIN.password,
+    });
+    expect(renewed.status).toBe(200);
+    const fresh = renewed.json.backup_codes as string[];
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(await newest(admin, 'account.backup_codes')).toMatchObject({
+      actor: { name: ADMIN.username },
+      target: ADMIN.username,
+      detail: null,
+    });
+
+    // Signing in: an old code is refused, a new one works.
+    const signIn = async (code: string) => {
+      const browser = new ApiClient(url);
+      const challenge = (await browser.post('/api/auth/login', ADMIN)).json.challenge as string;
+      return (await browser.post('/api/auth/login/totp', { challenge, code })).status;
+    };
+    expect(await signIn(old[0] as string)).toBe(401);
+    expect(await signIn(fresh[0] as string)).toBe(200);
+    const text = dump(hub.home);
+    for (const code of [...old, ...fresh]) expect(text).not.toContain(code);
   }, 60_000);
 });
 

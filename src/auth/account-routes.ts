@@ -7,7 +7,12 @@ import { requireSession } from './guard.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { ChangePasswordBody, DisableTotpBody, EnableTotpBody, parseBody } from './schema.ts';
 import { sessions } from './sessions.ts';
-import { beginTotpEnrollment, completeTotpEnrollment, disableTotp } from './two-factor.ts';
+import {
+  beginTotpEnrollment,
+  completeTotpEnrollment,
+  disableTotp,
+  renewBackupCodes,
+} from './two-factor.ts';
 import { type User, users } from './users.ts';
 
 /** The signed-in user's own password and two-factor settings. */
@@ -96,6 +101,32 @@ export function accountRoutes(ctx: AuthContext) {
         target: user.username,
         outcome: 'success',
       });
+      return { backup_codes: codes };
+    })
+    .post('/api/account/totp/backup-codes', async ({ request, body, user, status }) => {
+      // The password again, like disabling: codes that sign in are not handed to an unattended session.
+      const parsed = parseBody(DisableTotpBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      if (!user.totp_enabled) {
+        return status(
+          409,
+          authError(
+            'totp_not_enabled',
+            'Two-factor sign-in is off: turn it on to get backup codes.',
+          ),
+        );
+      }
+      const guess = await checkPassword(request, user, parsed.data.password);
+      if (guess.outcome === 'limited') {
+        return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
+      }
+      const entry = { action: 'account.backup_codes', target: user.username } as const;
+      if (guess.outcome === 'wrong') {
+        audit(ctx, request, user, { ...entry, outcome: 'failure' });
+        return status(401, wrongPassword);
+      }
+      const codes = renewBackupCodes(ctx.db, user.id);
+      audit(ctx, request, user, { ...entry, outcome: 'success' });
       return { backup_codes: codes };
     })
     .post('/api/account/totp/disable', async ({ request, body, user, status }) => {
