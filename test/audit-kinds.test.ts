@@ -87,9 +87,15 @@ describe('a new hub', () => {
 
 describe('backup codes', () => {
   test('renewing them takes the password, is recorded, and only the new codes sign in', async () => {
-    const { url, hub } = await hubWithOperator(hubs);
+    const { url, hub, call } = await hubWithOperator(hubs);
     const admin = new ApiClient(url);
     await admin.login(ADMIN.username, ADMIN.password);
+    // A person's own browser session only: not without the CSRF header, not with a token.
+    const noCsrf = new ApiClient(url, { csrf: false });
+    await noCsrf.login(ADMIN.username, ADMIN.password);
+    const body = { password: ADMIN.password };
+    expect((await noCsrf.post('/api/account/totp/backup-codes', body)).status).toBe(403);
+    expect((await call('POST', '/api/account/totp/backup-codes', body)).status).toBe(401);
     // Not before two-factor is on.
     const early = await admin.post('/api/account/totp/backup-codes', { password: ADMIN.password });
     expect(early.status).toBe(409);
