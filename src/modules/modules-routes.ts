@@ -102,6 +102,8 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       .then((done) =>
         audit(auth, request, who, {
           ...entry,
+          // An upload's module is known only once its package is read: name it.
+          target: done.module ?? target,
           outcome: done.state === 'succeeded' ? 'success' : 'failure',
           detail: { operation_id: op.id, ...(done.error ? { error: done.error } : {}) },
         }),
@@ -267,20 +269,39 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       return { name, settings: envKeys(manager.envPath(name)) };
     })
-    .put('/api/modules/:name/env', ({ params, body, status }) => {
+    .put('/api/modules/:name/env', ({ request, principal, params, body, status }) => {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       const parsed = EnvBody.safeParse(body ?? {});
       if (!parsed.success) {
         return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
       }
+      // The names of the keys changed, never their values (they are often secrets).
+      const keys = (removed: boolean) =>
+        Object.entries(parsed.data.values)
+          .filter(([, value]) => (value === null) === removed)
+          .map(([key]) => key.slice(0, 64));
+      const [set, removed] = [keys(false), keys(true)];
+      const changed = { ...(set.length ? { set } : {}), ...(removed.length ? { removed } : {}) };
       try {
         updateEnv(manager.envPath(name), parsed.data.values);
       } catch (error) {
-        if (error instanceof EnvEditError)
+        if (error instanceof EnvEditError) {
+          audit(auth, request, principal, {
+            action: 'module.env',
+            target: name,
+            outcome: 'failure',
+          });
           return status(400, err('invalid_request', error.message));
+        }
         throw error;
       }
+      audit(auth, request, principal, {
+        action: 'module.env',
+        target: name,
+        outcome: 'success',
+        detail: changed,
+      });
       // Applied at the next start: the module reads its environment once.
       return { name, settings: envKeys(manager.envPath(name)), restart_needed: true };
     })
