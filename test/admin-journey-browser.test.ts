@@ -151,7 +151,10 @@ test(
     const answer = await page.goto(`${url}/fx-good/`);
     expect(answer?.status()).toBe(502);
     await page.getByRole('heading', { name: /is stopped/ }).waitFor();
-    await page.getByText('Start it from the admin UI').waitFor();
+    await page.getByText('Start it from the Modules page of the admin UI').waitFor();
+    // The page leads the admin to the module's own card.
+    await page.getByRole('link', { name: 'Open in Modules' }).click();
+    await page.waitForURL(/\/admin\/modules#module-/);
     await shot(page, 'journey-502');
     await page.close();
   },
