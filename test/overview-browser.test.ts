@@ -86,8 +86,8 @@ test('the overview shows the hub, what needs attention with where to fix it, and
   const attention = page.getByTestId('attention');
   const crash = attention.getByRole('listitem', { name: 'Fixture: crash' });
   await crash.getByText(/It keeps crashing: it exited with code 1/).waitFor();
-  expect(await crash.getByRole('link', { name: 'Open Modules' }).getAttribute('href')).toBe(
-    '/admin/modules',
+  expect(await crash.getByRole('link', { name: 'Open in Modules' }).getAttribute('href')).toBe(
+    '/admin/modules#module-parachute-fixture-crash',
   );
   expect(await crash.getByRole('link', { name: 'Logs' }).getAttribute('href')).toBe(
     '/admin/logs/parachute-fixture-crash',

@@ -35,7 +35,7 @@ describe('attentionItems', () => {
     const items = attentionItems({ modules: states.map((s) => mod(s, s)), apps: null });
     expect(items.map((i) => i.title)).toEqual(['crashed', 'backoff', 'unbound']);
     expect(items[0]).toMatchObject({
-      fix: { href: '/admin/modules' },
+      fix: { href: '/admin/modules#module-crashed' },
       logs: { href: '/admin/logs/crashed' },
     });
   });

@@ -52,7 +52,11 @@ export function attentionItems(sources: AttentionSources): AttentionItem[] {
       title: m.displayName ?? m.module ?? m.name,
       state: m.state,
       problem: m.lastError,
-      fix: { href: '/admin/modules', label: 'Open Modules' },
+      // Straight to its card (the Modules page outlines and scrolls to it).
+      fix: {
+        href: `/admin/modules#module-${encodeURIComponent(m.name)}`,
+        label: 'Open in Modules',
+      },
       logs: { href: `/admin/logs/${encodeURIComponent(m.name)}`, label: 'Logs' },
     });
   }
