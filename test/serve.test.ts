@@ -197,6 +197,15 @@ describe('health and readiness', () => {
     expect(notReady.status).toBe(503);
     expect(notReady.headers.get('retry-after')).toBe('1');
     expect((await fetch(`${url}/admin/`)).status).toBe(503);
+    // A browser gets a page that says so and reloads itself; an API client, JSON.
+    const page = await fetch(`${url}/admin/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(503);
+    expect(page.headers.get('content-type')).toStartWith('text/html');
+    const html = await page.text();
+    expect(html).toContain('The hub is starting');
+    expect(html).toContain('http-equiv="refresh"');
+    const api = await fetch(`${url}/api/users`);
+    expect(await api.json()).toMatchObject({ error: 'starting' });
     other.exec('COMMIT');
     other.close();
     await ready(url);

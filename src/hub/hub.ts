@@ -15,6 +15,7 @@ import { errorBody } from './error-body.ts';
 import { clientAddressOf, trustedProxy } from './forwarded.ts';
 import { probeResponse } from './health.ts';
 import { HostPolicy, routedUrl } from './hosts.ts';
+import { hubPage, wantsPage } from './hub-page.ts';
 import { lazyApp } from './lazy-app.ts';
 import { hubPathOnModuleOrigin, notOnModuleOrigin, toModuleOrigin } from './module-origin.ts';
 import { startModules } from './modules-boot.ts';
@@ -262,6 +263,20 @@ function bootingHandler(state: BootState): FetchHandler {
   return (request) => {
     const probe = probeResponse(request, pathOf(request.url), state);
     if (probe) return probe;
+    if (wantsPage(request)) {
+      // Seconds at most (the store opening, keys, modules): the page reloads itself.
+      return hubPage({
+        status: 503,
+        eyebrow: '503 · Starting',
+        tone: 'warning',
+        title: 'The hub is starting',
+        paragraphs: [
+          'It is opening its database and starting its modules. This page reloads by itself.',
+        ],
+        refreshSeconds: 2,
+        headers: { 'retry-after': '1' },
+      });
+    }
     return Response.json(errorBody('starting', 'The hub is starting; retry in a moment.'), {
       status: 503,
       headers: { 'retry-after': '1' },
