@@ -1,13 +1,16 @@
 import { type Command, EXIT, UsageError } from './commands/command.ts';
+import { init } from './commands/init.ts';
 import { install } from './commands/install.ts';
 import { logs } from './commands/logs.ts';
 import { restart } from './commands/restart.ts';
 import { serve } from './commands/serve.ts';
+import { setupToken } from './commands/setup-token.ts';
 import { start } from './commands/start.ts';
 import { status } from './commands/status.ts';
 import { stop } from './commands/stop.ts';
 import { token } from './commands/token.ts';
 import { uninstall } from './commands/uninstall.ts';
+import { unit } from './commands/unit.ts';
 import { upgrade } from './commands/upgrade.ts';
 import { COMMIT, VERSION } from './version.ts';
 
@@ -23,6 +26,9 @@ const commands: Command[] = [
   restart,
   logs,
   token,
+  init,
+  unit,
+  setupToken,
 ];
 
 function usage(): string {

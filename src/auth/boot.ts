@@ -14,7 +14,8 @@ const MAINTENANCE_EVERY_MS = 6 * 3600 * 1000;
 
 /**
  * Everything auth needs at boot: the origin, the first
- * admin (from env or a file, else the bootstrap banner), a fresh operator token, and
+ * admin (from env or a file, else the bootstrap banner), a fresh operator token (also
+ * before any admin exists), and
  * a timer that keeps the operator token fresh and prunes dead sessions.
  */
 export async function startAuth(db: Database, home: string, port: number, env: Env) {
@@ -37,7 +38,8 @@ export async function startAuth(db: Database, home: string, port: number, env: E
 async function maintain(ctx: AuthContext): Promise<void> {
   sessions.prune(ctx.db);
   ctx.db.run('DELETE FROM revoked_tokens WHERE expires_at < ?', [Date.now()]);
-  if (!ctx.hasAdmin) return;
+  // Also before the first admin: `parachute setup-token` reads the bootstrap
+  // token with it (GET /api/setup/token); setup replaces it (setup-routes.ts).
   const path = hubPaths(ctx.home).operatorToken;
   const why = operatorTokenStale(path, ctx.origin);
   if (why) {

@@ -25,6 +25,11 @@ export class BootstrapToken {
     this.token = null;
   }
 
+  /** This boot's unused token, for GET /api/setup/token (operator only); null once used. */
+  get current(): string | null {
+    return this.token;
+  }
+
   get pending(): boolean {
     return this.token !== null;
   }

@@ -3,7 +3,7 @@ import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
 
 // Reachable before the first admin exists (auth.md section 6).
-const OPEN_BEFORE_SETUP = new Set(['/api/ready', '/api/setup']);
+const OPEN_BEFORE_SETUP = new Set(['/api/ready', '/api/setup', '/api/setup/token']);
 
 /** While no admin exists, every other /api/* answers 503 setup_required. */
 export function setupGate(ctx: AuthContext) {

@@ -4,16 +4,50 @@ import { hubPaths } from '../platform/paths.ts';
 import type { AuthContext } from './context.ts';
 import { sameOriginRequest } from './csrf.ts';
 import { authError } from './errors.ts';
-import { mintOperatorToken } from './operator-token.ts';
+import { bearerToken, verifyBearer } from './guard.ts';
+import { mintOperatorToken, OPERATOR_SCOPE } from './operator-token.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import { parseBody, SetupBody } from './schema.ts';
 import { startSession } from './session-start.ts';
 import { users } from './users.ts';
 
-/** GET/POST /api/setup: claiming a new hub with the bootstrap token (auth.md section 6). */
+/**
+ * GET/POST /api/setup: claiming a new hub with the bootstrap token (auth.md
+ * section 6). GET /api/setup/token hands this boot's bootstrap token to
+ * `parachute setup-token`: only for the operator token (the file only the
+ * hub's OS user, or root, can read), so whoever gets it could read the hub's
+ * log anyway; never for a session, a user's or a module's token.
+ */
 export function setupRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.setup' })
     .get('/api/setup', () => ({ setup_required: !ctx.hasAdmin }))
+    .get('/api/setup/token', async ({ request, status, set }) => {
+      set.headers['cache-control'] = 'no-store';
+      const token = bearerToken(request);
+      if (!token) {
+        set.headers['www-authenticate'] = 'Bearer realm="parachute"';
+        return status(
+          401,
+          authError('unauthenticated', 'Send the operator token: run `parachute setup-token`.'),
+        );
+      }
+      const verified = await verifyBearer(ctx, token, 'operator');
+      if (!verified.ok) return status(verified.status, verified.body);
+      if (verified.claims.sub !== 'operator' || !verified.scopes.includes(OPERATOR_SCOPE)) {
+        return status(
+          403,
+          authError('insufficient_scope', 'Only the operator token may read this.'),
+        );
+      }
+      const current = ctx.hasAdmin ? null : ctx.bootstrap.current;
+      if (!current) {
+        return status(
+          409,
+          authError('already_set_up', 'This hub already has an admin. Sign in at /login.'),
+        );
+      }
+      return { bootstrap_token: current };
+    })
     .post('/api/setup', async ({ request, body, status }) => {
       if (ctx.hasAdmin) {
         return status(

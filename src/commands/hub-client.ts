@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
-import { hubPaths, resolveHome } from '../platform/paths.ts';
+import { hubPaths } from '../platform/paths.ts';
 import { type HubRuntime, readRuntime } from '../platform/runtime-file.ts';
+import { cliHome } from './cli-home.ts';
 import { EXIT } from './command.ts';
 
 // Uninstall waits for the module to stop and for `bun remove`; anything slower is a hung hub.
@@ -48,11 +49,10 @@ export class HubClient {
    * may answer.
    */
   static connect(env: Record<string, string | undefined> = process.env): HubClient {
-    const home = resolveHome(env);
+    const home = cliHome(env);
     const runtime = readRuntime(home);
     if (!runtime) throw notRunning(home, env);
-    const tokenPath = hubPaths(home).operatorToken;
-    const token = existsSync(tokenPath) ? readFileSync(tokenPath, 'utf8').trim() || null : null;
+    const token = readOperatorTokenFile(hubPaths(home).operatorToken);
     return new HubClient(home, `http://127.0.0.1:${runtime.port}`, runtime, token);
   }
 
@@ -178,6 +178,19 @@ export class HubClient {
   }
 }
 
+/** The operator token, or null when there is none; unreadable says who can read it. */
+function readOperatorTokenFile(path: string): string | null {
+  if (!existsSync(path)) return null;
+  try {
+    return readFileSync(path, 'utf8').trim() || null;
+  } catch (error) {
+    throw new OperatorError(
+      `cannot read the operator token ${path} (${(error as NodeJS.ErrnoException).code}).`,
+      'Only the hub’s own user and root may read it: run this as that user, or with sudo.',
+    );
+  }
+}
+
 /**
  * No live hub has written run/hub.json in `home`. A checkout's `npm start`
  * keeps its hub in ./.parachute, where a plain `parachute status` does not
@@ -190,7 +203,7 @@ function notRunning(home: string, env: Record<string, string | undefined>): Oper
     `the hub is not running (PARACHUTE_HOME=${home}): no live hub has written ${join(hubPaths(home).run, 'hub.json')}.`,
     fromCheckout
       ? `A hub started with \`npm start\` is running from ./.parachute here (pid ${fromCheckout.pid}): run \`npm run cli -- <command>\` in this checkout, or set PARACHUTE_HOME=${checkout}.`
-      : 'Start it with `parachute serve` (or `systemctl start parachute` / `systemctl --user start parachute` when installed as a service), or point PARACHUTE_HOME at the home of the hub you mean.',
+      : 'Install and start it as a service with `parachute init` (or run `parachute serve` in a terminal), or point PARACHUTE_HOME at the home of the hub you mean.',
   );
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { OperatorError } from '../platform/operator-error.ts';
 import { resolveHome } from '../platform/paths.ts';
 import { readRuntime } from '../platform/runtime-file.ts';
+import { userManagerEnv } from '../platform/units/run.ts';
 import { EXIT } from './command.ts';
 import { launchdService } from './service-launchd.ts';
 import { systemdService } from './service-systemd.ts';
@@ -34,7 +35,7 @@ const realProbe = (): ServiceProbe => ({
   uid: process.getuid?.(),
 });
 
-/** The installed service of the hub (install.sh writes one of these), or null. */
+/** The installed service of the hub (`parachute unit install` writes one of these), or null. */
 export function findService(probe: ServiceProbe = realProbe()): HubService | null {
   return systemdService(probe) ?? launchdService(probe);
 }
@@ -53,7 +54,10 @@ export async function controlHub(verb: HubVerb): Promise<number> {
     try {
       // A step allowed to fail stays quiet: its failure is expected, not news.
       const out = step.mayFail ? 'ignore' : 'inherit';
-      const proc = Bun.spawn(step.argv, { stdio: ['inherit', out, out] });
+      const proc = Bun.spawn(step.argv, {
+        stdio: ['inherit', out, out],
+        env: userManagerEnv(process.env),
+      });
       code = await proc.exited;
     } catch (error) {
       throw new OperatorError(
@@ -82,6 +86,6 @@ function noService(verb: HubVerb): OperatorError {
   }
   return new OperatorError(
     'no service is installed for the hub (no systemd unit, no launchd agent).',
-    'Run `parachute serve` in a terminal, or install it as a service with install.sh (it writes the unit and starts it).',
+    'Install it as a service with `parachute init` (it writes the unit and starts the hub), or run `parachute serve` in a terminal.',
   );
 }

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { type Command, UsageError } from './command.ts';
+import { connectEnsuringHub } from './ensure-hub.ts';
 import { parseFlags } from './flags.ts';
 import { followOperation } from './follow-operation.ts';
-import { HubClient, reportError } from './hub-client.ts';
+import { reportError } from './hub-client.ts';
 
 export const install: Command = {
   name: 'install',
@@ -35,7 +36,7 @@ export const install: Command = {
           ? { manifest: await readManifest(values.manifest) }
           : {}),
       };
-      const client = HubClient.connect();
+      const client = await connectEnsuringHub();
       const { operation_id } = await client.call<{ operation_id: string }>(
         'POST',
         '/api/modules/install',

@@ -1,7 +1,8 @@
 import { OperatorError } from '../platform/operator-error.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
+import { connectEnsuringHub } from './ensure-hub.ts';
 import { parseFlags } from './flags.ts';
-import { HubClient, reportError } from './hub-client.ts';
+import { reportError } from './hub-client.ts';
 
 const DEFAULT_LINES = 100;
 
@@ -38,7 +39,7 @@ export const logs: Command = {
     if (!/^\d+$/.test(raw)) throw new UsageError(`-n needs a whole number of lines, not "${raw}"`);
     const path = `/api/modules/${encodeURIComponent(name)}/logs?tail=${raw}`;
     try {
-      const client = HubClient.connect();
+      const client = await connectEnsuringHub();
       if (values.follow !== true) {
         const { lines } = await client.call<{ lines: LogLine[] }>('GET', path);
         for (const line of lines) console.log(format(line));

@@ -1,4 +1,5 @@
 import { type Command, EXIT, UsageError } from './command.ts';
+import { connectEnsuringHub } from './ensure-hub.ts';
 import { parseFlags } from './flags.ts';
 import { HubClient, reportError } from './hub-client.ts';
 import { controlHub, type HubVerb } from './hub-service.ts';
@@ -15,7 +16,7 @@ export function controlCommand(verb: HubVerb, summary: string): Command {
     summary,
     help: [
       `With a module name: ${verb} that module in the running hub and wait until it settles.`,
-      `Without one: ${verb} the hub itself through systemd or launchd (as install.sh set it up).`,
+      `Without one: ${verb} the hub itself through systemd or launchd (as \`parachute unit install\` set it up).`,
     ].join('\n'),
     async run(args) {
       const { positionals } = parseFlags(args, {});
@@ -32,7 +33,8 @@ export function controlCommand(verb: HubVerb, summary: string): Command {
 }
 
 async function controlModule(verb: HubVerb, name: string): Promise<number> {
-  const client = HubClient.connect();
+  // A module cannot start in a hub that is down: start the hub first (not for stop).
+  const client = verb === 'stop' ? HubClient.connect() : await connectEnsuringHub();
   const { state } = await client.call<{ name: string; state: string }>(
     'POST',
     `/api/modules/${encodeURIComponent(name)}/${verb}`,

@@ -1,3 +1,4 @@
+import { serviceState } from '../platform/units/service-state.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
 import { parseFlags } from './flags.ts';
 import { HubClient, reportError } from './hub-client.ts';
@@ -10,13 +11,22 @@ export const status: Command = {
   help: [
     'Options:',
     '  --json    print {hub, modules} as JSON: the hub (origin, pid, port, version, home,',
-    '            module counts) and the GET /api/modules array',
+    '            module counts, service: the unit and its manager’s state) and the',
+    '            GET /api/modules array',
   ].join('\n'),
   async run(args) {
     const { values, positionals } = parseFlags(args, { json: 'switch' });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    // Who runs the hub (systemd, launchd, a container platform), as the manager says it now.
+    const service = await serviceState();
     try {
-      const client = HubClient.connect();
+      let client: HubClient;
+      try {
+        client = HubClient.connect();
+      } catch (error) {
+        console.log(`service: ${service.summary}`);
+        throw error;
+      }
       const modules = await client.modules();
       const health = await client.health();
       if (values.json === true) {
@@ -28,6 +38,11 @@ export const status: Command = {
           home: client.home,
           started_at: client.runtime.started_at,
           modules: health.modules,
+          service: {
+            manager: service.manager,
+            unit: service.unit?.file ?? null,
+            state: service.state,
+          },
         };
         console.log(JSON.stringify({ hub, modules }, null, 2));
         return EXIT.ok;
@@ -36,6 +51,7 @@ export const status: Command = {
       console.log(
         `hub ${client.origin} (parachute ${health.version}) — ${total} module${total === 1 ? '' : 's'}, ${running} running`,
       );
+      console.log(`service: ${service.summary}`);
       if (modules.length === 0) {
         console.log('No modules installed. Add one with `parachute install <package>`.');
         return EXIT.ok;

@@ -1,0 +1,25 @@
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+
+/**
+ * Asks a yes/no question on the terminal (/dev/tty, never stdin: under
+ * `curl | sh` stdin is the script). Null when there is no terminal to ask
+ * on, so the caller can require -y instead.
+ */
+export function askOnTty(question: string): boolean | null {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    return null;
+  }
+  try {
+    writeSync(fd, `${question} [y/N] `);
+    const buffer = Buffer.alloc(256);
+    const n = readSync(fd, buffer, 0, buffer.length, null);
+    return /^y(es)?$/i.test(buffer.subarray(0, n).toString('utf8').trim());
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
