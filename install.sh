@@ -132,8 +132,9 @@ parachute_install() {
     fi
   }
 
-  # True when /dev/tty opens: there is a person to ask.
-  can_ask() { { : </dev/tty; } 2>/dev/null; }
+  # True when /dev/tty opens: there is a person to ask. In a subshell, because
+  # a failed redirection on a special builtin would end the whole script.
+  can_ask() { (true </dev/tty) 2>/dev/null; }
 
   # Asks a yes/no question on the terminal, or stops with the -y command to re-run.
   confirm() {
@@ -269,10 +270,18 @@ parachute_install() {
     return 0
   fi
 
-  # The binary renders and installs its own unit (systemd or launchd).
-  set -- unit install --port "$port" --home "$home"
+  # The binary renders and installs its own unit (systemd or launchd) and
+  # starts it. Port and home are passed only when asked for: otherwise the
+  # installed unit keeps its own (a re-run without PORT must not move the hub).
+  set -- unit install
+  if [ -n "${PORT:-}" ]; then set -- "$@" --port "$port"; fi
+  if [ -n "${PARACHUTE_HOME:-}" ]; then set -- "$@" --home "$home"; fi
   if [ "$upgrade" = 1 ]; then set -- "$@" --restart; fi
-  "$bin" "$@" </dev/null || die "'$bin $*' failed; nothing else was changed"
+  unit_said=$("$bin" "$@" </dev/null) || die "'$bin $*' failed (see above); the binary is installed, the service is not running"
+  say "$unit_said"
+  # The port the unit serves on, from its line: "... hub started on http://127.0.0.1:<port>".
+  unit_port=$(printf '%s\n' "$unit_said" | sed -n 's|.*http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' | head -n 1)
+  port=${unit_port:-$port}
 
   if ! wait_health "$port"; then
     err "the hub did not answer http://127.0.0.1:$port/health within ${health_timeout}s. Its log:"
