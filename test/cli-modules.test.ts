@@ -92,6 +92,8 @@ describe('a module through the CLI', () => {
       home: ctx.hub.home,
       started_at: runtime.started_at,
       modules: { running: 1, total: 1 },
+      // Who runs it: started by hand here, so no unit (`container` on a machine with /.dockerenv).
+      service: { manager: existsSync('/.dockerenv') ? 'container' : null, unit: null, state: null },
     });
     expect(modules.map((m) => m.module)).toEqual(['fx-good']);
   });

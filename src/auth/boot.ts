@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { bootstrapBanner } from './bootstrap.ts';
@@ -14,8 +15,7 @@ const MAINTENANCE_EVERY_MS = 6 * 3600 * 1000;
 
 /**
  * Everything auth needs at boot: the origin, the first
- * admin (from env or a file, else the bootstrap banner), a fresh operator token (also
- * before any admin exists), and
+ * admin (from env or a file, else the bootstrap banner), a fresh operator token, and
  * a timer that keeps the operator token fresh and prunes dead sessions.
  */
 export async function startAuth(db: Database, home: string, port: number, env: Env) {
@@ -25,6 +25,12 @@ export async function startAuth(db: Database, home: string, port: number, env: E
   if (!ctx.hasAdmin) {
     const banner = bootstrapBanner(ctx.bootstrap.issue(), `${ctx.origin}/admin/setup`);
     for (const line of banner.split('\n')) log.secret(line);
+    // Until setup mints the real operator token there, operator.token holds a
+    // secret that only reads the bootstrap token (`parachute setup-token`):
+    // no signing key is made at boot for it.
+    writeFileAtomic(hubPaths(home).operatorToken, `${ctx.bootstrap.readerSecret}\n`, {
+      mode: 0o600,
+    });
   }
   await maintain(ctx);
   const timer = setInterval(
@@ -38,8 +44,7 @@ export async function startAuth(db: Database, home: string, port: number, env: E
 async function maintain(ctx: AuthContext): Promise<void> {
   sessions.prune(ctx.db);
   ctx.db.run('DELETE FROM revoked_tokens WHERE expires_at < ?', [Date.now()]);
-  // Also before the first admin: `parachute setup-token` reads the bootstrap
-  // token with it (GET /api/setup/token); setup replaces it (setup-routes.ts).
+  if (!ctx.hasAdmin) return;
   const path = hubPaths(ctx.home).operatorToken;
   const why = operatorTokenStale(path, ctx.origin);
   if (why) {

@@ -7,12 +7,27 @@ import { constantTimeEqual } from './hash.ts';
  */
 export class BootstrapToken {
   private token: string | null = null;
+  private reader: string | null = null;
 
   /** Mints this boot's token and returns it for the banner. */
   issue(): string {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    this.token = `parachute-bootstrap-${Buffer.from(bytes).toString('base64url')}`;
+    this.token = `parachute-bootstrap-${random()}`;
+    this.reader = `parachute-setup-reader-${random()}`;
     return this.token;
+  }
+
+  /**
+   * The secret that reads the token over GET /api/setup/token, written to
+   * operator.token (0600, only the hub's OS user and root read it) until
+   * setup replaces that file with the real operator token.
+   */
+  get readerSecret(): string | null {
+    return this.reader;
+  }
+
+  /** True if `candidate` is this boot's reader secret and the token is unused. */
+  readerMatches(candidate: string): boolean {
+    return this.token !== null && this.reader !== null && constantTimeEqual(candidate, this.reader);
   }
 
   /** True if `candidate` is this boot's unused token. */
@@ -23,6 +38,7 @@ export class BootstrapToken {
   /** Used up: no second admin can be created with it. */
   consume(): void {
     this.token = null;
+    this.reader = null;
   }
 
   /** This boot's unused token, for GET /api/setup/token (operator only); null once used. */
@@ -33,6 +49,10 @@ export class BootstrapToken {
   get pending(): boolean {
     return this.token !== null;
   }
+}
+
+function random(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
 }
 
 /** The log banner: the only secret the hub ever prints. */

@@ -14,9 +14,10 @@ import { users } from './users.ts';
 /**
  * GET/POST /api/setup: claiming a new hub with the bootstrap token (auth.md
  * section 6). GET /api/setup/token hands this boot's bootstrap token to
- * `parachute setup-token`: only for the operator token (the file only the
- * hub's OS user, or root, can read), so whoever gets it could read the hub's
- * log anyway; never for a session, a user's or a module's token.
+ * `parachute setup-token`: only for the secret the hub wrote into
+ * operator.token (a file only the hub's OS user and root can read: whoever
+ * reads it could read the hub's log anyway); never for a session, a user's
+ * or a module's token. Once an admin exists the operator token gets 409.
  */
 export function setupRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'auth.setup' })
@@ -31,6 +32,10 @@ export function setupRoutes(ctx: AuthContext) {
           authError('unauthenticated', 'Send the operator token: run `parachute setup-token`.'),
         );
       }
+      // Before setup: the reader secret the hub wrote into operator.token.
+      const current = ctx.hasAdmin ? null : ctx.bootstrap.current;
+      if (current && ctx.bootstrap.readerMatches(token)) return { bootstrap_token: current };
+      // After setup the real operator token is told there is nothing left to read.
       const verified = await verifyBearer(ctx, token, 'operator');
       if (!verified.ok) return status(verified.status, verified.body);
       if (verified.claims.sub !== 'operator' || !verified.scopes.includes(OPERATOR_SCOPE)) {
@@ -39,14 +44,10 @@ export function setupRoutes(ctx: AuthContext) {
           authError('insufficient_scope', 'Only the operator token may read this.'),
         );
       }
-      const current = ctx.hasAdmin ? null : ctx.bootstrap.current;
-      if (!current) {
-        return status(
-          409,
-          authError('already_set_up', 'This hub already has an admin. Sign in at /login.'),
-        );
-      }
-      return { bootstrap_token: current };
+      return status(
+        409,
+        authError('already_set_up', 'This hub already has an admin. Sign in at /login.'),
+      );
     })
     .post('/api/setup', async ({ request, body, status }) => {
       if (ctx.hasAdmin) {

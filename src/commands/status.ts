@@ -24,7 +24,7 @@ export const status: Command = {
       try {
         client = HubClient.connect();
       } catch (error) {
-        console.log(`service: ${service.summary}`);
+        console.error(`service: ${service.summary}`);
         throw error;
       }
       const modules = await client.modules();

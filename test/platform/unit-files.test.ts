@@ -19,7 +19,7 @@ const binary = join(dir, 'bin', 'parachute');
 mkdirSync(join(dir, 'bin'));
 copyFileSync('/bin/true', binary);
 
-async function verify(unit: string, scope: 'system' | 'user'): Promise<string> {
+async function verify(unit: string, scope: UnitConfig['scope']): Promise<string> {
   const folder = mkdtempSync(join(dir, `${scope}-`));
   const file = join(folder, 'parachute.service');
   writeFileSync(file, unit);

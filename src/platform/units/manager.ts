@@ -9,7 +9,12 @@ export interface UnitManager {
   /** Whatever must exist before the unit is written: the account, linger, the log folder. */
   prepare(config: UnitConfig): Promise<void>;
   /** Loads the written unit, enables it at boot, and starts or restarts the hub as asked. */
-  apply(options: { changed: boolean; restart: boolean; noStart: boolean }): Promise<StartOutcome>;
+  apply(options: {
+    changed: boolean;
+    restart: boolean;
+    noStart: boolean;
+    home: string;
+  }): Promise<StartOutcome>;
   /** The manager's word for the hub now: active, inactive, failed, running … */
   state(): Promise<string>;
   /** Stops the hub, disables the unit and forgets it; the caller removes the file. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ensureHome } from '../home.ts';
 import { OperatorError } from '../operator-error.ts';
 import type { StartOutcome, UnitManager } from './manager.ts';
 import { isUp } from './manager.ts';
@@ -15,6 +16,13 @@ export function systemdManager(scope: 'system' | 'user', env = process.env): Uni
     ? 'Is your systemd user manager running? `loginctl enable-linger $USER` starts it; check `systemctl --user status`.'
     : 'Check `systemctl status parachute` and `journalctl -u parachute`.';
   const state = async () => (await run(ctl('is-active', UNIT_NAME), runEnv)).stdout.trim();
+  const recentLog = async () => {
+    const argv = user
+      ? ['journalctl', '--user-unit', UNIT_NAME, '-n', '40', '--no-pager', '-q']
+      : ['journalctl', '-u', UNIT_NAME, '-n', '40', '--no-pager', '-q'];
+    const out = await run(argv, runEnv).catch(() => null);
+    return out ? `${out.stdout}${out.stderr}`.trim() : '';
+  };
   return {
     scope,
     logCommand: () => (user ? 'journalctl --user-unit parachute' : 'journalctl -u parachute'),
@@ -25,8 +33,11 @@ export function systemdManager(scope: 'system' | 'user', env = process.env): Uni
           'Run `parachute serve` under the service manager this host has, or in a terminal.',
         );
       }
-      if (user) await enableLinger(runEnv);
-      else await ensureSystemUser(config);
+      if (user) {
+        await enableLinger(runEnv);
+        // WorkingDirectory must exist before the first start (systemd makes only a StateDirectory).
+        ensureHome(config.home);
+      } else await ensureSystemUser(config);
     },
     async apply({ changed, restart, noStart }): Promise<StartOutcome> {
       if (changed) await must(ctl('daemon-reload'), hint);
@@ -34,14 +45,20 @@ export function systemdManager(scope: 'system' | 'user', env = process.env): Uni
       if (noStart) return 'not started';
       const now = await state();
       if (isUp(now) && !changed && !restart) return 'already running';
-      if (isUp(now)) {
-        await must(ctl('restart', UNIT_NAME), hint);
-        return 'restarted';
+      if (!isUp(now)) {
+        // A unit that hit its start limit refuses `start` until reset.
+        await run(ctl('reset-failed', UNIT_NAME), runEnv);
       }
-      // A unit that hit its start limit refuses `start` until reset.
-      await run(ctl('reset-failed', UNIT_NAME), runEnv);
-      await must(ctl('start', UNIT_NAME), hint);
-      return 'started';
+      const verb = isUp(now) ? 'restart' : 'start';
+      const done = await run(ctl(verb, UNIT_NAME), runEnv);
+      if (done.code !== 0) {
+        const log = await recentLog();
+        throw new OperatorError(
+          `\`${ctl(verb, UNIT_NAME).join(' ')}\` failed (exit ${done.code}): ${done.stderr.trim()}`,
+          `${log ? `Its recent log:\n${log}\n  ` : ''}${hint}`,
+        );
+      }
+      return verb === 'restart' ? 'restarted' : 'started';
     },
     state,
     async remove() {
@@ -51,13 +68,7 @@ export function systemdManager(scope: 'system' | 'user', env = process.env): Uni
       await run(ctl('daemon-reload'), runEnv);
       await run(ctl('reset-failed', UNIT_NAME), runEnv);
     },
-    async recentLog() {
-      const argv = user
-        ? ['journalctl', '--user-unit', UNIT_NAME, '-n', '40', '--no-pager', '-q']
-        : ['journalctl', '-u', UNIT_NAME, '-n', '40', '--no-pager', '-q'];
-      const out = await run(argv, runEnv).catch(() => null);
-      return out ? `${out.stdout}${out.stderr}`.trim() : '';
-    },
+    recentLog,
   };
 }
 
@@ -99,13 +110,20 @@ async function ensureSystemUser(config: UnitConfig): Promise<void> {
  * wait until it answers before talking to it.
  */
 async function enableLinger(env: Record<string, string | undefined>): Promise<void> {
-  const name = env.USER || env.LOGNAME || (await run(['id', '-un'])).stdout.trim();
-  await runOrFail(
-    ['loginctl', 'enable-linger', name],
-    `Without lingering the hub stops when you log out and does not start at boot. Ask an admin to run \`loginctl enable-linger ${name}\`.`,
-  );
+  const name = (await run(['id', '-un'])).stdout.trim();
+  // Already lingering (an admin may have enabled it: users need polkit for it themselves).
+  if (!existsSync(`/var/lib/systemd/linger/${name}`)) {
+    await runOrFail(
+      ['loginctl', 'enable-linger', name],
+      `Without lingering the hub stops when you log out and does not start at boot. Ask an admin to run \`loginctl enable-linger ${name}\`.`,
+    );
+  }
   const deadline = performance.now() + 15_000;
-  while ((await run(['systemctl', '--user', 'is-system-running'], env)).stdout.trim() === '') {
+  const managerUp = async () => {
+    const said = (await run(['systemctl', '--user', 'is-system-running'], env)).stdout.trim();
+    return said !== '' && said !== 'offline';
+  };
+  while (!(await managerUp())) {
     if (performance.now() > deadline) {
       throw new OperatorError(
         'your systemd user manager did not start within 15 s of enabling lingering.',

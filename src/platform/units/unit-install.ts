@@ -65,6 +65,7 @@ export async function installUnit(
     changed: written,
     restart: options.restart === true,
     noStart: options.noStart === true,
+    home: config.home,
   });
   if (outcome === 'started' || outcome === 'restarted') {
     await waitForHub(config.port, manager, config.home);
