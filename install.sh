@@ -214,6 +214,11 @@ parachute_install() {
     dir=${PARACHUTE_INSTALL_DIR:-$HOME/.local/bin}
     home=${PARACHUTE_HOME:-$HOME/.parachute}
   fi
+  no_service=0
+  case "${PARACHUTE_NO_SERVICE:-}" in
+    '' | 0) ;;
+    *) no_service=1 ;;
+  esac
   port=${PORT:-1939}
   case "$port" in
     '' | *[!0-9]*) die "PORT must be a number, not '$port'" ;;
@@ -233,7 +238,7 @@ parachute_install() {
   fi
   chmod 755 "$tmp/parachute"
   version=$("$tmp/parachute" --version </dev/null 2>&1) ||
-    die "the downloaded binary does not run on this machine: $version"
+    die "this parachute binary does not run on this machine: $version"
 
   changed=1
   upgrade=0
@@ -241,7 +246,7 @@ parachute_install() {
     changed=0
   elif [ -f "$bin" ]; then
     upgrade=1
-    if [ -z "${PARACHUTE_NO_SERVICE:-}" ] && service_active; then
+    if [ "$no_service" = 0 ] && service_active; then
       confirm "Replace $("$bin" --version </dev/null 2>/dev/null || echo 'the installed parachute') with $version and restart the running hub (its modules restart too)?"
     fi
   fi
@@ -262,7 +267,7 @@ parachute_install() {
     *) say "Note: $dir is not on your PATH; add it (export PATH=\"$dir:\$PATH\") or run $bin" ;;
   esac
 
-  if [ -n "${PARACHUTE_NO_SERVICE:-}" ]; then
+  if [ "$no_service" = 1 ]; then
     if [ "$upgrade" = 1 ] && service_active; then
       say 'The running hub still runs the old version until you run: parachute restart'
     fi
@@ -277,14 +282,15 @@ parachute_install() {
   if [ -n "${PORT:-}" ]; then set -- "$@" --port "$port"; fi
   if [ -n "${PARACHUTE_HOME:-}" ]; then set -- "$@" --home "$home"; fi
   if [ "$upgrade" = 1 ]; then set -- "$@" --restart; fi
-  unit_said=$("$bin" "$@" </dev/null) || die "'$bin $*' failed (see above); the binary is installed, the service is not running"
+  unit_said=$("$bin" "$@" </dev/null) ||
+    die "'$bin $*' failed (see above). $bin is installed; once that is fixed, run this again."
   say "$unit_said"
   # The port the unit serves on, from its line: "... hub started on http://127.0.0.1:<port>".
   unit_port=$(printf '%s\n' "$unit_said" | sed -n 's|.*http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' | head -n 1)
   port=${unit_port:-$port}
 
   if ! wait_health "$port"; then
-    err "the hub did not answer http://127.0.0.1:$port/health within ${health_timeout}s. Its log:"
+    err "the hub did not answer http://127.0.0.1:$port/health within about ${health_timeout}s. Its log:"
     err "  $(logs_command)"
     exit 1
   fi
@@ -303,7 +309,9 @@ parachute_install() {
       fi
     fi
   fi
-  say "On a remote server, reach it through SSH: ssh -N -L $port:127.0.0.1:$port <you>@<server>"
+  if [ "$(uname -s)" = Linux ]; then
+    say "On a remote server, reach it through SSH: ssh -N -L $port:127.0.0.1:$port <you>@<server>"
+  fi
 }
 
 parachute_install "$@"

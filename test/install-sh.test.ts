@@ -8,7 +8,14 @@
  * test/platform/install-sh.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INSTALL_SH } from './helpers/release-server.ts';
@@ -208,5 +215,49 @@ describe('picks the release asset for the machine', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('FreeBSD is not supported');
     expect(asked.length).toBe(before);
+  });
+});
+
+describe('PARACHUTE_BINARY installs a binary already on this machine', () => {
+  const BUILT = join(import.meta.dir, '../dist/parachute');
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'install-sh-binary-'));
+  });
+
+  const run = (binary: string, dir: string) =>
+    sh(['sh', INSTALL_SH], {
+      env: {
+        PATH: '/usr/bin:/bin',
+        HOME: join(work, 'home'),
+        TMPDIR: work,
+        // Nothing listens here: a download attempt would fail the run.
+        PARACHUTE_RELEASE_URL: 'http://127.0.0.1:9/none',
+        PARACHUTE_BINARY: binary,
+        PARACHUTE_INSTALL_DIR: dir,
+        PARACHUTE_NO_SERVICE: '1',
+      },
+    });
+
+  test('without a download, once, then unchanged', async () => {
+    const dir = join(work, 'bin');
+    const first = await run(BUILT, dir);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`Installed parachute `);
+    expect(first.stdout).toContain('No service installed');
+    expect(Bun.hash(readFileSync(join(dir, 'parachute')))).toBe(Bun.hash(readFileSync(BUILT)));
+    const again = await run(BUILT, dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`${join(dir, 'parachute')} is already parachute `);
+  });
+
+  test('a file that is not a working binary is refused and nothing is installed', async () => {
+    const bogus = join(work, 'not-a-binary');
+    writeFileSync(bogus, 'just text\n');
+    const dir = join(work, 'bogus-bin');
+    const result = await run(bogus, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('does not run on this machine');
+    expect(existsSync(join(dir, 'parachute'))).toBe(false);
   });
 });

@@ -71,6 +71,28 @@ async function unitIdentity(box: Box, user?: string): Promise<string> {
   return result.stdout.trim();
 }
 
+/** Waits for a module through the hub's proxy; on timeout says what the hub and systemd say. */
+async function moduleAnswers(box: Box, hub: string, timeoutMs: number, user?: string) {
+  try {
+    return await waitFor(
+      'fx-good through the hub',
+      async () => {
+        const r = await fetch(`${hub}/fx-good/health`).catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    const status = user
+      ? await box.execAs(
+          user,
+          '~/.local/bin/parachute status; journalctl --user -u parachute -n 30',
+        )
+      : await box.exec(['sh', '-c', 'parachute status; journalctl -u parachute -n 30 --no-pager']);
+    throw new Error(`${(error as Error).message}\n${said(status)}`);
+  }
+}
+
 function said(result: { code: number; stdout: string; stderr: string }): string {
   return `exit ${result.code}\n${result.stdout}\n${result.stderr}`;
 }
@@ -190,14 +212,7 @@ describe('as root on a fresh Debian host', () => {
         timeoutMs: 2 * MINUTE,
       });
       expect(result.code, said(result)).toBe(0);
-      const res = await waitFor(
-        'fx-good through the hub',
-        async () => {
-          const r = await fetch(`${hub}/fx-good/health`).catch(() => undefined);
-          return r?.status === 200 ? r : undefined;
-        },
-        30_000,
-      );
+      const res = await moduleAnswers(box, hub, 30_000);
       expect(res.status).toBe(200);
     },
     3 * MINUTE,
@@ -209,7 +224,8 @@ describe('as root on a fresh Debian host', () => {
       const before = await unitIdentity(box);
       const result = await box.exec(curlSh(), { env: env(), timeoutMs: 2 * MINUTE });
       expect(result.code, said(result)).toBe(0);
-      expect(result.stdout).toContain('already');
+      expect(result.stdout).toContain('/usr/local/bin/parachute is already');
+      expect(result.stdout).toContain('parachute.service: unchanged; hub already running');
       expect(await unitIdentity(box)).toBe(before);
     },
     3 * MINUTE,
@@ -239,14 +255,7 @@ describe('as root on a fresh Debian host', () => {
       expect(await unitIdentity(box)).not.toBe(before);
       expect(await health(port)).toBe(200);
       // The module comes back under the new hub.
-      await waitFor(
-        'fx-good after the upgrade',
-        async () => {
-          const r = await fetch(`${hub}/fx-good/health`).catch(() => undefined);
-          return r?.status === 200 ? r : undefined;
-        },
-        30_000,
-      );
+      await moduleAnswers(box, hub, 30_000);
     },
     4 * MINUTE,
   );
@@ -261,14 +270,7 @@ describe('as root on a fresh Debian host', () => {
       await waitFor('the hub after the reboot', () => health(port), MINUTE);
       const seconds = (performance.now() - booted) / 1000;
       console.log(`[figure] box boot to hub /health: ${seconds.toFixed(1)} s`);
-      const res = await waitFor(
-        'fx-good after the reboot',
-        async () => {
-          const r = await fetch(`${hub}/fx-good/health`).catch(() => undefined);
-          return r?.status === 200 ? r : undefined;
-        },
-        MINUTE,
-      );
+      const res = await moduleAnswers(box, hub, MINUTE);
       expect(res.status).toBe(200);
     },
     4 * MINUTE,
@@ -317,8 +319,24 @@ describe('as a user without root, and binary-only', () => {
   );
 
   test(
-    'a user installs into ~/.local/bin with a user unit that lingers',
+    'without polkit a user is told to ask an admin for lingering, and no unit is written',
     async () => {
+      const result = await asAlice(`sh -c 'curl -fsSL ${release.url}/install.sh | sh'`);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('Ask an admin to run `loginctl enable-linger alice`');
+      expect(existsSync(join(root, 'home/alice/.config/systemd/user/parachute.service'))).toBe(
+        false,
+      );
+      expect(await health(port)).toBeUndefined();
+    },
+    3 * MINUTE,
+  );
+
+  test(
+    'after the admin enables lingering, the user installs with a user unit',
+    async () => {
+      const linger = await box.exec(['loginctl', 'enable-linger', 'alice']);
+      expect(linger.code, said(linger)).toBe(0);
       const started = performance.now();
       const result = await asAlice(`sh -c 'curl -fsSL ${release.url}/install.sh | sh'`);
       expect(result.code, said(result)).toBe(0);
@@ -352,14 +370,7 @@ describe('as a user without root, and binary-only', () => {
         timeoutMs: 2 * MINUTE,
       });
       expect(installed.code, said(installed)).toBe(0);
-      await waitFor(
-        'fx-good through the hub',
-        async () => {
-          const r = await fetch(`${hub}/fx-good/health`).catch(() => undefined);
-          return r?.status === 200 ? r : undefined;
-        },
-        30_000,
-      );
+      await moduleAnswers(box, hub, 30_000, 'alice');
     },
     5 * MINUTE,
   );
@@ -385,14 +396,7 @@ describe('as a user without root, and binary-only', () => {
       console.log(
         `[figure] box boot to hub /health (user unit): ${((performance.now() - booted) / 1000).toFixed(1)} s`,
       );
-      await waitFor(
-        'fx-good after the reboot',
-        async () => {
-          const r = await fetch(`${hub}/fx-good/health`).catch(() => undefined);
-          return r?.status === 200 ? r : undefined;
-        },
-        MINUTE,
-      );
+      await moduleAnswers(box, hub, MINUTE, 'alice');
     },
     4 * MINUTE,
   );
