@@ -149,7 +149,22 @@ function embeddedFilesModule(files: string[]): string {
 
 async function compile(outfile: string, commit: string, target?: string) {
   rmSync(outfile, { force: true });
-  const result = await Bun.build({
+  // Bun reports a failed build by throwing (AggregateError) or by success: false.
+  const result = await bunBuild(outfile, commit, target).catch((error: unknown) => {
+    const messages = error instanceof AggregateError ? error.errors : [error];
+    return { success: false, logs: messages };
+  });
+  if (!result.success) {
+    for (const message of result.logs) console.error(String(message));
+    const hint = target
+      ? ` (building for ${target} downloads that target's Bun runtime: is the network reachable?)`
+      : '';
+    throw new Error(`compiling ${outfile} failed${hint}`);
+  }
+}
+
+function bunBuild(outfile: string, commit: string, target?: string) {
+  return Bun.build({
     entrypoints: [join(root, 'src/cli.ts')],
     compile: {
       outfile,
@@ -170,13 +185,6 @@ async function compile(outfile: string, commit: string, target?: string) {
     format: 'esm',
     define: { PARACHUTE_BUILD_COMMIT: JSON.stringify(commit) },
   });
-  if (!result.success) {
-    for (const message of result.logs) console.error(message);
-    const hint = target
-      ? ` (building for ${target} downloads that target's Bun runtime: is the network reachable?)`
-      : '';
-    throw new Error(`compiling ${outfile} failed${hint}`);
-  }
 }
 
 function gitCommit(): string {

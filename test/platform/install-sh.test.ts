@@ -16,6 +16,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +24,7 @@ import { freePort } from '../../bench/lib.ts';
 import { ADMIN, ApiClient } from '../helpers/api.ts';
 import { waitFor } from '../helpers/binary.ts';
 import { Box, copyRoot } from '../helpers/debian-box.ts';
-import { packFixture } from '../helpers/fixtures.ts';
+import { fixtureManifest, packFixture } from '../helpers/fixtures.ts';
 import {
   assetForThisMachine,
   INSTALL_SH,
@@ -93,6 +94,15 @@ async function moduleAnswers(box: Box, hub: string, timeoutMs: number, user?: st
   }
 }
 
+/**
+ * fx-good's manifest on a free port: the box shares the host's network, where
+ * other test runs' modules take ports near the fixture's own (19xx), so a
+ * port free at install could be taken by the time the box reboots.
+ */
+function moduleManifest(): string {
+  return JSON.stringify({ ...fixtureManifest('good'), port: freePort() });
+}
+
 function said(result: { code: number; stdout: string; stderr: string }): string {
   return `exit ${result.code}\n${result.stdout}\n${result.stderr}`;
 }
@@ -122,6 +132,7 @@ describe('as root on a fresh Debian host', () => {
     root = await copyRoot(join(work, 'root-box'));
     mkdirSync(join(root, 'srv'), { recursive: true });
     copyFileSync(fixtureTgz, join(root, 'srv/fx-good.tgz'));
+    writeFileSync(join(root, 'srv/fx-good.json'), moduleManifest());
     box = await Box.boot(root);
   }, 5 * MINUTE);
 
@@ -208,9 +219,12 @@ describe('as root on a fresh Debian host', () => {
   test(
     'a module installed through the CLI runs',
     async () => {
-      const result = await box.exec(['parachute', 'install', '/srv/fx-good.tgz'], {
-        timeoutMs: 2 * MINUTE,
-      });
+      const result = await box.exec(
+        ['parachute', 'install', '/srv/fx-good.tgz', '--manifest', '/srv/fx-good.json'],
+        {
+          timeoutMs: 2 * MINUTE,
+        },
+      );
       expect(result.code, said(result)).toBe(0);
       const res = await moduleAnswers(box, hub, 30_000);
       expect(res.status).toBe(200);
@@ -293,7 +307,8 @@ describe('as a user without root, and binary-only', () => {
     const added = await box.exec(['useradd', '-m', '-s', '/bin/bash', 'alice']);
     expect(added.code, said(added)).toBe(0);
     copyFileSync(fixtureTgz, join(root, 'home/alice/fx-good.tgz'));
-    await box.exec(['chown', 'alice:', '/home/alice/fx-good.tgz']);
+    writeFileSync(join(root, 'home/alice/fx-good.json'), moduleManifest());
+    await box.exec(['chown', 'alice:', '/home/alice/fx-good.tgz', '/home/alice/fx-good.json']);
   }, 5 * MINUTE);
 
   afterAll(async () => {
@@ -366,9 +381,13 @@ describe('as a user without root, and binary-only', () => {
       });
       expect(res.status, res.text).toBe(201);
 
-      const installed = await box.execAs('alice', '~/.local/bin/parachute install ~/fx-good.tgz', {
-        timeoutMs: 2 * MINUTE,
-      });
+      const installed = await box.execAs(
+        'alice',
+        '~/.local/bin/parachute install ~/fx-good.tgz --manifest ~/fx-good.json',
+        {
+          timeoutMs: 2 * MINUTE,
+        },
+      );
       expect(installed.code, said(installed)).toBe(0);
       await moduleAnswers(box, hub, 30_000, 'alice');
     },
