@@ -106,12 +106,14 @@ export class HubClient {
   private async send(method: string, path: string, body: unknown, signal?: AbortSignal) {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // A file (a module upload) goes as the raw body; anything else as JSON.
+    const raw = body instanceof Blob;
+    if (body !== undefined) headers['content-type'] = raw ? 'application/gzip' : 'application/json';
     try {
       return await fetch(`${this.base}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         signal,
       });
     } catch (error) {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { type Command, UsageError } from './command.ts';
@@ -37,17 +37,33 @@ export const install: Command = {
           : {}),
       };
       const client = await connectEnsuringHub();
-      const { operation_id } = await client.call<{ operation_id: string }>(
-        'POST',
-        '/api/modules/install',
-        body,
-      );
+      // A hub running as another user (the system unit's `parachute`, with a
+      // private /tmp) cannot read the caller's files: send a tarball instead.
+      const upload = local !== null && statSync(local).isFile() && !sameOwner(client.home);
+      if (upload && values.manifest !== undefined) {
+        throw new OperatorError(
+          `the hub runs as another user and cannot read ${local}; --manifest needs a path it can read.`,
+          'Copy the tarball where the hub’s user can read it (not /tmp), or put .parachute/module.json in the package.',
+        );
+      }
+      const { operation_id } = upload
+        ? await client.call<{ operation_id: string }>(
+            'POST',
+            '/api/modules/upload',
+            Bun.file(local as string),
+          )
+        : await client.call<{ operation_id: string }>('POST', '/api/modules/install', body);
       return await followOperation(client, operation_id);
     } catch (error) {
       return reportError(error);
     }
   },
 };
+
+/** True when the hub's home belongs to the user running this command (so the hub can read our files). */
+function sameOwner(home: string): boolean {
+  return statSync(home).uid === process.getuid?.();
+}
 
 /**
  * The absolute path of a local folder or tarball, or null for an npm spec.

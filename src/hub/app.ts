@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps) {
           credentials,
         }),
       )
-      // GET|POST /api/setup
+      // GET|POST /api/setup, GET /api/setup/token (operator.token only, before setup)
       .use(setupRoutes(deps.auth))
       // POST /api/auth/login, /api/auth/login/totp, /api/auth/logout; GET /api/auth/session
       .use(loginRoutes(deps.auth))

@@ -108,8 +108,15 @@ export class Box {
     private readonly console: { text: string },
   ) {}
 
-  /** Boots `root` and waits until systemd says the system is up. */
-  static async boot(root: string, options: { timeoutMs?: number } = {}): Promise<Box> {
+  /**
+   * Boots `root` and waits until systemd says the system is up.
+   * `privateNetwork` gives the box its own loopback only (test from inside
+   * with `curl`): ports there never collide with the host's other tests.
+   */
+  static async boot(
+    root: string,
+    options: { timeoutMs?: number; privateNetwork?: boolean } = {},
+  ): Promise<Box> {
     requireBoxTools();
     const console = { text: '' };
     const nspawn = Bun.spawn(
@@ -123,6 +130,7 @@ export class Box {
         root,
         '-b',
         '--console=pipe',
+        ...(options.privateNetwork ? ['--private-network'] : []),
       ],
       { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
     );

@@ -8,7 +8,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort } from '../../bench/lib.ts';
 import { waitFor } from '../helpers/binary.ts';
 import { Box, type BoxResult, copyRoot } from '../helpers/debian-box.ts';
 import { packFixture } from '../helpers/fixtures.ts';
@@ -36,7 +35,8 @@ async function prepareRoot(name: string, binary: string): Promise<string> {
 }
 
 async function boot(root: string): Promise<Box> {
-  const box = await Box.boot(root);
+  // Its own network: modules take ports 1940-1949, which the host's other tests use too.
+  const box = await Box.boot(root, { privateNetwork: true });
   boxes.push(box);
   return box;
 }
@@ -49,48 +49,56 @@ function ok(result: BoxResult, what: string): string {
   return result.stdout;
 }
 
-async function health(
+/** An HTTP request made inside the box with curl; undefined when nothing answers. */
+async function http(
+  box: Box,
   port: number,
-): Promise<{ status: string; modules: { running: number } } | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/health`, {
-      signal: AbortSignal.timeout(2000),
-    });
-    return res.ok
-      ? ((await res.json()) as { status: string; modules: { running: number } })
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string } | undefined> {
+  const argv = ['curl', '-s', '-m', '3', '-w', '\n%{http_code}', '-X', init.method ?? 'GET'];
+  for (const [name, value] of Object.entries(init.headers ?? {}))
+    argv.push('-H', `${name}: ${value}`);
+  if (init.body !== undefined) argv.push('--data-binary', '@-');
+  argv.push(`http://127.0.0.1:${port}${path}`);
+  const res = await box.exec(argv, {
+    timeoutMs: 10_000,
+    ...(init.body !== undefined ? { stdin: init.body } : {}),
+  });
+  if (res.code !== 0) return undefined;
+  const cut = res.stdout.lastIndexOf('\n');
+  return { status: Number(res.stdout.slice(cut + 1)), text: res.stdout.slice(0, cut) };
 }
 
-/** Waits until the hub answers /health with `running` modules up; returns the seconds it took. */
-async function hubUp(port: number, running: number, timeoutMs = 60_000): Promise<number> {
-  const started = performance.now();
+type Health = { status: string; modules: { running: number } };
+
+async function health(box: Box, port: number): Promise<Health | undefined> {
+  const res = await http(box, port, '/health');
+  return res?.status === 200 ? (JSON.parse(res.text) as Health) : undefined;
+}
+
+/** Waits until the hub answers /health with `running` modules up. */
+async function hubUp(box: Box, port: number, running: number, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     `the hub on ${port} with ${running} module(s) running`,
-    async () => ((await health(port))?.modules.running === running ? true : undefined),
+    async () => ((await health(box, port))?.modules.running === running ? true : undefined),
     timeoutMs,
   );
-  return (performance.now() - started) / 1000;
 }
 
 /** The module answers through the hub: its own /health behind the hub's proxy. */
-async function moduleAnswers(port: number): Promise<true> {
+function moduleAnswers(box: Box, port: number): Promise<true> {
   return waitFor(
     'fx-good to answer through the hub',
-    async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/fx-good/health`).catch(() => null);
-      return res?.status === 200 ? true : undefined;
-    },
+    async () => ((await http(box, port, '/fx-good/health'))?.status === 200 ? true : undefined),
     30_000,
   );
 }
 
 /** Claims the hub with a setup token, as the setup page does. */
-async function claim(port: number, token: string): Promise<number> {
+async function claim(box: Box, port: number, token: string): Promise<number | undefined> {
   const origin = `http://127.0.0.1:${port}`;
-  const res = await fetch(`${origin}/api/setup`, {
+  const res = await http(box, port, '/api/setup', {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin },
     body: JSON.stringify({
@@ -99,7 +107,7 @@ async function claim(port: number, token: string): Promise<number> {
       password: 'correct horse battery staple',
     }),
   });
-  return res.status;
+  return res?.status;
 }
 
 const TOKEN = /parachute-bootstrap-[A-Za-z0-9_-]{43}/;
@@ -107,10 +115,9 @@ const TOKEN = /parachute-bootstrap-[A-Za-z0-9_-]{43}/;
 /** Reboots: a clean poweroff, then the same root booted again; the seconds from boot to /health. */
 async function reboot(box: Box, port: number): Promise<{ box: Box; seconds: number }> {
   await box.poweroff();
-  expect(await health(port)).toBeUndefined();
   const started = performance.now();
   const again = await boot(box.root);
-  await waitFor('the hub after reboot', () => health(port), 60_000);
+  await waitFor('the hub after reboot', () => health(again, port), 60_000);
   return { box: again, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -118,15 +125,16 @@ describe('as root: a system unit running as the parachute user', () => {
   test('install, init twice, setup-token, a module, ensure-hub, reboot, uninstall', async () => {
     const root = await prepareRoot('system', 'usr/local/bin/parachute');
     let box = await boot(root);
-    const port = freePort();
+    // The default port: the box has a network of its own.
+    const port = 1939;
     const cli = (...args: string[]) => box.exec(['parachute', ...args], { timeoutMs: 120_000 });
 
     // First install: written, started, answering.
-    const first = ok(await cli('unit', 'install', '--port', String(port)), 'unit install');
+    const first = ok(await cli('unit', 'install'), 'unit install');
     expect(first.trim()).toBe(
       `/etc/systemd/system/parachute.service: written; hub started on http://127.0.0.1:${port}`,
     );
-    expect((await health(port))?.status).toBe('ok');
+    expect((await health(box, port))?.status).toBe('ok');
     // It runs as the dedicated user, with its home under /var/lib/parachute.
     expect(
       ok(await box.exec(['stat', '-c', '%U', '/var/lib/parachute/hub.db']), 'stat').trim(),
@@ -157,17 +165,19 @@ describe('as root: a system unit running as the parachute user', () => {
     expect(token).toBeString();
     expect(ok(await cli('setup-token'), 'setup-token').trim()).toBe(token);
     expect(ok(await cli('init'), 'init again')).toContain(token);
-    expect(await claim(port, token)).toBe(201);
+    expect(await claim(box, port, token)).toBe(201);
     const third = ok(await cli('init'), 'init after setup');
     expect(third).toContain(
       `The hub already has an admin. Sign in at http://127.0.0.1:${port}/admin`,
     );
     expect(third).not.toMatch(TOKEN);
 
-    // A module installed through the CLI runs.
-    ok(await cli('install', '/srv/fixtures/good.tgz'), 'install good.tgz');
-    await hubUp(port, 1);
-    await moduleAnswers(port);
+    // A module installed through the CLI runs: from root's own folder, which the
+    // hub's user cannot read, so the CLI uploads it.
+    ok(await box.exec(['cp', '/srv/fixtures/good.tgz', '/root/good.tgz']), 'cp');
+    ok(await cli('install', '/root/good.tgz'), 'install good.tgz');
+    await hubUp(box, port, 1);
+    await moduleAnswers(box, port);
     const status = ok(await cli('status'), 'status');
     expect(status).toContain(
       'service: systemd system unit /etc/systemd/system/parachute.service: active',
@@ -178,32 +188,54 @@ describe('as root: a system unit running as the parachute user', () => {
 
     // Ensure the hub first: with the hub stopped, `start <module>` brings both up.
     ok(await box.exec(['systemctl', 'stop', 'parachute']), 'systemctl stop');
-    expect(await health(port)).toBeUndefined();
+    expect(await health(box, port)).toBeUndefined();
     const unitDown = await cli('unit', 'status');
     expect(unitDown.code).toBe(1);
     expect(unitDown.stdout).toContain(': inactive');
     const start = ok(await cli('start', 'fx-good'), 'start fx-good');
     expect(start).toContain('fx-good: running');
-    await hubUp(port, 1);
+    await hubUp(box, port, 1);
 
     // Reboot: hub and module come back by themselves.
     const rebooted = await reboot(box, port);
     box = rebooted.box;
-    await hubUp(port, 1);
-    await moduleAnswers(port);
+    await hubUp(box, port, 1);
+    await moduleAnswers(box, port);
     console.log(`[figure] system unit: box boot to hub /health ${rebooted.seconds.toFixed(2)} s`);
+
+    // A hub that cannot come up: `start <module>` waits (bounded), then shows the unit's log.
+    ok(await box.exec(['systemctl', 'stop', 'parachute']), 'systemctl stop');
+    ok(
+      await box.exec(['sh', '-c', 'cd /var/lib/parachute && mv hub.db hub.db.ok && mkdir hub.db']),
+      'break hub.db',
+    );
+    const stuck = await cli('start', 'fx-good');
+    expect(stuck.code).toBe(1);
+    expect(stuck.stderr).toContain(`did not answer on http://127.0.0.1:${port}/health within 30 s`);
+    expect(stuck.stderr).toContain('Its recent log:');
+    expect(stuck.stderr).toContain('hub.db');
+    expect(stuck.stderr).toContain('journalctl -u parachute');
+    ok(
+      await box.exec(['sh', '-c', 'cd /var/lib/parachute && rmdir hub.db && mv hub.db.ok hub.db']),
+      'mend hub.db',
+    );
+    // Mended: the crash loop has hit systemd's start limit, and `start` still brings it back.
+    expect(ok(await cli('start', 'fx-good'), 'start after the crash loop')).toContain(
+      'fx-good: running',
+    );
+    await hubUp(box, port, 1);
 
     // Uninstall --purge wants a confirmation; without a terminal, -y.
     const refused = await cli('unit', 'uninstall', '--purge');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('--purge deletes /var/lib/parachute');
     expect(refused.stderr).toContain('parachute unit uninstall --purge -y');
-    expect(await health(port)).toBeDefined();
+    expect(await health(box, port)).toBeDefined();
     const gone = ok(await cli('unit', 'uninstall', '--purge', '-y'), 'uninstall');
     expect(gone.trim()).toBe(
       '/etc/systemd/system/parachute.service: removed; the hub is stopped; /var/lib/parachute deleted',
     );
-    expect(await health(port)).toBeUndefined();
+    expect(await health(box, port)).toBeUndefined();
     expect(existsSync(join(root, 'etc/systemd/system/parachute.service'))).toBe(false);
     expect(existsSync(join(root, 'var/lib/parachute'))).toBe(false);
     // Without a unit, module verbs keep the clear error and name `parachute init`.
@@ -219,7 +251,8 @@ describe('as a plain user: a user unit with lingering', () => {
     let box = await boot(root);
     ok(await box.exec(['useradd', '-m', '-s', '/bin/bash', 'alice']), 'useradd');
     ok(await box.exec(['chown', '-R', 'alice:alice', '/home/alice']), 'chown');
-    const port = freePort();
+    // Any port: the box has a network of its own.
+    const port = 4100;
     const cli = (args: string) =>
       box.execAs('alice', `~/.local/bin/parachute ${args}`, { timeoutMs: 120_000 });
 
@@ -235,7 +268,7 @@ describe('as a plain user: a user unit with lingering', () => {
       `/home/alice/.config/systemd/user/parachute.service: written; hub started on http://127.0.0.1:${port}`,
     );
     expect(existsSync(join(root, 'var/lib/systemd/linger/alice'))).toBe(true);
-    expect((await health(port))?.status).toBe('ok');
+    expect((await health(box, port))?.status).toBe('ok');
     expect(
       ok(await box.exec(['stat', '-c', '%U', '/home/alice/.parachute/hub.db']), 'stat').trim(),
     ).toBe('alice');
@@ -243,11 +276,11 @@ describe('as a plain user: a user unit with lingering', () => {
 
     const token = TOKEN.exec(ok(await cli('init'), 'init'))?.[0] as string;
     expect(ok(await cli('setup-token'), 'setup-token').trim()).toBe(token);
-    expect(await claim(port, token)).toBe(201);
+    expect(await claim(box, port, token)).toBe(201);
 
     ok(await cli('install /srv/fixtures/good.tgz'), 'install good.tgz');
-    await hubUp(port, 1);
-    await moduleAnswers(port);
+    await hubUp(box, port, 1);
+    await moduleAnswers(box, port);
     expect(ok(await cli('status'), 'status')).toContain(
       'service: systemd user unit /home/alice/.config/systemd/user/parachute.service: active',
     );
@@ -260,15 +293,28 @@ describe('as a plain user: a user unit with lingering', () => {
       ),
       'systemctl --user stop',
     );
-    expect(await health(port)).toBeUndefined();
+    expect(await health(box, port)).toBeUndefined();
     expect(ok(await cli('restart fx-good'), 'restart fx-good')).toContain('fx-good: running');
-    await hubUp(port, 1);
+    await hubUp(box, port, 1);
 
     // Reboot: lingering starts alice's manager at boot, and with it the hub and the module.
     const rebooted = await reboot(box, port);
     box = rebooted.box;
-    await hubUp(port, 1);
-    await moduleAnswers(port);
+    await hubUp(box, port, 1);
+    await moduleAnswers(box, port);
     console.log(`[figure] user unit: box boot to hub /health ${rebooted.seconds.toFixed(2)} s`);
+
+    // `logs <module>` with the hub down starts it too, then shows the module's output.
+    ok(
+      await box.execAs(
+        'alice',
+        'XDG_RUNTIME_DIR=/run/user/$(id -u) systemctl --user stop parachute',
+      ),
+      'systemctl --user stop',
+    );
+    const logs = await cli('logs fx-good -n 5');
+    expect(logs.code).toBe(0);
+    expect(logs.stderr).toContain('hub: not running; starting it through its unit');
+    await hubUp(box, port, 1);
   }, 600_000);
 });

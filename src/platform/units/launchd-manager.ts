@@ -49,6 +49,14 @@ export function launchdManager(plist: string, uid = process.getuid?.() ?? 0): Un
       await load();
       return loaded ? 'restarted' : 'started';
     },
+    async start() {
+      const domain = await loadedIn();
+      if (!domain) return load();
+      await runOrFail(
+        ['launchctl', 'kickstart', `${domain}/${LAUNCHD_LABEL}`],
+        'Check the agent with `parachute unit status`.',
+      );
+    },
     async state() {
       const domain = await loadedIn();
       if (!domain) return 'not loaded';

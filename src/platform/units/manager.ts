@@ -15,6 +15,8 @@ export interface UnitManager {
     noStart: boolean;
     home: string;
   }): Promise<StartOutcome>;
+  /** Starts the installed hub now (also after a crash loop hit the start limit). */
+  start(): Promise<void>;
   /** The manager's word for the hub now: active, inactive, failed, running … */
   state(): Promise<string>;
   /** Stops the hub, disables the unit and forgets it; the caller removes the file. */

@@ -23,6 +23,21 @@ export function systemdManager(scope: 'system' | 'user', env = process.env): Uni
     const out = await run(argv, runEnv).catch(() => null);
     return out ? `${out.stdout}${out.stderr}`.trim() : '';
   };
+  /** start or restart; a failure carries the unit's journal. */
+  const drive = async (verb: 'start' | 'restart') => {
+    const done = await run(ctl(verb, UNIT_NAME), runEnv);
+    if (done.code === 0) return;
+    const log = await recentLog();
+    throw new OperatorError(
+      `\`${ctl(verb, UNIT_NAME).join(' ')}\` failed (exit ${done.code}): ${done.stderr.trim()}`,
+      `${log ? `Its recent log:\n${log}\n  ` : ''}${hint}`,
+    );
+  };
+  const start = async () => {
+    // A unit that hit its start limit refuses `start` until reset.
+    await run(ctl('reset-failed', UNIT_NAME), runEnv);
+    await drive('start');
+  };
   return {
     scope,
     logCommand: () => (user ? 'journalctl --user-unit parachute' : 'journalctl -u parachute'),
@@ -46,20 +61,13 @@ export function systemdManager(scope: 'system' | 'user', env = process.env): Uni
       const now = await state();
       if (isUp(now) && !changed && !restart) return 'already running';
       if (!isUp(now)) {
-        // A unit that hit its start limit refuses `start` until reset.
-        await run(ctl('reset-failed', UNIT_NAME), runEnv);
+        await start();
+        return 'started';
       }
-      const verb = isUp(now) ? 'restart' : 'start';
-      const done = await run(ctl(verb, UNIT_NAME), runEnv);
-      if (done.code !== 0) {
-        const log = await recentLog();
-        throw new OperatorError(
-          `\`${ctl(verb, UNIT_NAME).join(' ')}\` failed (exit ${done.code}): ${done.stderr.trim()}`,
-          `${log ? `Its recent log:\n${log}\n  ` : ''}${hint}`,
-        );
-      }
-      return verb === 'restart' ? 'restarted' : 'started';
+      await drive('restart');
+      return 'restarted';
     },
+    start,
     state,
     async remove() {
       await run(ctl('disable', '--now', '--quiet', UNIT_NAME), runEnv);
