@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import {
   appendFileSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   writeFileSync,
 } from 'node:fs';
@@ -22,9 +24,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../bench/lib.ts';
 import { ADMIN, ApiClient } from '../helpers/api.ts';
-import { waitFor } from '../helpers/binary.ts';
+import { runBinary, waitFor } from '../helpers/binary.ts';
 import { Box, copyRoot } from '../helpers/debian-box.ts';
-import { fixtureManifest, packFixture } from '../helpers/fixtures.ts';
+import { fixtureDir, fixtureManifest } from '../helpers/fixtures.ts';
 import {
   assetForThisMachine,
   INSTALL_SH,
@@ -33,6 +35,7 @@ import {
 } from '../helpers/release-server.ts';
 
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
+const BUN = resolve(import.meta.dir, '../../node_modules/.bin/bun');
 const MINUTE = 60_000;
 
 /** The README's "Install on a VPS" block, with the release folder swapped for the local server's. */
@@ -95,12 +98,21 @@ async function moduleAnswers(box: Box, hub: string, timeoutMs: number, user?: st
 }
 
 /**
- * fx-good's manifest on a free port: the box shares the host's network, where
- * other test runs' modules take ports near the fixture's own (19xx), so a
- * port free at install could be taken by the time the box reboots.
+ * fx-good packed with its manifest on a free port: the box shares the host's
+ * network, where other test runs' modules take ports near the fixture's own
+ * (19xx), so a port free at install could be taken by the time the box reboots.
  */
-function moduleManifest(): string {
-  return JSON.stringify({ ...fixtureManifest('good'), port: freePort() });
+async function fixtureOnFreePort(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'fx-good-'));
+  cpSync(fixtureDir('good'), dir, { recursive: true });
+  const manifest = join(dir, '.parachute/module.json');
+  writeFileSync(manifest, JSON.stringify({ ...fixtureManifest('good'), port: freePort() }));
+  const packed = await runBinary(BUN, ['pm', 'pack', '--destination', dir, '--ignore-scripts'], {
+    cwd: dir,
+  });
+  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  if (packed.code !== 0 || !tgz) throw new Error(`bun pm pack failed:\n${said(packed)}`);
+  return join(dir, tgz);
 }
 
 function said(result: { code: number; stdout: string; stderr: string }): string {
@@ -115,7 +127,7 @@ beforeAll(async () => {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` first`);
   work = mkdtempSync(join(tmpdir(), 'install-sh-'));
   release = new ReleaseServer(assetForThisMachine(), { binary: BUILT });
-  fixtureTgz = await packFixture('good');
+  fixtureTgz = await fixtureOnFreePort();
 });
 
 afterAll(() => release?.stop());
@@ -132,7 +144,6 @@ describe('as root on a fresh Debian host', () => {
     root = await copyRoot(join(work, 'root-box'));
     mkdirSync(join(root, 'srv'), { recursive: true });
     copyFileSync(fixtureTgz, join(root, 'srv/fx-good.tgz'));
-    writeFileSync(join(root, 'srv/fx-good.json'), moduleManifest());
     box = await Box.boot(root);
   }, 5 * MINUTE);
 
@@ -219,12 +230,9 @@ describe('as root on a fresh Debian host', () => {
   test(
     'a module installed through the CLI runs',
     async () => {
-      const result = await box.exec(
-        ['parachute', 'install', '/srv/fx-good.tgz', '--manifest', '/srv/fx-good.json'],
-        {
-          timeoutMs: 2 * MINUTE,
-        },
-      );
+      const result = await box.exec(['parachute', 'install', '/srv/fx-good.tgz'], {
+        timeoutMs: 2 * MINUTE,
+      });
       expect(result.code, said(result)).toBe(0);
       const res = await moduleAnswers(box, hub, 30_000);
       expect(res.status).toBe(200);
@@ -307,8 +315,7 @@ describe('as a user without root, and binary-only', () => {
     const added = await box.exec(['useradd', '-m', '-s', '/bin/bash', 'alice']);
     expect(added.code, said(added)).toBe(0);
     copyFileSync(fixtureTgz, join(root, 'home/alice/fx-good.tgz'));
-    writeFileSync(join(root, 'home/alice/fx-good.json'), moduleManifest());
-    await box.exec(['chown', 'alice:', '/home/alice/fx-good.tgz', '/home/alice/fx-good.json']);
+    await box.exec(['chown', 'alice:', '/home/alice/fx-good.tgz']);
   }, 5 * MINUTE);
 
   afterAll(async () => {
@@ -381,13 +388,9 @@ describe('as a user without root, and binary-only', () => {
       });
       expect(res.status, res.text).toBe(201);
 
-      const installed = await box.execAs(
-        'alice',
-        '~/.local/bin/parachute install ~/fx-good.tgz --manifest ~/fx-good.json',
-        {
-          timeoutMs: 2 * MINUTE,
-        },
-      );
+      const installed = await box.execAs('alice', '~/.local/bin/parachute install ~/fx-good.tgz', {
+        timeoutMs: 2 * MINUTE,
+      });
       expect(installed.code, said(installed)).toBe(0);
       await moduleAnswers(box, hub, 30_000, 'alice');
     },
