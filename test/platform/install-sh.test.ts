@@ -254,7 +254,7 @@ describe('as root on a fresh Debian host', () => {
   );
 
   test(
-    'a new binary is installed in place and restarts the hub, after a yes',
+    'a new binary replaces the running one and restarts the hub only once confirmed',
     async () => {
       // A different file that is still a working hub: bytes after the executable are ignored.
       const newer = join(work, 'parachute-newer');
@@ -267,6 +267,22 @@ describe('as root on a fresh Debian host', () => {
       const refused = await box.exec(curlSh(), { env: env(), timeoutMs: 2 * MINUTE });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`curl -fsSL ${release.url}/install.sh | sh -s -- -y`);
+      expect(sha256(join(root, 'usr/local/bin/parachute'))).toBe(sha256(BUILT));
+      expect(await unitIdentity(box)).toBe(before);
+
+      // On a terminal (script(1) gives the pipeline one) it asks there; "n" changes nothing.
+      const [, , pipeline] = curlSh();
+      const declined = await box.exec(
+        ['script', '-q', '-e', '-c', pipeline as string, '/dev/null'],
+        {
+          env: env(),
+          stdin: 'n\n',
+          timeoutMs: 2 * MINUTE,
+        },
+      );
+      expect(declined.stdout).toContain('restart the running hub');
+      expect(declined.stdout).toContain('stopped; nothing was changed');
+      expect(declined.code).toBe(1);
       expect(sha256(join(root, 'usr/local/bin/parachute'))).toBe(sha256(BUILT));
       expect(await unitIdentity(box)).toBe(before);
 
