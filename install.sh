@@ -120,6 +120,10 @@ parachute_install() {
   # Downloads the asset and SHA256SUMS into $tmp and checks one against the other.
   download() {
     base=$(release_url)
+    case "$base" in
+      https://* | http://127.0.0.1[:/]* | http://localhost[:/]* | http://\[::1\][:/]*) ;;
+      *) err "warning: $base is not https: the binary and SHA256SUMS both come over plain http, so the checksum cannot prove where they came from" ;;
+    esac
     say "Downloading $asset from $base"
     fetch "$base/$asset" "$tmp/parachute" ||
       die "could not download $base/$asset (is PARACHUTE_VERSION a published release?)"

@@ -261,3 +261,17 @@ describe('PARACHUTE_BINARY installs a binary already on this machine', () => {
     expect(existsSync(join(dir, 'parachute'))).toBe(false);
   });
 });
+
+test('a release folder over plain http (not loopback) is warned about', async () => {
+  const result = await sh(['sh', INSTALL_SH], {
+    env: {
+      PATH: '/usr/bin:/bin',
+      HOME: tmpdir(),
+      PARACHUTE_RELEASE_URL: 'http://127.0.0.2:9/parachute',
+      PARACHUTE_INSTALL_DIR: join(tmpdir(), 'never-written'),
+    },
+  });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('warning: http://127.0.0.2:9/parachute is not https');
+  expect(existsSync(join(tmpdir(), 'never-written'))).toBe(false);
+});
