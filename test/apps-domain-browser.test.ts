@@ -89,6 +89,8 @@ test('a module page opened on the hub origin is sent to its own origin, where ev
     'refused /: SecurityError',
     'refused /admin/: SecurityError',
     'refused / from the mount path: SecurityError',
+    'refused / from the mount path as text/plain: SecurityError',
+    'refused / from the mount path as none: SecurityError',
   ]);
   // Its origin has no admin UI and no admin API, with or without its session.
   expect((await page.goto(`${moduleUrl('fx-evil')}/admin/`))?.status()).toBe(404);

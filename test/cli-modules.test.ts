@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { freshHub } from './helpers/api.ts';
 import { isolatedBinary, ready, runBinary, spawnHub, waitFor } from './helpers/binary.ts';
-import { packFixture } from './helpers/fixtures.ts';
+import { packFixture, packFixtureAt } from './helpers/fixtures.ts';
 import { SEED, trackHubs } from './helpers/modules.ts';
 
 // The CLI verbs of product.md ("One runtime everywhere") against the real binary and a real hub.
@@ -149,6 +149,27 @@ describe('a module through the CLI', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('$ bun add');
     expect(res.stdout).toEndWith('fx-good: running\n');
+  });
+
+  test('upgrade --file takes a newer .tgz of the same package and refuses another', async () => {
+    const v2 = await packFixtureAt('good', '2.0.0');
+    const res = await ctx.cli(['upgrade', 'fx-good', '--file', `./${basename(v2)}`], {
+      cwd: dirname(v2),
+    });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('parachute-fixture-good is now 2.0.0 (was 1.0.0)');
+    expect((await moduleState())?.version).toBe('2.0.0');
+    const other = await ctx.cli(['upgrade', 'fx-good', '--file', await packFixture('crash')]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain(
+      'that package is parachute-fixture-crash, not parachute-fixture-good',
+    );
+    noStack(other.stderr);
+    expect((await moduleState())?.version).toBe('2.0.0');
+    const both = await ctx.cli(['upgrade', 'fx-good', '--channel', 'next', '--file', v2]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give --channel or --file, not both');
   });
 
   test('logs -f prints the buffer, then lines written later, until interrupted', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshHub } from './helpers/api.ts';
-import { packFixture } from './helpers/fixtures.ts';
+import { packFixture, unusedPort } from './helpers/fixtures.ts';
 import { install, operatorClient, running, SEED, trackHubs } from './helpers/modules.ts';
 
 const hubs = trackHubs();
@@ -71,9 +71,10 @@ describe('discovery', () => {
 
 /** A tile on the `/` page: its link and its label. */
 const tileLinks = (html: string) =>
-  [...html.matchAll(/<li style="border[^"]*"><a href="([^"]+)"><strong>(.*?)<\/strong>/g)].map(
-    (m) => [m[1], m[2]],
-  );
+  [...html.matchAll(/<li class="tile"><a href="([^"]+)"><strong>(.*?)<\/strong>/g)].map((m) => [
+    m[1],
+    m[2],
+  ]);
 
 describe('where module UIs live (module.json uiUrl, managementUrl, configUiUrl)', () => {
   test('discovery, / and the admin API resolve each form; a vault gets its links per vault', async () => {
@@ -90,7 +91,7 @@ describe('where module UIs live (module.json uiUrl, managementUrl, configUiUrl)'
     const hostile = {
       name: 'fx-markup',
       manifestName: 'parachute-fixture-markup',
-      port: 1988,
+      port: unusedPort(),
       paths: ['/fx-markup'],
       health: '/health',
       startCmd: ['fixture-good'],

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
+import { waitFor } from './helpers/binary.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
@@ -100,6 +101,8 @@ test('a trusted module page acts as the admin, but still cannot take over /admin
     'refused /: SecurityError',
     'refused /admin/: SecurityError',
     'refused / from the mount path: SecurityError',
+    'refused / from the mount path as text/plain: SecurityError',
+    'refused / from the mount path as none: SecurityError',
   ]);
   await expectHubIntact(context, url, before);
   await context.close();
@@ -184,7 +187,11 @@ test("the admin UI says what a module's pages can do, at install and on its entr
   await page.getByTestId('operation').getByText('done.').waitFor({ timeout: 30_000 });
   const good = installed.getByRole('listitem', { name: 'Fixture: good' });
   await good.getByText('Isolated: its pages are sandboxed').waitFor();
-  const res = await fetch(`${url}/fx-good/health`);
+  // Its answers, once it runs (before, the hub's own 503 page answers for it).
+  const res = await waitFor('fx-good to answer', async () => {
+    const answer = await fetch(`${url}/fx-good/health`);
+    return answer.ok ? answer : undefined;
+  });
   expect(res.headers.get('content-security-policy')).toContain('sandbox');
   await context.close();
 }, 60_000);

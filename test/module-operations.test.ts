@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test';
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { portIsFree } from '../src/modules/ports.ts';
 import { ready, spawnHub, waitFor } from './helpers/binary.ts';
-import { fixtureDir, packFixture } from './helpers/fixtures.ts';
+import { copyFixture, packFixture, unusedPort } from './helpers/fixtures.ts';
 import {
   finishOperation,
   hubWithOperator,
@@ -105,12 +105,12 @@ describe('two modules installed from one package', () => {
   test('each keeps working when the other is reinstalled, upgraded or uninstalled', async () => {
     const { call, url, dir, bin, hub } = await hubWithOperator(hubs);
     const source = join(dir, 'good-src');
-    cpSync(fixtureDir('good'), source, { recursive: true });
+    copyFixture('good', source);
     // The same server again under a manifest of its own (as test/oauth.test.ts mounts a vault).
     const twin = {
       name: 'fx-twin',
       manifestName: 'parachute-fixture-twin',
-      port: 1979,
+      port: unusedPort(),
       paths: ['/fx-twin'],
       health: '/health',
       startCmd: ['fixture-good'],

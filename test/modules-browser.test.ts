@@ -12,6 +12,7 @@ import {
   moduleNamed,
   type OperatorCall,
   trackHubs,
+  uploadModule,
 } from './helpers/modules.ts';
 
 const hubs = trackHubs();
@@ -45,22 +46,6 @@ function unexpected(errors: string[]): string[] {
   );
 }
 
-/** POSTs `body` raw to /api/modules/upload as `client` (its session cookie and CSRF header). */
-async function upload(client: ApiClient, body: BodyInit, csrf = true) {
-  const headers: Record<string, string> = {
-    origin: url,
-    'content-type': 'application/octet-stream',
-    cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-  };
-  const token = client.cookies.get('__Host-parachute_csrf') ?? client.cookies.get('parachute_csrf');
-  if (csrf && token) headers['x-csrf-token'] = token;
-  const res = await fetch(`${url}/api/modules/upload`, { method: 'POST', headers, body });
-  return {
-    status: res.status,
-    json: (await res.json().catch(() => ({}))) as Record<string, unknown>,
-  };
-}
-
 test('the list and the upload are for an admin only; an upload over 50 MB is refused', async () => {
   const anonymous = await fetch(`${url}/api/modules/events`);
   expect(anonymous.status).toBe(401);
@@ -75,17 +60,17 @@ test('the list and the upload are for an admin only; an upload over 50 MB is ref
   expect((await friend.request('PUT', '/api/modules/x/env', { values: {} })).status).toBe(403);
 
   const tgz = Bun.file(await packFixture('good'));
-  expect((await upload(friend, tgz)).status).toBe(403);
-  expect((await upload(admin, tgz, false)).status).toBe(403);
-  expect((await upload(new ApiClient(url), tgz)).status).toBe(401);
+  expect((await uploadModule(url, friend, tgz)).status).toBe(403);
+  expect((await uploadModule(url, admin, tgz, false)).status).toBe(403);
+  expect((await uploadModule(url, new ApiClient(url), tgz)).status).toBe(401);
 
   // Declared too large: refused before it is read.
   const big = new Uint8Array(50 * 1024 * 1024 + 1);
-  const declared = await upload(admin, big);
+  const declared = await uploadModule(url, admin, big);
   expect(declared.status).toBe(413);
   expect(declared.json.error).toBe('payload_too_large');
   // Not a tarball.
-  const junk = await upload(admin, 'not a tarball');
+  const junk = await uploadModule(url, admin, 'not a tarball');
   expect(junk.status).toBe(400);
   // Nothing was installed, and no upload is left behind.
   expect((await operator('GET', '/api/modules')).json.modules).toEqual([]);

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { portIsFree } from '../src/modules/ports.ts';
 import { ready, spawnHub } from './helpers/binary.ts';
-import { fixtureDir, packFixture } from './helpers/fixtures.ts';
+import { copyFixture, packFixture } from './helpers/fixtures.ts';
 import {
   finishOperation,
   hubWithOperator,
@@ -19,7 +19,7 @@ describe('module lifecycle', () => {
   test('upgrade re-adds the package, keeps the port, restarts at the new version', async () => {
     const { call, dir } = await hub();
     const source = join(dir, 'good-src');
-    cpSync(fixtureDir('good'), source, { recursive: true });
+    copyFixture('good', source);
     expect(
       (await finishOperation(call, await call('POST', '/api/modules/install', { package: source })))
         .state,

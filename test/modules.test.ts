@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from './helpers/api.ts';
 import { ready, spawnHub, waitFor } from './helpers/binary.ts';
-import { packFixture } from './helpers/fixtures.ts';
+import { packFixture, unusedPort } from './helpers/fixtures.ts';
 import { hubWithOperator, install, moduleNamed, SEED, trackHubs } from './helpers/modules.ts';
 
 const hubs = trackHubs();
@@ -267,7 +267,7 @@ describe('a real npm package that ships no manifest', () => {
       manifest: {
         name: 'files',
         manifestName: 'files',
-        port: 1985,
+        port: unusedPort(),
         paths: ['/files'],
         health: '/',
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the hub replaces this literal placeholder

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from 'bun:test';
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
-import { packFixture } from './helpers/fixtures.ts';
+import { packFixture, unusedPort } from './helpers/fixtures.ts';
 import { hubWithOperator, install, type OperatorCall, trackHubs } from './helpers/modules.ts';
 
 const hubs = trackHubs();
@@ -27,7 +27,7 @@ beforeAll(async () => {
   const vault = {
     name: 'vault',
     manifestName: 'parachute-vault',
-    port: 1980,
+    port: unusedPort(),
     paths: ['/vault/default', '/vault/work'],
     health: '/health',
     startCmd: ['fixture-good'],

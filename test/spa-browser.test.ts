@@ -37,7 +37,10 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await browser?.close();
-  hub?.proc.kill('SIGKILL');
+  // SIGTERM, so the hub stops fx-ui (installed below): a SIGKILLed hub leaves
+  // its modules running, holding their ports, after the run.
+  hub?.proc.kill('SIGTERM');
+  await hub?.proc.exited;
 });
 
 test('a deep link renders inside the layout and the router navigates without reloading', async () => {

@@ -115,6 +115,18 @@ describe('embedded admin SPA', () => {
     expect(br.headers.get('content-encoding')).toBe('br');
   });
 
+  test('the first screen (every script and style the shell loads) is under 60 KB gzip', async () => {
+    let total = 0;
+    for (const asset of assets) {
+      const res = await get(`/admin/${asset}`, { 'accept-encoding': 'gzip' });
+      expect(res.headers.get('content-encoding')).toBe('gzip');
+      total += (await res.arrayBuffer()).byteLength;
+    }
+    expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
+    console.log(`first screen: ${(total / 1024).toFixed(1)} KB gzip`);
+    expect(total).toBeLessThan(60 * 1024);
+  });
+
   test('HEAD answers headers without a body', async () => {
     const res = await fetch(`${url}/admin/`, { method: 'HEAD' });
     expect(res.status).toBe(200);

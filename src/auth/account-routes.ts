@@ -7,7 +7,12 @@ import { requireSession } from './guard.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { ChangePasswordBody, DisableTotpBody, EnableTotpBody, parseBody } from './schema.ts';
 import { sessions } from './sessions.ts';
-import { beginTotpEnrollment, completeTotpEnrollment, disableTotp } from './two-factor.ts';
+import {
+  beginTotpEnrollment,
+  completeTotpEnrollment,
+  disableTotp,
+  renewBackupCodes,
+} from './two-factor.ts';
 import { type User, users } from './users.ts';
 
 /** The signed-in user's own password and two-factor settings. */
@@ -59,9 +64,14 @@ export function accountRoutes(ctx: AuthContext) {
         current: s.id_hash === session.id_hash,
       })),
     }))
-    .post('/api/account/sessions/revoke-others', ({ user, session }) => {
+    .post('/api/account/sessions/revoke-others', ({ request, user, session }) => {
       // "End all other sessions": every session of this user but this one.
       sessions.deleteForUser(ctx.db, user.id, session.id_hash);
+      audit(ctx, request, user, {
+        action: 'account.sessions.revoke',
+        target: user.username,
+        outcome: 'success',
+      });
       return new Response(null, { status: 204 });
     })
     .post('/api/account/totp/setup', ({ user, status }) => {
@@ -91,6 +101,32 @@ export function accountRoutes(ctx: AuthContext) {
         target: user.username,
         outcome: 'success',
       });
+      return { backup_codes: codes };
+    })
+    .post('/api/account/totp/backup-codes', async ({ request, body, user, status }) => {
+      // The password again, like disabling: codes that sign in are not handed to an unattended session.
+      const parsed = parseBody(DisableTotpBody, body);
+      if (!parsed.ok) return status(400, parsed.error);
+      if (!user.totp_enabled) {
+        return status(
+          409,
+          authError(
+            'totp_not_enabled',
+            'Two-factor sign-in is off: turn it on to get backup codes.',
+          ),
+        );
+      }
+      const guess = await checkPassword(request, user, parsed.data.password);
+      if (guess.outcome === 'limited') {
+        return rateLimited(guess.retryAfterSeconds, 'wrong passwords');
+      }
+      const entry = { action: 'account.backup_codes', target: user.username } as const;
+      if (guess.outcome === 'wrong') {
+        audit(ctx, request, user, { ...entry, outcome: 'failure' });
+        return status(401, wrongPassword);
+      }
+      const codes = renewBackupCodes(ctx.db, user.id);
+      audit(ctx, request, user, { ...entry, outcome: 'success' });
       return { backup_codes: codes };
     })
     .post('/api/account/totp/disable', async ({ request, body, user, status }) => {

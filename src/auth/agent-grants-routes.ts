@@ -1,9 +1,11 @@
 import { Elysia } from 'elysia';
 import { type AgentGrants, agentProblem, checkSpec, type VaultSpec } from './agent-grants.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
-import { authenticate, bearerToken } from './guard.ts';
+import { authenticate, bearerToken, type Principal } from './guard.ts';
 import { adminPageCaller, noStore } from './page-caller.ts';
+import type { User } from './users.ts';
 
 const MAX_LIVE = 256;
 
@@ -26,17 +28,32 @@ export function agentGrantsRoutes(ctx: AuthContext, grants: AgentGrants, vaults:
     const check = await authenticate(ctx, request, 'parachute:host:admin');
     return check.ok ? null : noStore(check.status, check.body);
   };
+  // Asks, approvals, revocations and prunes are recorded: each gives or ends vault access.
+  const recorded = (
+    request: Request,
+    who: Principal | User | null,
+    action: string,
+    id: string,
+    detail?: Record<string, unknown>,
+  ) => audit(ctx, request, who, { action, target: id, outcome: 'success', detail });
+  const described = (listing: { agent: string; connection: VaultSpec }) => ({
+    agent: listing.agent,
+    vault: listing.connection.target,
+    access: listing.connection.access,
+  });
   const notFound = (id: string) => noStore(404, authError('not_found', `No grant "${id}".`));
   return new Elysia({ name: 'auth.agent-grants' })
     .put('/admin/grants', async ({ request, body }) => {
-      const refused = await moduleAuth(request);
-      if (refused) return refused;
+      const check = await authenticate(ctx, request, 'parachute:host:admin');
+      if (!check.ok) return noStore(check.status, check.body);
       const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
       const bad = agentProblem(b.agent);
       if (bad) return noStore(400, authError('invalid_request', bad));
       const spec = checkSpec(b.connection, vaults());
       if (!spec.ok) return noStore(400, authError(spec.error, spec.why));
       const { created, listing } = grants.upsert(b.agent as string, spec.spec);
+      if (created)
+        recorded(request, check.principal, 'grant.request', listing.id, described(listing));
       return noStore(created ? 201 : 200, listing);
     })
     .get('/admin/grants', async ({ request, query }) => {
@@ -46,8 +63,8 @@ export function agentGrantsRoutes(ctx: AuthContext, grants: AgentGrants, vaults:
       return noStore(200, { grants: grants.list(agent) });
     })
     .post('/admin/grants/reconcile', async ({ request, body }) => {
-      const refused = await moduleAuth(request);
-      if (refused) return refused;
+      const check = await authenticate(ctx, request, 'parachute:host:admin');
+      if (!check.ok) return noStore(check.status, check.body);
       const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
       const bad = agentProblem(b.agent);
       if (bad) return noStore(400, authError('invalid_request', bad));
@@ -66,6 +83,9 @@ export function agentGrantsRoutes(ctx: AuthContext, grants: AgentGrants, vaults:
         .map((c) => checkSpec(c, vaults()))
         .flatMap((s) => (s.ok ? [s.spec] : [])) as VaultSpec[];
       const prunedIds = grants.reconcile(b.agent as string, specs);
+      for (const id of prunedIds) {
+        recorded(request, check.principal, 'grant.prune', id, { agent: b.agent });
+      }
       return noStore(200, { pruned: prunedIds.length, prunedIds });
     })
     .get('/admin/grants/:id/material', async ({ request, params }) => {
@@ -106,19 +126,26 @@ export function agentGrantsRoutes(ctx: AuthContext, grants: AgentGrants, vaults:
       }
       const row = grants.byId(params.id);
       if (!row) return notFound(params.id);
-      return noStore(200, await grants.approve(row, check.caller.user.id));
+      const approved = await grants.approve(row, check.caller.user.id);
+      recorded(request, check.caller.user, 'grant.approve', row.id, described(approved));
+      return noStore(200, approved);
     })
     .post('/admin/grants/:id/revoke', async ({ request, params }) => {
       // Revoking only takes authority away: the agent module may do it too.
+      let who: Principal | User;
       if (bearerToken(request)) {
-        const refused = await moduleAuth(request);
-        if (refused) return refused;
+        const check = await authenticate(ctx, request, 'parachute:host:admin');
+        if (!check.ok) return noStore(check.status, check.body);
+        who = check.principal;
       } else {
         const check = adminPageCaller(ctx, request);
         if (!check.ok) return check.response;
+        who = check.caller.user;
       }
       const row = grants.byId(params.id);
       if (!row) return notFound(params.id);
-      return noStore(200, grants.revoke(row));
+      const revoked = grants.revoke(row);
+      recorded(request, who, 'grant.revoke', row.id, described(revoked));
+      return noStore(200, revoked);
     });
 }

@@ -92,6 +92,14 @@ export function connectionsRoutes(ctx: AuthContext, service: CredentialConnectio
     })
     .post('/admin/connections/:id/renew', async ({ request, params }) => {
       const result = await service.renew(params.id, bearerToken(request));
+      // The credential's holder renews it: the module it is delivered to (anonymous if refused).
+      const found = CONNECTION_ID.test(params.id) ? connections.get(ctx.db, params.id) : null;
+      audit(ctx, request, result.ok && found ? { id: null, name: found.module } : null, {
+        action: 'connection.renew',
+        target: found ? found.id : params.id.slice(0, 64),
+        outcome: result.ok ? 'success' : 'failure',
+        detail: result.ok ? undefined : { status: result.status },
+      });
       return result.ok ? noStore(200, result.response) : noStore(result.status, result.body);
     });
 }

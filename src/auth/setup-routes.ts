@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
+import { audit } from './audit.ts';
 import type { AuthContext } from './context.ts';
 import { sameOriginRequest } from './csrf.ts';
 import { authError } from './errors.ts';
@@ -85,6 +86,13 @@ export function setupRoutes(ctx: AuthContext) {
         mustChangePassword: false,
       });
       ctx.refreshAdminExists();
+      // The hub's first admin, made by whoever held the boot's setup token.
+      audit(ctx, request, user, {
+        action: 'user.create',
+        target: user.username,
+        outcome: 'success',
+        detail: { id: user.id, role: 'admin', via: 'setup' },
+      });
       await mintOperatorToken(ctx, hubPaths(ctx.home).operatorToken);
       log.info(`admin "${username}" created through /admin/setup; operator token written`);
       return startSession(ctx, request, user, 201);

@@ -58,6 +58,24 @@ export function completeTotpEnrollment(db: Database, user: User, code: string): 
   return codes;
 }
 
+/**
+ * New backup codes for a user with TOTP on (the old ones lost or used up);
+ * the old codes stop working. Returns the new ones, to show once.
+ */
+export function renewBackupCodes(db: Database, userId: string): string[] {
+  const codes = generateBackupCodes();
+  db.transaction(() => {
+    db.run('DELETE FROM backup_codes WHERE user_id = ?', [userId]);
+    for (const c of codes) {
+      db.run('INSERT INTO backup_codes (user_id, code_hash) VALUES (?, ?)', [
+        userId,
+        hashBackupCode(c),
+      ]);
+    }
+  })();
+  return codes;
+}
+
 /** Turns TOTP off and forgets the secret and backup codes. */
 export function disableTotp(db: Database, userId: string): void {
   db.transaction(() => {

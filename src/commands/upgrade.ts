@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { type Command, UsageError } from './command.ts';
 import { parseFlags } from './flags.ts';
@@ -6,22 +8,33 @@ import { ApiError, HubClient, reportError } from './hub-client.ts';
 
 export const upgrade: Command = {
   name: 'upgrade',
-  usage: 'parachute upgrade <module> [--channel C]',
+  usage: 'parachute upgrade <module> [--channel C | --file file.tgz|folder]',
   summary: 'Upgrade an installed module to a newer version and restart it',
   help: [
     'Progress is printed as the hub works; exit 0 once the module is upgraded and up.',
     '',
     'Options:',
     '  --channel C    version or dist-tag to move to (default latest)',
+    '  --file F       a newer .tgz or folder of the same package (for a module installed from an',
+    '                 uploaded .tgz, or to move to a build of your own); another package is refused',
   ].join('\n'),
   async run(args) {
-    const { values, positionals } = parseFlags(args, { channel: 'value' });
+    const { values, positionals } = parseFlags(args, { channel: 'value', file: 'value' });
     const [name, extra] = positionals;
     if (!name) throw new UsageError('say which module to upgrade');
     if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    if (values.channel !== undefined && values.file !== undefined)
+      throw new UsageError('give --channel or --file, not both');
+    const file = typeof values.file === 'string' ? resolve(values.file) : undefined;
+    if (file !== undefined && !existsSync(file))
+      throw new UsageError(`${file} does not exist; give a .tgz or a package folder`);
     try {
       const client = HubClient.connect();
-      const body = typeof values.channel === 'string' ? { channel: values.channel } : {};
+      const body = {
+        ...(typeof values.channel === 'string' ? { channel: values.channel } : {}),
+        // The hub runs on this host (product.md): it reads the path itself.
+        ...(file !== undefined ? { from: file } : {}),
+      };
       const { operation_id } = await client
         .call<{ operation_id: string }>(
           'POST',

@@ -28,6 +28,7 @@ import { vaultsRoutes } from '../modules/vaults-routes.ts';
 import type { BootState } from './boot-state.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { errorMapping } from './errors.ts';
+import { hubInfoRoutes } from './hub-info-routes.ts';
 import { hubLogsRoutes } from './hub-logs-routes.ts';
 import { securityHeaders } from './security-headers.ts';
 import { spaRoutes } from './spa.ts';
@@ -120,6 +121,8 @@ export function createApp(deps: AppDeps) {
       .use(isolationRoutes(deps.auth, deps.modules, deps.isolation))
       // /api/modules: list, install, operations, start|stop|restart, uninstall, logs
       .use(modulesRoutes(deps.auth, deps.modules))
+      // GET /api/hub (admin): version, commit, origin, platform, region, uptime
+      .use(hubInfoRoutes(deps.auth))
       // GET /api/hub/logs (the hub's own recent log lines; ?follow=1 streams)
       .use(hubLogsRoutes(deps.auth))
       // GET /admin, /admin/*, /login (embedded SPA)

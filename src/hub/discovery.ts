@@ -2,8 +2,8 @@ import { Elysia } from 'elysia';
 import type { AuthContext } from '../auth/context.ts';
 import type { ModuleManager, ModuleView } from '../modules/manager.ts';
 import { linksOf, type UiInstance, vaultOfMount } from '../modules/ui-links.ts';
-import { escapeHtml } from '../platform/html.ts';
 import { VERSION } from '../version.ts';
+import { hubPage, type PageItem, type PageList } from './hub-page.ts';
 
 // notes-ui and other module pages on other origins read the document with
 // fetch(); it holds nothing a cookie would unlock, so any origin may.
@@ -76,23 +76,52 @@ function buckets(auth: AuthContext, modules: Listed[]) {
 }
 
 /** What the `/` page links to: one tile per place a module's own UI lives. */
-function tiles(modules: Listed[]): string {
+function tiles(modules: Listed[]): PageItem[] {
   const seen = new Set<string>();
-  const items: string[] = [];
+  const items: PageItem[] = [];
   for (const { view, links } of modules) {
     const name = view.displayName ?? view.module ?? view.name;
     for (const link of links) {
       if (!link.uiUrl || seen.has(link.uiUrl)) continue;
       seen.add(link.uiUrl);
       const label = link.vault && links.length > 1 ? `${name} (${link.vault})` : name;
-      const tagline = view.tagline ? `<p>${escapeHtml(view.tagline)}</p>` : '';
-      items.push(
-        `<li style="border:1px solid #ccc;border-radius:8px;padding:.75rem 1rem"><a href="${escapeHtml(link.uiUrl)}"><strong>${escapeHtml(label)}</strong></a>${tagline}</li>`,
-      );
+      items.push({ label, href: link.uiUrl, ...(view.tagline ? { note: view.tagline } : {}) });
     }
   }
-  if (items.length === 0) return '';
-  return `<ul aria-label="Apps" style="list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:1rem">${items.join('')}</ul>`;
+  return items;
+}
+
+/** The `/` page: the apps to open, every module with its state, and the way to the admin UI. */
+function homePage(auth: AuthContext, manager: ModuleManager): Response {
+  const modules = listed(auth, manager);
+  const rows: PageItem[] = services(auth, modules).map((s) => ({
+    label: s.displayName,
+    href: s.path,
+    note: `${s.path} · ${s.state} · v${s.version}`,
+    state: s.state,
+  }));
+  const apps = tiles(modules);
+  const lists: PageList[] = [];
+  if (apps.length > 0) lists.push({ heading: 'Apps', items: apps, tiles: true });
+  if (rows.length > 0) lists.push({ heading: 'Modules', items: rows });
+  return hubPage({
+    status: 200,
+    wide: true,
+    title: 'This hub',
+    paragraphs: [
+      rows.length > 0
+        ? 'Open an app, or sign in to the admin UI to manage modules, people and connected apps.'
+        : 'No modules are installed yet. Sign in to the admin UI to install one.',
+    ],
+    lists,
+    // Nothing to open yet: the one thing to do is install something.
+    ...(rows.length === 0
+      ? { actions: [{ label: 'Install a module', href: '/admin/modules', primary: true }] }
+      : {}),
+    topLinks: [{ label: 'Admin', href: '/admin/', primary: true }],
+    footnote: `Parachute v${VERSION}`,
+    headers: { 'cache-control': 'no-cache' },
+  });
 }
 
 /**
@@ -124,25 +153,5 @@ export function discoveryRoutes(auth: AuthContext, manager: ModuleManager) {
         }),
       };
     })
-    .get('/', () => {
-      const modules = listed(auth, manager);
-      const rows = services(auth, modules)
-        .map(
-          (s) =>
-            `<li><a href="${escapeHtml(s.path)}">${escapeHtml(s.displayName)}</a> <small>${escapeHtml(s.path)} · ${escapeHtml(s.state)} · v${escapeHtml(s.version)}</small></li>`,
-        )
-        .join('');
-      const body = rows
-        ? `${tiles(modules)}<h2>Modules</h2><ul>${rows}</ul>`
-        : '<p>No modules are installed yet.</p>';
-      const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Parachute</title><body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem"><h1>Parachute</h1>${body}<p><a href="/admin/">Admin</a></p></body></html>`;
-      return new Response(html, {
-        headers: {
-          'content-type': 'text/html; charset=utf-8',
-          'cache-control': 'no-cache',
-          'content-security-policy':
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        },
-      });
-    });
+    .get('/', () => homePage(auth, manager));
 }

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import { log } from '../platform/log.ts';
 import { errorBody } from './error-body.ts';
+import { notFoundPage, wantsPage } from './hub-page.ts';
 
 /**
  * Maps framework errors to the hub's JSON shape. Unexpected errors are
@@ -14,6 +15,10 @@ export function errorMapping() {
       const path = new URL(request.url).pathname;
       switch (code) {
         case 'NOT_FOUND':
+          // A person who followed a link or typed an address gets a page.
+          if ((request.method === 'GET' || request.method === 'HEAD') && wantsPage(request)) {
+            return notFoundPage(path);
+          }
           set.status = 404;
           return errorBody('not_found', `Nothing is served at ${request.method} ${path}.`);
         case 'PARSE':

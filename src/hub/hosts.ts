@@ -4,6 +4,7 @@ import { OperatorError } from '../platform/operator-error.ts';
 import { normalizeOrigin, platformOrigin } from '../platform/origin.ts';
 import { errorBody } from './error-body.ts';
 import { HUB_HEADERS } from './hub-headers.ts';
+import { hubPage, wantsPage } from './hub-page.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -77,13 +78,13 @@ export class HostPolicy {
       return null;
     }
     const name = header === null ? null : hostnameOf(header);
-    if (name === null || bareTarget) return invalidHost(header);
+    if (name === null || bareTarget) return invalidHost(request, header);
     if (this.allows(name)) {
       this.lastAllowed = { header, issuer, appsDomain };
       return null;
     }
     if (isProbe(request)) return null;
-    return misdirected(name);
+    return misdirected(request, name);
   }
 
   /** True when `name` (lower case, no port, no final dot) is one of the hub's. */
@@ -204,26 +205,49 @@ function checkedName(entry: string, variable: string, example: string): string {
 }
 
 // RFC 9112 section 3.2: a missing or invalid Host is answered 400.
-function invalidHost(header: string | null): Response {
+function invalidHost(request: Request, header: string | null): Response {
   const why =
     header === null
       ? 'The request has no Host header.'
       : `The Host header ${JSON.stringify(header)} is not a valid host.`;
-  return Response.json(
-    errorBody('invalid_request', `${why} Send one host name, e.g. Host: 127.0.0.1:1939.`),
-    {
+  const fix = 'Send one host name, e.g. Host: 127.0.0.1:1939.';
+  if (wantsPage(request)) {
+    return hubPage({
       status: 400,
-      headers: HUB_HEADERS,
-    },
-  );
+      eyebrow: '400 · Bad request',
+      tone: 'error',
+      title: 'This address has no valid host name',
+      paragraphs: [why, fix],
+    });
+  }
+  return Response.json(errorBody('invalid_request', `${why} ${fix}`), {
+    status: 400,
+    headers: HUB_HEADERS,
+  });
 }
 
-function misdirected(name: string): Response {
-  return Response.json(
-    errorBody(
-      'misdirected_request',
-      `This hub does not answer to the name "${name}": it only serves its own names, so that a web page cannot reach it through a name that points here (DNS rebinding). If ${name} is yours, add it to PARACHUTE_ALLOWED_HOSTS (comma-separated) or make it the origin (PARACHUTE_HUB_ORIGIN), and restart the hub.`,
-    ),
-    { status: 421, headers: HUB_HEADERS },
-  );
+/**
+ * The page says no more than the JSON: on a rebinding name the attacker's
+ * page can read it, so it names neither the hub's origin nor its names.
+ */
+function misdirected(request: Request, name: string): Response {
+  const why =
+    'only serves its own names, so that a web page cannot reach it through a name that points here (DNS rebinding).';
+  const fix = `If ${name} is yours, add it to PARACHUTE_ALLOWED_HOSTS (comma-separated) or make it the origin (PARACHUTE_HUB_ORIGIN), and restart the hub.`;
+  if (wantsPage(request)) {
+    return hubPage({
+      status: 421,
+      eyebrow: '421 · Wrong host name',
+      tone: 'warning',
+      title: `This hub does not answer to ${name}`,
+      paragraphs: [`It ${why}`, fix],
+      command: `PARACHUTE_ALLOWED_HOSTS=${name}`,
+      home: '#',
+    });
+  }
+  const refused = `This hub does not answer to the name "${name}": it ${why}`;
+  return Response.json(errorBody('misdirected_request', `${refused} ${fix}`), {
+    status: 421,
+    headers: HUB_HEADERS,
+  });
 }

@@ -130,7 +130,17 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const url = routedUrl(request, authCtx.origin);
     if (path === MODULE_UPLOAD_PATH && request.method === 'POST') {
       // A module tarball: the route checks the caller, then streams it to disk under its own limit.
-      const own = new Request(url, request);
+      // Built around the visitor's own body stream: a copy made with
+      // `new Request(url, request)` takes the body over, and cancelling it at
+      // the limit left a chunked sender hanging until the idle timeout reset
+      // it (ECONNRESET, no 413).
+      const own = new Request(url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+        duplex: 'half',
+      } as RequestInit);
       rememberClientIp(own, ip);
       return app(own);
     }
@@ -146,6 +156,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     return tooLarge(own) ?? app(own);
   };
   const uiGate = new UiGatekeeper(authCtx);
+  // For the page of a module that cannot answer (unavailable-page.ts): links to the admin UI.
+  const viewer = (request: Request, mount: Mount) => ({
+    hubOrigin: authCtx.origin,
+    admin: uiGate.isAdmin(request, mount),
+    label: manager.row(mount.name)?.displayName ?? manager.manifestOf(mount.name)?.displayName,
+  });
   /** A module's mount; `sandbox` gives its documents the sandbox CSP (hub/module-headers.ts). */
   const toModule = (
     request: Request,
@@ -178,6 +194,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       // request on any of its connections: a pool per connection would let a
       // module's late bytes reach another visitor, so each request gets its own.
       session: fromProxy ? null : visitorPools.session(peer?.address, peer?.port),
+      viewer,
     };
     if (mount.websocket && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return upgradeToModule(request, srv, mount, ctx);
@@ -198,7 +215,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         if (mount?.module === hostModule)
           return toModule(request, srv, mount, isolation.has(mount.name));
         if (hubPathOnModuleOrigin(request.method, path)) return toHub(request, srv, path);
-        return notOnModuleOrigin(hostModule, path);
+        return notOnModuleOrigin(request, hostModule, path, authCtx.origin);
       }
       if (mount)
         return (

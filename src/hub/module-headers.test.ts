@@ -77,11 +77,30 @@ describe('applyModuleHeaderRules', () => {
     for (const sandbox of [false, true]) {
       const headers = answer();
       applyModuleHeaderRules(headers, mount, sandbox);
-      // The module's `/` is replaced: a worker from /fx-test (folder `/`) covers /fx-test/ at most.
-      expect(headers.get('service-worker-allowed')).toBe('/fx-test/');
+      // A page is never a worker's script: the module's `/` goes and nothing replaces it.
+      expect(headers.get('service-worker-allowed')).toBeNull();
       expect(headers.get('clear-site-data')).toBeNull();
       expect(headers.getSetCookie()).toEqual(['theme=dark']);
       expect(headers.get('content-type')).toBe('text/html');
+    }
+  });
+
+  test('every answer a browser could run as a worker is capped at the mount', () => {
+    const types = [
+      'text/javascript',
+      'application/javascript; charset=utf-8',
+      'TEXT/ECMASCRIPT',
+      'application/x-javascript',
+      'text/jscript',
+      'text/livescript',
+      'text/html, text/javascript',
+    ];
+    for (const type of types) {
+      const headers = answer();
+      headers.set('content-type', type);
+      applyModuleHeaderRules(headers, mount, false);
+      // The module's `/` is replaced: a worker from /fx-test (folder `/`) covers /fx-test/ at most.
+      expect(headers.get('service-worker-allowed')).toBe('/fx-test/');
     }
   });
 

@@ -48,11 +48,26 @@ export function applyModuleHeaderRules(
   // mount path itself (`/vault`, a script the module may serve) is in the
   // folder `/`: registered with scope `/`, it answered /admin and /login.
   // The hub's own value caps every worker at the mount (Service Workers
-  // section 4.4.1, "max scope").
-  headers.set('service-worker-allowed', `${mount.prefix}/`);
+  // section 4.4.1, "max scope"). Browsers run a worker only from a script
+  // served with a JavaScript MIME type (every one of which names `script`),
+  // so only those answers need it, not every page and image.
+  if (mayBeScript(headers.get('content-type'))) {
+    headers.set('service-worker-allowed', `${mount.prefix}/`);
+  }
   if (headers.has('set-cookie')) dropHubSetCookies(headers, module);
   if (sandbox) headers.append('content-security-policy', SANDBOX_CSP);
 }
+
+/**
+ * True unless the Content-Type is one no browser runs as a worker script: a
+ * JavaScript MIME type (javascript, ecmascript, jscript, livescript, any
+ * case, with parameters) always contains `script`, so a broader match is
+ * only ever stricter.
+ */
+function mayBeScript(contentType: string | null): boolean {
+  return contentType !== null && SCRIPT.test(contentType);
+}
+const SCRIPT = /script/i;
 
 /**
  * Drops a module's Set-Cookie for the hub's cookies: one could sign its

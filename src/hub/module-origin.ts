@@ -1,6 +1,7 @@
 import type { Mount } from '../modules/mounts.ts';
 import { moduleOrigin } from '../platform/apps-domain.ts';
 import { errorBody } from './error-body.ts';
+import { notFoundPage, wantsPage } from './hub-page.ts';
 import { pathAndQuery } from './proxy.ts';
 
 // Routing with an apps domain (modules.md section 7): module `x` is served
@@ -37,15 +38,29 @@ export function hubPathOnModuleOrigin(method: string, path: string): boolean {
   return (method === 'GET' || method === 'HEAD') && MODULE_ORIGIN_MINTS.test(path);
 }
 
-/** Any other path on a module's origin: a 404 that says where to look instead. */
-export function notOnModuleOrigin(module: string, path: string): Response {
-  return Response.json(
-    errorBody(
-      'not_found',
-      `${path} is not part of ${module}. This is ${module}'s own origin; the hub's admin UI and its other modules are on the hub's origin.`,
-    ),
-    { status: 404, headers: { 'cache-control': 'no-store' } },
-  );
+/**
+ * Any other path on a module's origin: a 404 that says where to look
+ * instead, a page for browsers (linking to the hub's origin) and JSON for
+ * anything else.
+ */
+export function notOnModuleOrigin(
+  request: Request,
+  module: string,
+  path: string,
+  hubOrigin: string,
+): Response {
+  const where = `This is ${module}'s own origin; the hub's admin UI and its other modules are on the hub's origin.`;
+  if ((request.method === 'GET' || request.method === 'HEAD') && wantsPage(request)) {
+    return notFoundPage(path, {
+      paragraphs: [`${path} is not part of ${module}.`, where],
+      home: `${hubOrigin}/`,
+      actions: [{ label: "Go to the hub's home page", href: `${hubOrigin}/`, primary: true }],
+    });
+  }
+  return Response.json(errorBody('not_found', `${path} is not part of ${module}. ${where}`), {
+    status: 404,
+    headers: { 'cache-control': 'no-store' },
+  });
 }
 
 /**

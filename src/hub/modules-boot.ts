@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthContext } from '../auth/context.ts';
 import { ModuleManager } from '../modules/manager.ts';
@@ -30,13 +31,16 @@ export async function startModules(
       `stopped ${r.name} (pid ${r.pid}) left running by a hub that did not shut down cleanly`,
     );
   ensureShims(paths.bin, process.execPath, env.PATH ?? '');
+  // The container image points TMPDIR here (deploy.md): it must exist before any module runs.
+  const tmpDir = join(home, 'tmp');
+  mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
   const manager = new ModuleManager({
     home,
     registry: new Registry(paths.servicesJson),
     supervisor,
     installRoot: {
       modulesDir: paths.modules,
-      tmpDir: join(home, 'tmp'),
+      tmpDir,
       cacheDir: join(home, 'cache', 'bun'),
       hubBinary: process.execPath,
       env,

@@ -1,10 +1,11 @@
 import { type Mount, upstreamPath } from '../modules/mounts.ts';
-import { escapeHtml } from '../platform/html.ts';
 import { log } from '../platform/log.ts';
 import type { ModuleState } from '../supervisor/states.ts';
 import { errorBody } from './error-body.ts';
-import { fetchFromModule } from './module-fetch.ts';
+import { wantsPage } from './hub-page.ts';
+import { failureOf, fetchFromModule } from './module-fetch.ts';
 import { applyModuleHeaderRules, withoutHubCookies } from './module-headers.ts';
+import { type PageViewer, type Unavailability, unavailablePage } from './unavailable-page.ts';
 
 // RFC 9110 §7.6.1: meaningful only for one connection, never forwarded.
 export const HOP_BY_HOP = [
@@ -33,6 +34,12 @@ export interface ProxyContext {
   sandbox: boolean;
   /** The visitor connection's own pool of module connections (visitor-pools.ts); null: one per request. */
   session: Bun.FetchSession | null;
+  /**
+   * Who is looking (the hub's origin, whether they are a signed-in admin):
+   * asked only for a browser's page when the module cannot answer, so a
+   * proxied request never pays for the session lookup.
+   */
+  viewer?: (request: Request, mount: Mount) => PageViewer;
 }
 
 /**
@@ -49,7 +56,7 @@ export async function forward(
   ctx: ProxyContext,
 ): Promise<Response> {
   if (ctx.state !== null && ctx.state !== 'running') {
-    return unavailable(request, mount, ctx.state);
+    return unavailable(request, mount, ctx.state, ctx);
   }
   const body = request.body;
   if (declaresBody(request.headers) && (body === null || BODYLESS.has(request.method))) {
@@ -60,19 +67,22 @@ export async function forward(
   const headers = request.headers;
   upstreamHeaders(headers, url, ctx);
   const target = `http://127.0.0.1:${mount.port}${upstreamPath(mount, pathAndQuery(url))}`;
-  const upstream = await fetchFromModule(
-    target,
-    { method: request.method, headers, body },
-    ctx.session,
-  );
-  if (!(upstream instanceof Response)) {
-    if (upstream.failure === 'misbehaving') {
+  let upstream: Response;
+  try {
+    upstream = await fetchFromModule(
+      target,
+      { method: request.method, headers, body },
+      ctx.session,
+    );
+  } catch (error) {
+    const { failure, why } = failureOf(error);
+    if (failure === 'misbehaving') {
       warnInvalidAnswer(
         mount.name,
-        `${mount.name} sent an answer that is not valid HTTP/1.1 (${upstream.why})`,
+        `${mount.name} sent an answer that is not valid HTTP/1.1 (${why})`,
       );
     }
-    return unavailable(request, mount, upstream.failure);
+    return unavailable(request, mount, failure, ctx);
   }
   // The module's answer goes back as the same Response, its headers edited
   // in place (Bun's fetch headers are mutable): wrapping its body in a new
@@ -245,14 +255,20 @@ function quoteIp(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
-/** 503 while a module is starting or backing off, 502 when it is down: HTML for browsers, JSON otherwise. */
+/** 503 while a module is starting or backing off, 502 when it is down: a page for browsers, JSON otherwise. */
 export function unavailable(
   request: Request,
   mount: Mount,
-  state: ModuleState | 'unreachable' | 'misbehaving',
+  state: Unavailability,
+  ctx?: Pick<ProxyContext, 'viewer'>,
 ): Response {
   const retrying = state === 'starting' || state === 'backoff';
   const status = retrying ? 503 : 502;
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (retrying) headers['retry-after'] = '2';
+  if (wantsPage(request)) {
+    return unavailablePage(mount, state, ctx?.viewer?.(request, mount) ?? null, headers);
+  }
   const advice = retrying
     ? 'It is starting; try again in a few seconds.'
     : state === 'unreachable'
@@ -260,15 +276,6 @@ export function unavailable(
       : state === 'misbehaving'
         ? `Its answer was not valid HTTP/1.1 (the hub's log says how). Check its logs: parachute logs ${mount.name}`
         : `Start it from the admin UI or with: parachute start ${mount.name} (its logs: parachute logs ${mount.name})`;
-  const headers: Record<string, string> = { 'cache-control': 'no-store' };
-  if (retrying) headers['retry-after'] = '2';
-  if ((request.headers.get('accept') ?? '').includes('text/html')) {
-    const html = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(mount.name)} is ${state}</title><body style="font-family:system-ui;max-width:40rem;margin:4rem auto"><h1>${escapeHtml(mount.name)} is ${state}</h1><p>${escapeHtml(advice)}</p></body>`;
-    return new Response(html, {
-      status,
-      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
-    });
-  }
   return Response.json(
     {
       error: retrying ? 'module_starting' : 'module_unavailable',

@@ -8,7 +8,7 @@ import { type User, users } from '../auth/users.ts';
 import type { Mount } from '../modules/mounts.ts';
 import { gateOf, gatePath, type UiGate } from '../modules/uis.ts';
 import { moduleOfHost } from '../platform/apps-domain.ts';
-import { escapeHtml } from '../platform/html.ts';
+import { hubPage, wantsPage } from './hub-page.ts';
 import { pathAndQuery } from './proxy.ts';
 
 /**
@@ -84,6 +84,12 @@ export class UiGatekeeper {
     );
   }
 
+  /** Whether the visitor is a signed-in admin (by the session this origin carries). */
+  isAdmin(request: Request, mount: Mount): boolean {
+    const hostModule = moduleOfHost(request.headers.get('host'), this.ctx.appsDomain);
+    return this.signedIn(request, hostModule, mount)?.role === 'admin';
+  }
+
   /** The user of the session this origin carries, or null. */
   private signedIn(request: Request, hostModule: string | null, mount: Mount): User | null {
     const secure = this.ctx.secureCookies;
@@ -145,12 +151,15 @@ function signIn(request: Request, here: string, hostModule: string | null): Resp
 function refuse(request: Request, status: 401 | 403, error: string, description: string): Response {
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (status === 401) headers['www-authenticate'] = 'Bearer realm="parachute"';
-  if ((request.headers.get('accept') ?? '').includes('text/html')) {
+  if (wantsPage(request)) {
     const title = status === 401 ? 'Sign in needed' : 'Not for this account';
-    const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:system-ui;max-width:40rem;margin:4rem auto"><h1>${title}</h1><p>${escapeHtml(description)}</p></body>`;
-    return new Response(html, {
+    return hubPage({
       status,
-      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
+      eyebrow: status === 401 ? '401 · Sign in needed' : '403 · Forbidden',
+      tone: 'warning',
+      title,
+      paragraphs: [description],
+      headers,
     });
   }
   return Response.json(authError(error, description), { status, headers });

@@ -51,7 +51,8 @@ export async function upgradeToModule(
   mount: Mount,
   ctx: ProxyContext,
 ): Promise<Response | undefined> {
-  if (ctx.state !== null && ctx.state !== 'running') return unavailable(request, mount, ctx.state);
+  if (ctx.state !== null && ctx.state !== 'running')
+    return unavailable(request, mount, ctx.state, ctx);
   const headers: Record<string, string> = {};
   eachUpstreamHeader(request.headers, request.url, ctx, (name, value) => {
     if (!HANDSHAKE.test(name)) headers[name] = value;

@@ -123,9 +123,11 @@ export class Installs {
    * keeps its port, updates its row and restarts it. Every module that runs
    * from the same package is upgraded with it, each with its own manifest
    * (they share one copy on disk). A new version some module cannot use
-   * (invalid manifest, other name, taken path) is rolled back.
+   * (invalid manifest, other name, taken path) is rolled back. `from` (a
+   * .tgz or folder on this host, such as an upload) replaces where the
+   * package is added from; it must hold the same package.
    */
-  upgrade(name: string, channel?: string): Operation {
+  upgrade(name: string, channel?: string, from?: string): Operation {
     return this.host.operations.run('upgrade', name, async (progress, op) => {
       op.module = name;
       const row = this.host.row(name);
@@ -140,7 +142,11 @@ export class Installs {
       const others = sharing.filter((r) => r.name !== name).map((r) => r.name);
       if (others.length > 0)
         progress(`${others.join(', ')} run from ${packageName} too, and are upgraded with it`);
-      await bunAdd(root, sourceOf(recorded) ?? `${packageName}@${channel ?? 'latest'}`, progress);
+      if (from) {
+        await this.addSamePackage(packageName, from, progress);
+      } else {
+        await bunAdd(root, sourceOf(recorded) ?? `${packageName}@${channel ?? 'latest'}`, progress);
+      }
       let checked: Checked[];
       try {
         checked = this.checkRows(packageName, sharing);
@@ -151,6 +157,20 @@ export class Installs {
       }
       await this.adopt(checked, name, progress);
     });
+  }
+
+  /**
+   * Adds `from` in place of `packageName`; a different package is removed
+   * again (or put back as it was) and refused, changing nothing.
+   */
+  private async addSamePackage(packageName: string, from: string, progress: Progress) {
+    const before = dependencies(this.host.installRoot);
+    const added = await bunAdd(this.host.installRoot, from, progress);
+    if (added === packageName) return;
+    await this.restorePackage(added, before[added], progress);
+    throw new InstallError(
+      `that package is ${added}, not ${packageName}: upgrade with a newer .tgz or folder of ${packageName}`,
+    );
   }
 
   /**

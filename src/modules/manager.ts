@@ -120,6 +120,11 @@ export class ModuleManager {
     this.poll = new FilePoll(deps.registry.path, SERVICES_POLL_MS, () => this.reload());
   }
 
+  /** Where modules are installed: one package.json listing every package. */
+  get installRoot(): InstallRoot {
+    return this.deps.installRoot;
+  }
+
   /** $PARACHUTE_HOME. */
   get home(): string {
     return this.deps.home;
@@ -313,8 +318,8 @@ export class ModuleManager {
   }
 
   /** Upgrades the module, and every module run from its package, as an operation. */
-  upgrade(name: string, channel?: string): Operation {
-    return this.installs.upgrade(name, channel);
+  upgrade(name: string, channel?: string, from?: string): Operation {
+    return this.installs.upgrade(name, channel, from);
   }
 
   /** Uninstalls the module as an operation; its package stays while another module runs from it. */

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
 import * as z from 'zod/mini';
 import { audit } from '../auth/audit.ts';
@@ -9,6 +10,7 @@ import { sseResponse } from '../platform/sse.ts';
 import { followLog } from '../supervisor/log-sse.ts';
 import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import { EnvEditError, envKeys, updateEnv } from './env-file.ts';
+import { dependencies } from './installer.ts';
 import type { ModuleManager } from './manager.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
 import { describeIssue } from './schema.ts';
@@ -58,6 +60,30 @@ const InstallBody = z.object({
   manifest: z.optional(z.unknown()),
 });
 
+/** POST /api/modules/:name/upgrade */
+const UpgradeBody = z.object({
+  /** Version or dist-tag for a registry package; default latest. */
+  channel: z.optional(z.string().check(z.minLength(1))),
+  /** A .tgz or folder of the same package on the hub's host, instead of where it came from. */
+  from: z.optional(z.string().check(z.minLength(1))),
+});
+
+/** The uploaded tarballs the install root records as where a package came from. */
+function uploadSources(manager: ModuleManager): Set<string> {
+  const uploads = join(manager.home, 'uploads');
+  return new Set(
+    Object.values(dependencies(manager.installRoot))
+      .map((spec) => spec.replace(/^file:/, ''))
+      .filter((path) => dirname(path) === uploads),
+  );
+}
+
+/** Deletes those of `paths` the install root no longer names as a source. */
+function forgetUploads(manager: ModuleManager, paths: Iterable<string>): void {
+  const now = uploadSources(manager);
+  for (const path of paths) if (!now.has(path)) rmSync(path, { force: true });
+}
+
 /** The module operations API of modules.md section 6. */
 export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
   const known = (name: string) => manager.resolve(name);
@@ -76,6 +102,8 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       .then((done) =>
         audit(auth, request, who, {
           ...entry,
+          // An upload's module is known only once its package is read: name it.
+          target: done.module ?? target,
           outcome: done.state === 'succeeded' ? 'success' : 'failure',
           detail: { operation_id: op.id, ...(done.error ? { error: done.error } : {}) },
         }),
@@ -125,22 +153,33 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
     })
     .post(
       '/api/modules/upload',
-      async ({ request, principal, status }) => {
+      async ({ request, principal, query, status }) => {
         if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
+        // ?upgrade=<module>: the upload is a newer version of that module's package.
+        const upgrading = typeof query.upgrade === 'string' ? query.upgrade : null;
+        const name = upgrading === null ? null : known(upgrading);
+        if (upgrading !== null && !name) {
+          return status(404, err('unknown_module', `No module named ${upgrading}.`));
+        }
         const received = await receiveUpload(request, manager.home);
         if (!received.ok) {
           return status(received.status, err(received.error, received.description));
         }
-        const started = begin(() => manager.install(received.path));
+        const sources = uploadSources(manager);
+        const started = begin(() =>
+          name ? manager.upgrade(name, undefined, received.path) : manager.install(received.path),
+        );
         if ('conflict' in started) {
           rmSync(received.path, { force: true });
           return status(409, started.conflict);
         }
-        audited(request, principal, 'module.install', 'uploaded .tgz', started.operation);
-        // The installed copy lives in node_modules; the upload is not needed after.
+        if (name) audited(request, principal, 'module.upgrade', name, started.operation);
+        else audited(request, principal, 'module.install', 'uploaded .tgz', started.operation);
+        // An upload stays while the install root names it as a package's source (an
+        // upgrade's rollback adds it again); the one it replaced, or a failed one, goes.
         void manager.operations
           .settled(started.operation)
-          .finally(() => rmSync(received.path, { force: true }));
+          .finally(() => forgetUploads(manager, [received.path, ...sources]));
         return status(202, { operation_id: started.operation.id });
       },
       // The body is streamed to disk by receiveUpload, never parsed.
@@ -172,10 +211,12 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       const action = params.action;
       if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
       if (action === 'upgrade') {
-        const channel = (body as { channel?: unknown } | undefined)?.channel;
-        const started = begin(() =>
-          manager.upgrade(name, typeof channel === 'string' && channel ? channel : undefined),
-        );
+        const parsed = UpgradeBody.safeParse(body ?? {});
+        if (!parsed.success) {
+          return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
+        }
+        const { channel, from } = parsed.data;
+        const started = begin(() => manager.upgrade(name, channel, from));
         if ('conflict' in started) return status(409, started.conflict);
         audited(request, principal, 'module.upgrade', name, started.operation);
         return status(202, { operation_id: started.operation.id });
@@ -209,10 +250,12 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
       const purge = query.purge === '1';
+      const sources = uploadSources(manager);
       const started = begin(() => manager.uninstall(name, purge));
       if ('conflict' in started) return status(409, started.conflict);
       audited(request, principal, 'module.uninstall', name, started.operation);
       const done = await manager.operations.settled(started.operation);
+      forgetUploads(manager, sources);
       if (done.state === 'failed') {
         return status(500, {
           ...err('uninstall_failed', `${name} could not be uninstalled: ${done.error}`),
@@ -226,20 +269,39 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       return { name, settings: envKeys(manager.envPath(name)) };
     })
-    .put('/api/modules/:name/env', ({ params, body, status }) => {
+    .put('/api/modules/:name/env', ({ request, principal, params, body, status }) => {
       const name = known(params.name);
       if (!name) return status(404, err('unknown_module', `No module named ${params.name}.`));
       const parsed = EnvBody.safeParse(body ?? {});
       if (!parsed.success) {
         return status(400, err('invalid_request', describeIssue(parsed.error, body ?? {})));
       }
+      // The names of the keys changed, never their values (they are often secrets).
+      const keys = (removed: boolean) =>
+        Object.entries(parsed.data.values)
+          .filter(([, value]) => (value === null) === removed)
+          .map(([key]) => key.slice(0, 64));
+      const [set, removed] = [keys(false), keys(true)];
+      const changed = { ...(set.length ? { set } : {}), ...(removed.length ? { removed } : {}) };
       try {
         updateEnv(manager.envPath(name), parsed.data.values);
       } catch (error) {
-        if (error instanceof EnvEditError)
+        if (error instanceof EnvEditError) {
+          audit(auth, request, principal, {
+            action: 'module.env',
+            target: name,
+            outcome: 'failure',
+          });
           return status(400, err('invalid_request', error.message));
+        }
         throw error;
       }
+      audit(auth, request, principal, {
+        action: 'module.env',
+        target: name,
+        outcome: 'success',
+        detail: changed,
+      });
       // Applied at the next start: the module reads its environment once.
       return { name, settings: envKeys(manager.envPath(name)), restart_needed: true };
     })

@@ -34,6 +34,7 @@ export async function receiveUpload(request: Request, home: string): Promise<Rec
   let size = 0;
   let head: Uint8Array | undefined;
   try {
+    // Leaving the loop cancels the rest of the body; the 413 then reaches the sender.
     for await (const chunk of request.body as ReadableStream<Uint8Array>) {
       size += chunk.byteLength;
       if (size > UPLOAD_LIMIT) {

@@ -31,6 +31,18 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * The errors that matter: Chromium logs every 4xx/5xx answer to a fetch as
+ * "Failed to load resource", and tests provoke those on purpose (a 401 before
+ * signing in, a stopped module's 502). Anything else, CSP violations above all, counts.
+ */
+export function unexpectedErrors(errors: string[]): string[] {
+  return errors.filter(
+    (text) =>
+      !/^Failed to load resource: the server responded with a status of \d\d\d\b/.test(text),
+  );
+}
+
 /** A full-page screenshot for a person to look at, only when SCREENSHOT_DIR is set. */
 export async function shot(page: Page, name: string): Promise<void> {
   if (process.env.SCREENSHOT_DIR) {

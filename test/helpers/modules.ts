@@ -73,3 +73,19 @@ export function running(call: OperatorCall, name: string, timeoutMs = 20_000) {
     timeoutMs,
   );
 }
+
+/** POSTs `body` raw to /api/modules/upload as `client` (its session cookie and, unless `csrf` is false, CSRF header). */
+export async function uploadModule(url: string, client: ApiClient, body: BodyInit, csrf = true) {
+  const headers: Record<string, string> = {
+    origin: url,
+    'content-type': 'application/octet-stream',
+    cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+  };
+  const token = client.cookies.get('__Host-parachute_csrf') ?? client.cookies.get('parachute_csrf');
+  if (csrf && token) headers['x-csrf-token'] = token;
+  const res = await fetch(`${url}/api/modules/upload`, { method: 'POST', headers, body });
+  return {
+    status: res.status,
+    json: (await res.json().catch(() => ({}))) as Record<string, unknown>,
+  };
+}

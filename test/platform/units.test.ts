@@ -15,10 +15,17 @@ import { packFixture } from '../helpers/fixtures.ts';
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
 const work = mkdtempSync('/var/tmp/parachute-units-');
 const boxes: Box[] = [];
+// A test that failed midway leaves its box running: power it off (up to a minute each).
 afterAll(async () => {
   for (const box of boxes) await box.poweroff().catch(() => {});
   rmSync(work, { recursive: true, force: true });
-});
+}, 300_000);
+
+/** Powers the box off and removes its disk: a finished test leaves nothing behind. */
+async function discard(box: Box): Promise<void> {
+  await box.poweroff();
+  rmSync(box.root, { recursive: true, force: true });
+}
 
 /** A fresh root with the built binary at `binary` and the good fixture at /srv/fixtures/good.tgz. */
 async function prepareRoot(name: string, binary: string): Promise<string> {
@@ -242,6 +249,7 @@ describe('as root: a system unit running as the parachute user', () => {
     const none = await cli('start', 'fx-good');
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('parachute init');
+    await discard(box);
   }, 600_000);
 });
 
@@ -316,5 +324,6 @@ describe('as a plain user: a user unit with lingering', () => {
     expect(logs.code).toBe(0);
     expect(logs.stderr).toContain('hub: not running; starting it through its unit');
     await hubUp(box, port, 1);
+    await discard(box);
   }, 600_000);
 });

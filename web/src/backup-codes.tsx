@@ -1,9 +1,11 @@
-/** The backup codes, shown once right after two-factor is turned on; the hub keeps only hashes. */
-export function BackupCodes(props: { codes: string[]; onDone: () => void }) {
+/** Backup codes, shown once when two-factor is turned on or they are renewed; the hub keeps only hashes. */
+export function BackupCodes(props: { codes: string[]; onDone: () => void; title?: string }) {
   return (
     <div class="notice-box">
       <p role="status">
-        <strong>Two-factor authentication is on. Save these backup codes now.</strong>
+        <strong>
+          {props.title ?? 'Two-factor authentication is on. Save these backup codes now.'}
+        </strong>
       </p>
       <p>
         Each code signs you in once if you lose your phone. They will not be shown again: copy them

@@ -85,6 +85,7 @@ export function consentRoutes(oauth: OAuthIssuer) {
           action: 'app.consent.deny',
           target: client.client_id,
           outcome: 'success',
+          detail: { client_name: client.client_name },
         });
         return back({ error: 'access_denied', error_description: 'The user declined.' });
       }
@@ -104,7 +105,7 @@ export function consentRoutes(oauth: OAuthIssuer) {
         action: 'app.consent.approve',
         target: client.client_id,
         outcome: 'success',
-        detail: { scopes: scopes.list },
+        detail: { client_name: client.client_name, scopes: scopes.list },
       });
       return back({ code: issueCode(oauth, pending, grant.id, scopes.list) });
     });

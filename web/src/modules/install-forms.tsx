@@ -4,7 +4,7 @@ import { Field, FormError, useAction } from '../forms.tsx';
 import { type Operation, OperationProgress } from './operation-progress.tsx';
 
 /** What POST /api/modules/upload takes (modules/upload.ts). */
-const UPLOAD_LIMIT = 50 * 1024 * 1024;
+export const UPLOAD_LIMIT = 50 * 1024 * 1024;
 
 /**
  * Install from an npm name or a folder or .tgz on the hub's machine, or
@@ -140,6 +140,6 @@ function UploadForm(props: { onStarted: Started }) {
   );
 }
 
-function mb(bytes: number): string {
+export function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
 }

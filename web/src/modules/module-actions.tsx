@@ -4,6 +4,7 @@ import { ConfirmButton } from '../confirm-button.tsx';
 import { FormError, useAction } from '../forms.tsx';
 import type { LiveModule } from './live-modules.ts';
 import { OperationProgress } from './operation-progress.tsx';
+import { UpgradeUpload } from './upgrade-upload.tsx';
 
 /** States from which Start makes sense; Stop and Restart need a process (or a pending restart). */
 const STOPPED = new Set(['stopped', 'crashed']);
@@ -76,6 +77,7 @@ export function ModuleActions({ entry, label }: { entry: LiveModule; label: stri
           Upgrade
         </button>
       </div>
+      <UpgradeUpload name={entry.name} label={label} onStarted={setProgress} />
       {progress && <OperationProgress id={progress.id} title={progress.title} />}
       <div class="actions uninstall">
         <label class="check">

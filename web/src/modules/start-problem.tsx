@@ -7,7 +7,7 @@ import type { ModuleProblem } from './live-modules.ts';
  */
 export function StartProblem({ problem }: { problem: ModuleProblem }) {
   return (
-    <div class="error" role="alert" data-testid="module-problem">
+    <div class="error start-problem" role="alert" data-testid="module-problem">
       <p>
         <strong>{headline(problem)}</strong>
       </p>
@@ -39,7 +39,8 @@ function ended(problem: ModuleProblem): string {
   return 'exited';
 }
 
-function headline(problem: ModuleProblem): string {
+/** The first line of a start problem, in plain words; the Overview says it too. */
+export function headline(problem: ModuleProblem): string {
   switch (problem.reason) {
     case 'missing_dependency':
       return 'A program it needs is missing.';

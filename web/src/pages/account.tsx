@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ActiveSessions } from '../active-sessions.tsx';
+import { BackupCodesRenew } from '../backup-codes-renew.tsx';
 import { ChangePasswordForm } from '../change-password-form.tsx';
 import { useUser } from '../session.tsx';
 import { TwoFactor } from '../two-factor.tsx';
@@ -23,6 +24,7 @@ export function Account() {
         <ChangePasswordForm onChanged={() => setChanged(true)} />
       </section>
       <TwoFactor />
+      <BackupCodesRenew />
       <ActiveSessions />
     </section>
   );

@@ -32,6 +32,8 @@ const GROUPS: [prefix: string, label: string][] = [
   ['connection.', 'Connections'],
   ['module.', 'Modules'],
   ['setting.', 'Settings'],
+  ['vault.', 'Vaults'],
+  ['grant.', 'Agent grants'],
 ];
 
 interface Filters {

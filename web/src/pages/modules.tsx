@@ -44,6 +44,7 @@ export function Modules() {
   const browser = load.data;
   const modules = live.modules;
   const tick = useTick(modules?.some((m) => m.uptimeMs !== null) ?? false);
+  const target = useTargetCard(modules !== undefined);
   return (
     <section>
       <h1>Modules</h1>
@@ -69,12 +70,32 @@ export function Modules() {
               }
               browser={browser?.modules.find((b) => b.name === m.name)}
               onChanged={load.reload}
+              targeted={m.name === target}
             />
           ))}
         </ul>
       )}
     </section>
   );
+}
+
+/**
+ * The module named by the address's `#module-<name>` (a module's 502 page
+ * links here): its card is marked and scrolled into view once the list is in.
+ */
+function useTargetCard(loaded: boolean): string | null {
+  const [target] = useState(() => {
+    if (!location.hash.startsWith('#module-')) return null;
+    try {
+      return decodeURIComponent(location.hash.slice('#module-'.length));
+    } catch {
+      return null;
+    }
+  });
+  useEffect(() => {
+    if (loaded && target) document.getElementById(`module-${target}`)?.scrollIntoView();
+  }, [loaded, target]);
+  return target;
 }
 
 /** What a module's pages can do to the hub, in plain words. */
@@ -109,6 +130,7 @@ function ModuleCard(props: {
   uptimeMs: number | null;
   browser: BrowserMode | undefined;
   onChanged: () => void;
+  targeted?: boolean;
 }) {
   const { entry, browser } = props;
   const label = entry.displayName ?? entry.module ?? entry.name;
@@ -122,7 +144,11 @@ function ModuleCard(props: {
       (caught) => `Could not change ${label}: ${describeError(caught)}`,
     );
   return (
-    <li class="card" aria-label={label}>
+    <li
+      class={props.targeted ? 'card targeted' : 'card'}
+      id={`module-${entry.name}`}
+      aria-label={label}
+    >
       <div class="card-head">
         <h3>{label}</h3>
         <span class={`badge state state-${entry.state}`} data-testid="module-state">

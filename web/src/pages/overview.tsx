@@ -1,39 +1,136 @@
+import { useMemo } from 'preact/hooks';
 import type { UiInstance } from '../../../src/modules/ui-links.ts';
 import { api } from '../api.ts';
+import { FormError } from '../forms.tsx';
 import { useHealth } from '../health.ts';
+import { type LiveModule, useLiveModules } from '../modules/live-modules.ts';
+import type { OAuthClient } from '../oauth-types.ts';
+import { attentionItems } from '../overview/attention.ts';
+import { AttentionList } from '../overview/attention-list.tsx';
+import { type HubInfo, HubRows } from '../overview/hub-facts.tsx';
+import { ModuleStates } from '../overview/module-states.tsx';
 import { useUser } from '../session.tsx';
 import { useLoad } from '../use-load.ts';
 
-/** GET /api/modules, the fields the tiles show. */
-interface ModuleLinks {
-  name: string;
-  module: string | null;
-  displayName: string | null;
+/** GET /api/modules/events also carries what the tiles show. */
+interface ModuleWithLinks extends LiveModule {
   tagline: string | null;
   links: UiInstance[];
 }
 
-/** The landing page: the modules' own UIs, whether the hub is healthy, which version runs. */
+/**
+ * The landing page. Everyone sees whether the hub is healthy and which
+ * version runs; an admin also sees what needs attention, the modules' own
+ * UIs, the hub's build, origin, platform and uptime, and every module's state,
+ * kept live by the modules' event stream.
+ */
 export function Overview() {
-  const health = useHealth();
   const admin = useUser().role === 'admin';
   return (
     <section>
       <h1>Overview</h1>
-      {admin && <ModuleTiles />}
-      {health.error && <p class="error">Cannot reach the hub: {health.error}</p>}
-      {!health.data && !health.error && <p class="muted">Loading…</p>}
-      {health.data && (
+      {admin ? (
+        <AdminOverview />
+      ) : (
         <dl class="facts" data-testid="hub-health">
-          <dt>Status</dt>
-          <dd>{health.data.status}</dd>
-          <dt>Version</dt>
-          <dd>{health.data.version}</dd>
-          <dt>Database</dt>
-          <dd>{health.data.db}</dd>
+          <HealthRows />
         </dl>
       )}
     </section>
+  );
+}
+
+/**
+ * The attention list is computed here, in the browser: its module half comes
+ * from the live event stream the page already holds, so an item appears and
+ * goes as a module's state changes, with no second stream or polling on the
+ * server. Later sources (GET /api/hub's upgrade, the last backup) join
+ * `attentionItems` the same way.
+ */
+function AdminOverview() {
+  const live = useLiveModules();
+  const hub = useLoad(() =>
+    api<HubInfo>('GET', '/api/hub').then((info) => ({ info, at: performance.now() })),
+  );
+  const apps = useLoad(() => api<{ clients: OAuthClient[] }>('GET', '/api/oauth/clients'));
+  const modules = live.modules as ModuleWithLinks[] | null;
+  const items = useMemo(
+    () => attentionItems({ modules, apps: apps.data?.clients ?? null }),
+    [modules, apps.data],
+  );
+  return (
+    <>
+      {live.error && (
+        <p class="warning" role="status">
+          {live.error}
+        </p>
+      )}
+      <FormError message={apps.error} />
+      <AttentionList items={items} loading={!modules || !apps.data} />
+      <ModuleTiles modules={modules ?? []} />
+      <div class="overview-grid">
+        <section class="card" aria-labelledby="hub-heading">
+          <h2 id="hub-heading">Hub</h2>
+          <FormError message={hub.error} />
+          <dl class="facts wrap-anywhere" data-testid="hub-health">
+            <HealthRows commit={hub.data?.info.commit ?? null} />
+            {hub.data && <HubRows hub={hub.data.info} receivedAt={hub.data.at} />}
+          </dl>
+        </section>
+        <section class="card" aria-labelledby="modules-heading">
+          <h2 id="modules-heading">Modules</h2>
+          <ModuleStates modules={modules} />
+        </section>
+      </div>
+    </>
+  );
+}
+
+/**
+ * Status, version and database from /health (anyone signed in can read it),
+ * the version with its build commit when the admin's GET /api/hub knows it.
+ */
+function HealthRows({ commit = null }: { commit?: string | null }) {
+  const health = useHealth();
+  if (health.error) {
+    return (
+      <>
+        <dt>Status</dt>
+        <dd class="error">Cannot reach the hub: {health.error}</dd>
+      </>
+    );
+  }
+  if (!health.data) {
+    return (
+      <>
+        <dt>Status</dt>
+        <dd class="muted">Loading…</dd>
+      </>
+    );
+  }
+  return (
+    <>
+      <dt>Status</dt>
+      <dd>{health.data.status}</dd>
+      <dt>Version</dt>
+      <dd>
+        {health.data.version}
+        {commit && <Commit commit={commit} />}
+      </dd>
+      <dt>Database</dt>
+      <dd>{health.data.db}</dd>
+    </>
+  );
+}
+
+/** A 40-hex commit shortened as git does; anything else (`abc123-dirty`) shown whole. */
+function Commit({ commit }: { commit: string }) {
+  const short = /^[0-9a-f]{40}$/.test(commit) ? commit.slice(0, 7) : commit;
+  return (
+    <span class="muted">
+      {' '}
+      (commit <code title={commit}>{short}</code>)
+    </span>
   );
 }
 
@@ -42,39 +139,41 @@ export function Overview() {
  * module), from module.json `uiUrl`, with its "Manage" (`managementUrl`)
  * and "Configure" (`configUiUrl`) links. Modules that declare none get no tile.
  */
-function ModuleTiles() {
-  const load = useLoad(() => api<{ modules: ModuleLinks[] }>('GET', '/api/modules'));
-  const tiles = (load.data?.modules ?? []).flatMap((m) =>
-    m.links.map((link) => ({ module: m, link, several: m.links.length > 1 })),
+function ModuleTiles({ modules }: { modules: ModuleWithLinks[] }) {
+  const tiles = modules.flatMap((m) =>
+    (m.links ?? []).map((link) => ({ module: m, link, several: m.links.length > 1 })),
   );
   if (tiles.length === 0) return null;
   return (
-    <ul class="tiles" aria-label="Module apps">
-      {tiles.map(({ module: m, link, several }) => {
-        const name = m.displayName ?? m.module ?? m.name;
-        const label = several && link.vault ? `${name} (${link.vault})` : name;
-        const configure = link.configUiUrl !== link.managementUrl ? link.configUiUrl : undefined;
-        return (
-          <li key={`${m.name} ${link.path}`} class="tile">
-            <h2>{link.uiUrl ? <a href={link.uiUrl}>{label}</a> : label}</h2>
-            {m.tagline && <p class="muted">{m.tagline}</p>}
-            {(link.managementUrl || configure) && (
-              <p class="tile-links">
-                {link.managementUrl && (
-                  <a href={link.managementUrl} aria-label={`Manage ${label}`}>
-                    Manage
-                  </a>
-                )}
-                {configure && (
-                  <a href={configure} aria-label={`Configure ${label}`}>
-                    Configure
-                  </a>
-                )}
-              </p>
-            )}
-          </li>
-        );
-      })}
-    </ul>
+    <section aria-labelledby="tiles-heading">
+      <h2 id="tiles-heading">Module apps</h2>
+      <ul class="tiles" aria-label="Module apps">
+        {tiles.map(({ module: m, link, several }) => {
+          const name = m.displayName ?? m.module ?? m.name;
+          const label = several && link.vault ? `${name} (${link.vault})` : name;
+          const configure = link.configUiUrl !== link.managementUrl ? link.configUiUrl : undefined;
+          return (
+            <li key={`${m.name} ${link.path}`} class="tile">
+              <h3>{link.uiUrl ? <a href={link.uiUrl}>{label}</a> : label}</h3>
+              {m.tagline && <p class="muted">{m.tagline}</p>}
+              {(link.managementUrl || configure) && (
+                <p class="tile-links">
+                  {link.managementUrl && (
+                    <a href={link.managementUrl} aria-label={`Manage ${label}`}>
+                      Manage
+                    </a>
+                  )}
+                  {configure && (
+                    <a href={configure} aria-label={`Configure ${label}`}>
+                      Configure
+                    </a>
+                  )}
+                </p>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
