@@ -276,8 +276,12 @@ test('more than a page of tokens: Load more shows the rest', async () => {
   await page.getByRole('button', { name: 'Load more' }).waitFor();
   expect(await cards.count()).toBe(50);
   await page.getByRole('button', { name: 'Load more' }).click();
-  await page.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
-  expect(await cards.count()).toBe(await recordedCount());
+  // The button reads "Loading…" while the page loads: wait for the last card itself.
+  const recorded = await recordedCount();
+  await cards.nth(recorded - 1).waitFor();
+  expect(await cards.count()).toBe(recorded);
+  // Nothing is left to load: the button is gone, not just busy.
+  await page.locator('.load-more').waitFor({ state: 'detached' });
   // Newest first: the revoked one from the first test comes last.
   expect(await cards.last().textContent()).toContain('backup script');
   expect(await cards.last().getByTestId('token-state').textContent()).toBe('revoked');
