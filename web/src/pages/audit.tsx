@@ -32,6 +32,7 @@ const GROUPS: [prefix: string, label: string][] = [
   ['connection.', 'Connections'],
   ['module.', 'Modules'],
   ['setting.', 'Settings'],
+  ['hub.', 'Export and import'],
 ];
 
 interface Filters {
