@@ -156,6 +156,46 @@ function checkLedgerFile(path: string): Ledger {
   }
 }
 
+describe('who may export', () => {
+  test('only an admin: no one signed in, a plain user and another site get nothing', async () => {
+    expect((await fetch(`${url}/api/hub/export`)).status).toBe(401);
+    const admin = new ApiClient(url);
+    await admin.login(ADMIN.username, ADMIN.password);
+    const created = await admin.post('/api/users', { username: 'carol', role: 'user' });
+    expect(created.status).toBe(201);
+    const carol = new ApiClient(url);
+    await carol.login('carol', created.json.temporary_password as string);
+    const refused = await carol.get('/api/hub/export');
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-disposition')).toBeNull();
+    // A page on another site may make an admin's browser ask, but never read the answer.
+    const res = await fetch(`${url}/api/hub/export`, {
+      headers: {
+        origin: 'https://evil.example',
+        cookie: [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+    });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    await res.arrayBuffer();
+    // The admin's own download: a private, uncached file.
+    const own = await fetch(`${url}/api/hub/export`, {
+      headers: { cookie: [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('cache-control')).toBe('no-store');
+    expect(own.headers.get('content-type')).toBe('application/gzip');
+    expect(own.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="parachute-export-[0-9TZ-]+\.tar\.gz"$/,
+    );
+    const bytes = new Uint8Array(await own.arrayBuffer());
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    // Sent, then gone from the hub's scratch folder.
+    await waitFor('the built archive to be removed', () =>
+      readdirSync(join(hub.home, 'tmp')).some((f) => f.startsWith('export-')) ? undefined : true,
+    );
+  }, 60_000);
+});
+
 describe('export under load, import into a fresh home', () => {
   test('sign-in, apps, grants, keys, the module and its data survive the move', async () => {
     const app = await approvedApp(url);
@@ -390,7 +430,17 @@ describe('a hub killed mid-export', () => {
     // Nothing at the -o path, and nothing beside it that passes for an archive.
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(join(work, 'killed')).filter((f) => f.endsWith('.tar.gz'))).toEqual([]);
-    // What the hub left is in its scratch folder, under names that say so.
-    for (const name of readdirSync(join(victim.home, 'tmp'))) expect(name).toMatch(/^export-|^\./);
+    // What the hub left is in its scratch folder, under names that say so...
+    const left = readdirSync(join(victim.home, 'tmp')).filter((f) => f.startsWith('export-'));
+    expect(left.length).toBeGreaterThan(0);
+    // ...and the next export, once the hub runs again, clears it away.
+    const again = await freshHub({}, victim.home);
+    hubs.push(again.hub);
+    const second = await runBinary(victimBin, ['export', '-o', out], {
+      env: { PARACHUTE_HOME: victim.home },
+    });
+    expect(second.code).toBe(0);
+    const now = readdirSync(join(victim.home, 'tmp'));
+    for (const name of left) expect(now).not.toContain(name);
   }, 120_000);
 });

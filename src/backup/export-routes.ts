@@ -12,7 +12,8 @@ import { writeExport } from './export.ts';
  * GET /api/hub/export (admins): the whole hub as one .tar.gz download
  * (deploy.md, "Export and import"). The archive is built in
  * $PARACHUTE_HOME/tmp (renamed there only once complete), streamed, then
- * deleted. One export at a time: a second answers 409.
+ * deleted. One export at a time, until its download has ended: a second
+ * answers 409 (and an export removes what a killed one left in tmp/).
  */
 export function exportRoutes(ctx: AuthContext) {
   let running = false;
@@ -41,15 +42,20 @@ export function exportRoutes(ctx: AuthContext) {
           detail: { files: result.files, databases: result.databases, bytes: result.bytes, ms },
         });
         const name = `parachute-export-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`;
-        return new Response(streamThenDelete(path), {
+        const body = streamThenDelete(path, () => {
+          running = false;
+        });
+        // Sent chunked (Bun sets no length on a stream): `parachute export` checks the
+        // whole archive against its manifest, so a cut download is never kept.
+        return new Response(body, {
           headers: {
             'content-type': 'application/gzip',
-            'content-length': String(result.bytes),
             'content-disposition': `attachment; filename="${name}"`,
             'cache-control': 'no-store',
           },
         });
       } catch (error) {
+        running = false;
         rmSync(path, { force: true });
         audit(ctx, request, principal, {
           action: 'hub.export',
@@ -58,16 +64,17 @@ export function exportRoutes(ctx: AuthContext) {
           detail: { error: (error as Error).message },
         });
         throw error;
-      } finally {
-        running = false;
       }
     });
 }
 
 /** The file's bytes as a stream; the file is deleted once sent or abandoned. */
-function streamThenDelete(path: string): ReadableStream<Uint8Array> {
+function streamThenDelete(path: string, ended: () => void): ReadableStream<Uint8Array> {
   const reader = Bun.file(path).stream().getReader();
-  const done = () => rmSync(path, { force: true });
+  const done = () => {
+    rmSync(path, { force: true });
+    ended();
+  };
   return new ReadableStream({
     async pull(controller) {
       try {

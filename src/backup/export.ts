@@ -2,6 +2,7 @@ import { Database } from 'bun:sqlite';
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -54,6 +55,7 @@ export interface ExportResult {
  * `.partial` file, never one that looks finished.
  */
 export async function writeExport(home: string, dest: string): Promise<ExportResult> {
+  removeLeftovers(join(home, 'tmp'));
   const staging = join(home, 'tmp', `export-${randomUUID()}`);
   mkdirSync(staging, { recursive: true, mode: 0o700 });
   const partial = `${dest}.partial-${randomUUID().slice(0, 8)}`;
@@ -109,6 +111,17 @@ export async function writeExport(home: string, dest: string): Promise<ExportRes
   } finally {
     rmSync(partial, { force: true });
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Exports run one at a time, so any export-* already in tmp/ is what a hub
+ * killed mid-export left (a staging folder, a built archive): scratch to remove.
+ */
+function removeLeftovers(tmp: string): void {
+  if (!existsSync(tmp)) return;
+  for (const name of readdirSync(tmp)) {
+    if (name.startsWith('export-')) rmSync(join(tmp, name), { recursive: true, force: true });
   }
 }
 

@@ -42,7 +42,6 @@ function ExportSection() {
           const body = (await res.json().catch(() => ({}))) as { error_description?: string };
           throw new ApiError(res.status, `http_${res.status}`, body.error_description);
         }
-        const total = Number(res.headers.get('content-length') ?? 0);
         const name =
           /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ??
           'parachute-export.tar.gz';
@@ -54,9 +53,8 @@ function ExportSection() {
           if (end) break;
           chunks.push(value);
           received += value.byteLength;
-          setProgress(`Downloading… ${size(received)}${total ? ` of ${size(total)}` : ''}`);
+          setProgress(`Downloading… ${size(received)}`);
         }
-        if (total && received !== total) throw new Error('The download was cut off.');
         const link = document.createElement('a');
         link.href = URL.createObjectURL(
           new Blob(chunks as BlobPart[], { type: 'application/gzip' }),
