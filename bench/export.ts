@@ -41,12 +41,25 @@ try {
 
   const exports: number[] = [];
   const imports: number[] = [];
+  const healthMs: number[] = [];
   let size = 0;
   for (let i = 0; i < RUNS; i++) {
     const out = join(work, `run-${i}.tar.gz`);
+    // /health asked every 20 ms meanwhile: how long the hub stops answering.
+    let probing = true;
+    const probe = (async () => {
+      while (probing) {
+        const t = performance.now();
+        await fetch(`${url}/health`).then((r) => r.arrayBuffer());
+        healthMs.push(performance.now() - t);
+        await Bun.sleep(20);
+      }
+    })();
     let started = performance.now();
     const exported = await runBinary(bin, ['export', '-o', out], { env });
     exports.push(performance.now() - started);
+    probing = false;
+    await probe;
     if (exported.code !== 0) throw new Error(`export failed: ${exported.stderr}`);
     size = statSync(out).size;
     const home = join(work, `home-${i}`);
@@ -65,6 +78,11 @@ try {
   );
   console.log(
     `import (parachute import, verify + write + integrity_check): median ${median(imports)} ms`,
+  );
+  const sorted = [...healthMs].sort((a, b) => a - b);
+  const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
+  console.log(
+    `/health during exports: p99 ${Math.round(p99)} ms, worst ${Math.round(sorted.at(-1) ?? 0)} ms (${sorted.length} probes)`,
   );
   if (peak) console.log(`hub peak RSS after the exports: ${mb(Number(peak) * 1024)}`);
 } finally {
