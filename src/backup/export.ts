@@ -1,4 +1,3 @@
-import { Database } from 'bun:sqlite';
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
@@ -74,13 +73,10 @@ export async function writeExport(home: string, dest: string): Promise<ExportRes
       const mode = stat.mode & 0o777;
       if (isSqlite(path)) {
         const copy = join(staging, `${databases}.db`);
-        copyDatabase(path, copy);
+        const { bytes, sha256 } = await copyDatabase(path, copy);
         databases++;
-        const bytes = readFileSync(copy);
-        files.push({ path: rel, size: bytes.length, sha256: sha256(bytes), mode, kind: 'sqlite' });
+        files.push({ path: rel, size: bytes.length, sha256, mode, kind: 'sqlite' });
         entries[HOME_PREFIX + rel] = bytes;
-        // bun:sqlite is synchronous: let requests in between databases.
-        await Bun.sleep(0);
         continue;
       }
       const bytes = readFileSync(path);
@@ -154,17 +150,29 @@ function isSqlite(path: string): boolean {
   }
 }
 
+// The worker is its own entrypoint of the compiled binary (build.ts), bundled
+// as backup/snapshot-worker.js under the binary's root (entrypoints keep their
+// paths below src/); from source it is the .ts file beside this one.
+const WORKER_URL = Bun.main.includes('$bunfs')
+  ? join(dirname(Bun.main), 'backup', 'snapshot-worker.js')
+  : new URL('./snapshot-worker.ts', import.meta.url).href;
+
 /**
  * A consistent copy of a live database: VACUUM INTO reads it in one read
  * transaction (writers in WAL mode carry on), and includes what is still
- * in its -wal file.
+ * in its -wal file. It runs in a worker, so the hub keeps answering; the
+ * copy comes back as bytes with their SHA-256.
  */
-function copyDatabase(path: string, copy: string): void {
-  const db = new Database(path, { readonly: false });
-  try {
-    db.exec('PRAGMA busy_timeout = 5000');
-    db.run('VACUUM INTO ?', [copy]);
-  } finally {
-    db.close();
-  }
+function copyDatabase(path: string, copy: string): Promise<{ bytes: Uint8Array; sha256: string }> {
+  const worker = new Worker(WORKER_URL);
+  return new Promise<{ bytes: Uint8Array; sha256: string }>((resolve, reject) => {
+    worker.onmessage = (
+      event: MessageEvent<{ ok: boolean; message?: string; bytes: Uint8Array; sha256: string }>,
+    ) => {
+      if (event.data.ok) resolve(event.data);
+      else reject(new Error(`cannot copy ${path}: ${event.data.message}`));
+    };
+    worker.onerror = (event) => reject(new Error(`cannot copy ${path}: ${event.message}`));
+    worker.postMessage({ path, copy });
+  }).finally(() => worker.terminate());
 }
