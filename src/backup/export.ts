@@ -65,23 +65,29 @@ export async function writeExport(home: string, dest: string): Promise<ExportRes
     let databases = 0;
     for (const rel of walk(home)) {
       const path = join(home, rel);
-      const stat = lstatSync(path);
-      if (stat.isSymbolicLink()) {
-        symlinks.push({ path: rel, target: readlinkSync(path) });
-        continue;
-      }
-      const mode = stat.mode & 0o777;
-      if (isSqlite(path)) {
-        const copy = join(staging, `${databases}.db`);
-        const { bytes, sha256 } = await copyDatabase(path, copy);
-        databases++;
-        files.push({ path: rel, size: bytes.length, sha256, mode, kind: 'sqlite' });
+      try {
+        const stat = lstatSync(path);
+        if (stat.isSymbolicLink()) {
+          symlinks.push({ path: rel, target: readlinkSync(path) });
+          continue;
+        }
+        const mode = stat.mode & 0o777;
+        if (isSqlite(path)) {
+          const copy = join(staging, `${databases}.db`);
+          const { bytes, sha256 } = await copyDatabase(path, copy);
+          databases++;
+          files.push({ path: rel, size: bytes.length, sha256, mode, kind: 'sqlite' });
+          entries[HOME_PREFIX + rel] = bytes;
+          continue;
+        }
+        const bytes = readFileSync(path);
+        files.push({ path: rel, size: bytes.length, sha256: sha256(bytes), mode, kind: 'file' });
         entries[HOME_PREFIX + rel] = bytes;
-        continue;
+      } catch (error) {
+        // A module's temp file removed since the walk: it is no longer part of the hub.
+        if (!existsSync(path)) continue;
+        throw error;
       }
-      const bytes = readFileSync(path);
-      files.push({ path: rel, size: bytes.length, sha256: sha256(bytes), mode, kind: 'file' });
-      entries[HOME_PREFIX + rel] = bytes;
     }
     const manifest: Manifest = {
       format: FORMAT,

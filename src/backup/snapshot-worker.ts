@@ -9,7 +9,8 @@ declare const self: Worker;
 self.onmessage = (event: MessageEvent<{ path: string; copy: string }>) => {
   const { path, copy } = event.data;
   try {
-    const db = new Database(path);
+    // Never create: a database deleted since the walk is not made anew in the module's folder.
+    const db = new Database(path, { readwrite: true, create: false });
     try {
       db.exec('PRAGMA busy_timeout = 5000');
       db.run('VACUUM INTO ?', [copy]);
