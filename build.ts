@@ -165,7 +165,8 @@ async function compile(outfile: string, commit: string, target?: string) {
 
 function bunBuild(outfile: string, commit: string, target?: string) {
   return Bun.build({
-    entrypoints: [join(root, 'src/cli.ts')],
+    // The export's snapshot worker is an entrypoint of its own (src/backup/export.ts).
+    entrypoints: [join(root, 'src/cli.ts'), join(root, 'src/backup/snapshot-worker.ts')],
     compile: {
       outfile,
       ...(target ? { target: target as Bun.Build.CompileTarget } : {}),

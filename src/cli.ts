@@ -1,4 +1,6 @@
 import { type Command, EXIT, UsageError } from './commands/command.ts';
+import { exportCommand } from './commands/export.ts';
+import { importCommand } from './commands/import.ts';
 import { init } from './commands/init.ts';
 import { install } from './commands/install.ts';
 import { logs } from './commands/logs.ts';
@@ -29,6 +31,8 @@ const commands: Command[] = [
   init,
   unit,
   setupToken,
+  exportCommand,
+  importCommand,
 ];
 
 function usage(): string {

@@ -93,6 +93,13 @@ export class HubClient {
     }
   }
 
+  /** A GET whose body is a file (an export): the answer, checked to be 2xx, body unread. */
+  async download(path: string): Promise<Response> {
+    const res = await this.send('GET', path, undefined);
+    if (!res.ok || !res.body) return await this.fail(res);
+    return res;
+  }
+
   /** GET /health, which needs no token: version and module counts. */
   health(): Promise<{ version: string; modules: { running: number; total: number } }> {
     return this.call('GET', '/health');

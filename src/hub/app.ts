@@ -20,6 +20,7 @@ import { rotationRoutes } from '../auth/rotation-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
+import { exportRoutes } from '../backup/export-routes.ts';
 import type { ModuleIsolation } from '../modules/isolation.ts';
 import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
@@ -123,6 +124,8 @@ export function createApp(deps: AppDeps) {
       .use(modulesRoutes(deps.auth, deps.modules))
       // GET /api/hub (admin): version, commit, origin, platform, region, uptime
       .use(hubInfoRoutes(deps.auth))
+      // GET /api/hub/export (admin): the whole hub as one .tar.gz (parachute import restores it)
+      .use(exportRoutes(deps.auth))
       // GET /api/hub/logs (the hub's own recent log lines; ?follow=1 streams)
       .use(hubLogsRoutes(deps.auth))
       // GET /admin, /admin/*, /login (embedded SPA)

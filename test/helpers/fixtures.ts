@@ -27,6 +27,7 @@ export const FIXTURES = [
   'hosted',
   'scribe',
   'surface',
+  'ledger',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];

@@ -3,6 +3,7 @@ import { Layout } from './layout.tsx';
 import { Account } from './pages/account.tsx';
 import { Apps } from './pages/apps.tsx';
 import { Audit } from './pages/audit.tsx';
+import { Backup } from './pages/backup.tsx';
 import { Consent } from './pages/consent.tsx';
 import { Login } from './pages/login.tsx';
 import { Logs } from './pages/logs.tsx';
@@ -61,6 +62,7 @@ function Screens() {
           <Route path="/admin/logs" component={Logs} />
           <Route path="/admin/logs/:name" component={Logs} />
           <Route path="/admin/audit" component={Audit} />
+          <Route path="/admin/backup" component={Backup} />
           <Route path="/admin/users" component={Users} />
           <Route path="/admin/settings" component={Settings} />
           <Route default component={NotFound} />

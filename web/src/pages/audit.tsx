@@ -34,6 +34,7 @@ const GROUPS: [prefix: string, label: string][] = [
   ['setting.', 'Settings'],
   ['vault.', 'Vaults'],
   ['grant.', 'Agent grants'],
+  ['hub.', 'Export and import'],
 ];
 
 interface Filters {

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { COMMIT, VERSION } from '../version.ts';
+import {
+  FORMAT,
+  FORMAT_VERSION,
+  HOME_PREFIX,
+  MANIFEST_FILE,
+  MANIFEST_SUM_FILE,
+  type Manifest,
+  type ManifestFile,
+  type ManifestLink,
+  sha256,
+} from './manifest.ts';
+
+/**
+ * What is not exported: the live hub's pid, port and lock (run/), its logs,
+ * scratch space (tmp/, also where exports are staged), Bun's download cache,
+ * and the command shims (bin/), which every boot writes for its own binary.
+ */
+const SKIP_TOP = new Set(['run', 'logs', 'tmp', 'cache', 'bin']);
+/** SQLite's side files: the consistent copy of their database replaces them. */
+const SIDE_FILE = /-(wal|shm|journal)$/;
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+export interface ExportResult {
+  files: number;
+  bytes: number;
+  databases: number;
+}
+
+/**
+ * Writes an export of `home` to `dest` (modules.md / deploy.md, "Export and
+ * import") while the hub may be serving and modules writing. Every SQLite
+ * database (found by its header, whatever its name) is copied with
+ * `VACUUM INTO`, SQLite's own consistent copy, never a raw read of a live
+ * file; other files are read once, and the bytes hashed are the bytes
+ * archived. The archive is written to a temporary name beside `dest` and
+ * renamed only once complete, so a process killed mid-way leaves at most a
+ * `.partial` file, never one that looks finished.
+ */
+export async function writeExport(home: string, dest: string): Promise<ExportResult> {
+  removeLeftovers(join(home, 'tmp'));
+  const staging = join(home, 'tmp', `export-${randomUUID()}`);
+  mkdirSync(staging, { recursive: true, mode: 0o700 });
+  const partial = `${dest}.partial-${randomUUID().slice(0, 8)}`;
+  try {
+    const files: ManifestFile[] = [];
+    const symlinks: ManifestLink[] = [];
+    const entries: Record<string, Uint8Array | string> = {};
+    let databases = 0;
+    for (const rel of walk(home)) {
+      const path = join(home, rel);
+      try {
+        const stat = lstatSync(path);
+        if (stat.isSymbolicLink()) {
+          symlinks.push({ path: rel, target: readlinkSync(path) });
+          continue;
+        }
+        const mode = stat.mode & 0o777;
+        if (isSqlite(path)) {
+          const copy = join(staging, `${databases}.db`);
+          const { bytes, sha256 } = await copyDatabase(path, copy);
+          databases++;
+          files.push({ path: rel, size: bytes.length, sha256, mode, kind: 'sqlite' });
+          entries[HOME_PREFIX + rel] = bytes;
+          continue;
+        }
+        const bytes = readFileSync(path);
+        files.push({ path: rel, size: bytes.length, sha256: sha256(bytes), mode, kind: 'file' });
+        entries[HOME_PREFIX + rel] = bytes;
+      } catch (error) {
+        // A module's temp file removed since the walk: it is no longer part of the hub.
+        if (!existsSync(path)) continue;
+        throw error;
+      }
+    }
+    const manifest: Manifest = {
+      format: FORMAT,
+      format_version: FORMAT_VERSION,
+      hub_version: VERSION,
+      hub_commit: COMMIT,
+      created_at: new Date().toISOString(),
+      home,
+      files,
+      symlinks,
+    };
+    const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
+    entries[MANIFEST_FILE] = manifestText;
+    entries[MANIFEST_SUM_FILE] = `${sha256(manifestText)}\n`;
+    mkdirSync(dirname(dest), { recursive: true });
+    // Bun 1.4.5's Archive drops file-backed Blobs and, written with Bun.write, its
+    // compression: entries are bytes, and the archive is taken as bytes.
+    // gzip level 1: SQLite pages compress well even so, and it is several times faster.
+    const archive = new Bun.Archive(entries, { compress: 'gzip', level: 1 });
+    await Bun.write(partial, await archive.bytes());
+    renameSync(partial, dest);
+    return { files: files.length, bytes: statSync(dest).size, databases };
+  } finally {
+    rmSync(partial, { force: true });
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Exports run one at a time, so any export-* already in tmp/ is what a hub
+ * killed mid-export left (a staging folder, a built archive): scratch to remove.
+ */
+function removeLeftovers(tmp: string): void {
+  if (!existsSync(tmp)) return;
+  for (const name of readdirSync(tmp)) {
+    if (name.startsWith('export-')) rmSync(join(tmp, name), { recursive: true, force: true });
+  }
+}
+
+/** Relative paths of every file and symlink under `home` that an export carries, sorted. */
+function walk(home: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string) => {
+    const entries = readdirSync(rel ? join(home, rel) : home, { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (!rel && SKIP_TOP.has(entry.name)) continue;
+      if (entry.isDirectory()) visit(child);
+      else if (entry.isSymbolicLink()) out.push(child);
+      // Sockets, fifos and devices are nothing a module keeps as data.
+      else if (entry.isFile() && !SIDE_FILE.test(entry.name)) out.push(child);
+    }
+  };
+  visit('');
+  return out;
+}
+
+/** True when the file starts with SQLite's header (the name says nothing reliable). */
+function isSqlite(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === SQLITE_HEADER;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// The worker is its own entrypoint of the compiled binary (build.ts), bundled
+// as backup/snapshot-worker.js under the binary's root (entrypoints keep their
+// paths below src/); from source it is the .ts file beside this one.
+const WORKER_URL = Bun.main.includes('$bunfs')
+  ? join(dirname(Bun.main), 'backup', 'snapshot-worker.js')
+  : new URL('./snapshot-worker.ts', import.meta.url).href;
+
+/**
+ * A consistent copy of a live database: VACUUM INTO reads it in one read
+ * transaction (writers in WAL mode carry on), and includes what is still
+ * in its -wal file. It runs in a worker, so the hub keeps answering; the
+ * copy comes back as bytes with their SHA-256.
+ */
+function copyDatabase(path: string, copy: string): Promise<{ bytes: Uint8Array; sha256: string }> {
+  const worker = new Worker(WORKER_URL);
+  return new Promise<{ bytes: Uint8Array; sha256: string }>((resolve, reject) => {
+    worker.onmessage = (
+      event: MessageEvent<{ ok: boolean; message?: string; bytes: Uint8Array; sha256: string }>,
+    ) => {
+      if (event.data.ok) resolve(event.data);
+      else reject(new Error(`cannot copy ${path}: ${event.data.message}`));
+    };
+    worker.onerror = (event) => reject(new Error(`cannot copy ${path}: ${event.message}`));
+    worker.postMessage({ path, copy });
+  }).finally(() => worker.terminate());
+}
