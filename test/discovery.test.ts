@@ -223,7 +223,8 @@ describe('where module UIs live (module.json uiUrl, managementUrl, configUiUrl)'
       ['configUiUrl', '//evil.example/'],
       ['managementUrl', '/\\evil.example'],
     ] as const) {
-      const op = await install(call, {
+      // A given manifest is checked before any operation starts: 400, the field named.
+      const refused = await call('POST', '/api/modules/install', {
         package: good,
         manifest: {
           name: 'fx-bad-link',
@@ -234,8 +235,14 @@ describe('where module UIs live (module.json uiUrl, managementUrl, configUiUrl)'
           [field]: value,
         },
       });
-      expect(op.state).toBe('failed');
-      expect(op.error).toContain(`${field}: must be an http(s) URL, a path starting with /`);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toBe('invalid_manifest');
+      expect(refused.json.error_description).toContain(
+        `${field}: must be an http(s) URL, a path starting with /`,
+      );
+      expect((refused.json.fields as Record<string, string>)[field]).toContain(
+        'must be an http(s) URL',
+      );
     }
     // The hub is unharmed and installed nothing.
     expect((await call('GET', '/api/modules')).json.modules).toEqual([]);

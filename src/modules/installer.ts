@@ -24,6 +24,14 @@ export interface InstallRoot {
 /** A failed install step, with words for the operator. */
 export class InstallError extends Error {
   override name = 'InstallError';
+
+  /** A machine-readable reason the API passes on (`no_manifest`), when a client can act on it. */
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** What `bun add` put into node_modules for a spec. */
@@ -113,6 +121,7 @@ export function readInstalled(
     if (!existsSync(manifestPath)) {
       throw new InstallError(
         `${packageName} ships no .parachute/module.json, so it is not a Parachute module. Give a manifest at install ({package, manifest} or --manifest file.json) to run it anyway.`,
+        'no_manifest',
       );
     }
     try {

@@ -20,6 +20,20 @@ export function describeIssue(error: z.core.$ZodError, input: unknown): string {
   return lines.slice(0, MAX_LISTED).join('; ') + (more > 0 ? `; and ${more} more` : '');
 }
 
+/**
+ * The same words keyed by top-level field (`port`, `paths`), the first
+ * problem of each: what a form shows next to the field it names.
+ */
+export function issueFields(error: z.core.$ZodError, input: unknown): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length > 0 ? String(issue.path[0]) : '(the whole document)';
+    const rest = issue.path.slice(1).map(String).join('.');
+    fields[key] ??= `${rest ? `${rest}: ` : ''}${explain(issue, valueAt(input, issue.path))}`;
+  }
+  return fields;
+}
+
 function explain(issue: z.core.$ZodIssue, value: unknown): string {
   if (value === undefined && issue.path.length > 0) return 'required';
   switch (issue.code) {

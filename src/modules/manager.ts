@@ -295,6 +295,11 @@ export class ModuleManager {
     return { program, cwd: spec.cwd, env };
   }
 
+  /** Every row services.json has now (for checks made before an operation starts). */
+  installedRows(): ServiceRow[] {
+    return this.rows();
+  }
+
   row(name: string): ServiceRow | undefined {
     return this.rows().find((r) => r.name === name);
   }

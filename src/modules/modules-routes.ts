@@ -12,6 +12,7 @@ import { ShuttingDownError } from '../supervisor/supervisor.ts';
 import { EnvEditError, envKeys, updateEnv } from './env-file.ts';
 import { dependencies } from './installer.ts';
 import type { ModuleManager } from './manager.ts';
+import { givenManifestProblems } from './manifest-check.ts';
 import { type Operation, OperationInProgressError } from './operations.ts';
 import { describeIssue } from './schema.ts';
 import { linksOf } from './ui-links.ts';
@@ -146,6 +147,17 @@ export function modulesRoutes(auth: AuthContext, manager: ModuleManager) {
       const spec =
         channel && !pkg.includes('/') && !pkg.endsWith('.tgz') ? `${pkg}@${channel}` : pkg;
       if (manager.shuttingDown) return status(503, SHUTTING_DOWN);
+      // A given manifest is checked now, each wrong field named (`fields`), so a form can mark it.
+      const problems =
+        manifest === undefined
+          ? null
+          : givenManifestProblems(manifest, manager.installedRows(), known);
+      if (problems) {
+        return status(400, {
+          ...err('invalid_manifest', `The manifest is invalid: ${problems.description}`),
+          fields: problems.fields,
+        });
+      }
       const started = begin(() => manager.install(spec, manifest));
       if ('conflict' in started) return status(409, started.conflict);
       audited(request, principal, 'module.install', spec, started.operation);

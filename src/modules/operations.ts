@@ -8,6 +8,8 @@ export interface Operation {
   state: 'running' | 'succeeded' | 'failed';
   lines: { ts: number; line: string }[];
   error?: string;
+  /** Why it failed, for a client to act on: `no_manifest` (the package ships no module.json; install it again with one). */
+  error_code?: string;
   /** The module's name once known. */
   module?: string;
   started_at: string;
@@ -82,6 +84,9 @@ export class Operations {
       () => this.finish(op, 'succeeded'),
       (error: unknown) => {
         op.error = error instanceof Error ? error.message : String(error);
+        // Only the installer's own codes (InstallError), never a system error's ENOENT.
+        const code = error instanceof Error && error.name === 'InstallError' ? error : undefined;
+        if (code && 'code' in code && typeof code.code === 'string') op.error_code = code.code;
         progress(`failed: ${op.error}`);
         this.finish(op, 'failed');
       },

@@ -6,6 +6,8 @@ export class ApiError extends Error {
     readonly description?: string,
     /** Seconds to wait, from Retry-After on a 429. */
     readonly retryAfter?: number,
+    /** The whole error body, for answers with more than a description (`fields` of invalid_manifest). */
+    readonly body?: Record<string, unknown>,
   ) {
     super(description ?? error);
     this.name = 'ApiError';
@@ -59,6 +61,7 @@ export async function api<T = undefined>(
     typeof data?.error === 'string' ? data.error : `http_${res.status}`,
     typeof data?.error_description === 'string' ? data.error_description : undefined,
     parseRetryAfter(res.headers.get('retry-after')),
+    data as Record<string, unknown> | undefined,
   );
 }
 

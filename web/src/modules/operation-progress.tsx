@@ -7,6 +7,8 @@ export interface Operation {
   target: string;
   state: 'running' | 'succeeded' | 'failed';
   error?: string;
+  /** `no_manifest`: the package ships no module.json (install-forms.tsx offers the manifest form). */
+  error_code?: string;
   module?: string;
 }
 
