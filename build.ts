@@ -5,12 +5,25 @@
  * those files into one executable.
  *
  *   bun run build.ts                 this machine's binary -> dist/parachute
- *   bun run build.ts --release       instead: linux-x64(-baseline), linux-arm64,
- *                                    linux-{x64,arm64}-musl, darwin-x64,
- *                                    darwin-arm64 + SHA256SUMS
+ *   bun run build.ts --release       instead: every release asset install.sh
+ *                                    picks from, install.sh and SHA256SUMS
+ *                                    -> dist/release/
+ *
+ * --release is a maintainer command, never run by tests: Bun compiles for
+ * another target by downloading that target's runtime (bun-<target>-v<version>,
+ * cached in ~/.bun/install/cache), so it needs the network. Only this
+ * machine's own target (bun-linux-x64 here) builds offline.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { build as viteBuild } from 'vite';
@@ -20,16 +33,22 @@ const webDist = join(root, 'web/dist');
 const genFile = join(root, 'src/hub/spa-files.gen.ts');
 const release = process.argv.includes('--release');
 
+// The asset name is the target without `bun-`: install.sh builds the same
+// name from uname, the libc and the CPU's AVX2 flag.
 const RELEASE_TARGETS = [
   'bun-linux-x64',
+  // x64 processors without AVX2.
   'bun-linux-x64-baseline',
   'bun-linux-arm64',
-  // Alpine and other musl systems (install.sh picks by libc).
+  // Alpine and other musl systems.
   'bun-linux-x64-musl',
+  'bun-linux-x64-musl-baseline',
   'bun-linux-arm64-musl',
   'bun-darwin-x64',
+  'bun-darwin-x64-baseline',
   'bun-darwin-arm64',
 ] as const;
+const releaseDir = join(root, 'dist/release');
 
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -51,14 +70,24 @@ async function main() {
   await viteBuild({ configFile: join(root, 'web/vite.config.ts'), logLevel: 'warn' });
   writeFileSync(genFile, embeddedFilesModule(listFiles(webDist)));
   const commit = gitCommit();
-  const targets = release ? RELEASE_TARGETS : [undefined];
   const outputs: string[] = [];
-  for (const target of targets) {
-    const outfile = join(root, 'dist', target ? `parachute-${target.slice(4)}` : 'parachute');
-    await compile(outfile, commit, target);
+  if (release) {
+    rmSync(releaseDir, { recursive: true, force: true });
+    mkdirSync(releaseDir, { recursive: true });
+    for (const target of RELEASE_TARGETS) {
+      const outfile = join(releaseDir, `parachute-${target.slice(4)}`);
+      await compile(outfile, commit, target);
+      outputs.push(outfile);
+    }
+    // Published beside the binaries: the release's own installer.
+    copyFileSync(join(root, 'install.sh'), join(releaseDir, 'install.sh'));
+    outputs.push(join(releaseDir, 'install.sh'));
+    writeChecksums(outputs);
+  } else {
+    const outfile = join(root, 'dist/parachute');
+    await compile(outfile, commit);
     outputs.push(outfile);
   }
-  if (release) writeChecksums(outputs);
   const took = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(
     `built ${outputs.map((o) => relative(root, o)).join(', ')} (commit ${commit}) in ${took}s`,
@@ -120,7 +149,22 @@ function embeddedFilesModule(files: string[]): string {
 
 async function compile(outfile: string, commit: string, target?: string) {
   rmSync(outfile, { force: true });
-  const result = await Bun.build({
+  // Bun reports a failed build by throwing (AggregateError) or by success: false.
+  const result = await bunBuild(outfile, commit, target).catch((error: unknown) => {
+    const messages = error instanceof AggregateError ? error.errors : [error];
+    return { success: false, logs: messages };
+  });
+  if (!result.success) {
+    for (const message of result.logs) console.error(String(message));
+    const hint = target
+      ? ` (building for ${target} downloads that target's Bun runtime: is the network reachable?)`
+      : '';
+    throw new Error(`compiling ${outfile} failed${hint}`);
+  }
+}
+
+function bunBuild(outfile: string, commit: string, target?: string) {
+  return Bun.build({
     entrypoints: [join(root, 'src/cli.ts')],
     compile: {
       outfile,
@@ -141,10 +185,6 @@ async function compile(outfile: string, commit: string, target?: string) {
     format: 'esm',
     define: { PARACHUTE_BUILD_COMMIT: JSON.stringify(commit) },
   });
-  if (!result.success) {
-    for (const message of result.logs) console.error(message);
-    throw new Error(`compiling ${outfile} failed`);
-  }
 }
 
 function gitCommit(): string {
@@ -157,12 +197,13 @@ function gitCommit(): string {
   return run('status', '--porcelain', '--untracked-files=no') ? `${sha}-dirty` : sha;
 }
 
+/** SHA256SUMS in `sha256sum` format, so `sha256sum -c SHA256SUMS` checks a download. */
 function writeChecksums(files: string[]) {
   const lines = files.map((file) => {
     const sum = createHash('sha256').update(readFileSync(file)).digest('hex');
-    return `${sum}  ${relative(join(root, 'dist'), file)}`;
+    return `${sum}  ${relative(releaseDir, file)}`;
   });
-  writeFileSync(join(root, 'dist/SHA256SUMS'), `${lines.join('\n')}\n`);
+  writeFileSync(join(releaseDir, 'SHA256SUMS'), `${lines.join('\n')}\n`);
 }
 
 await main();
