@@ -1,0 +1,24 @@
+import { Database } from 'bun:sqlite';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hubPaths } from '../platform/paths.ts';
+
+/**
+ * The backup an upgrade takes before touching anything: a consistent copy of
+ * hub.db made by SQLite itself (VACUUM INTO reads one snapshot while the hub
+ * keeps writing), in <home>/backups. Module data is left where it is: an
+ * upgrade of the hub binary does not touch it.
+ */
+export function backupHubDb(home: string, from: string, to: string, now = new Date()): string {
+  const dir = join(home, 'backups');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  const file = join(dir, `pre-upgrade-${from}-to-${to}-${stamp}.db`);
+  const db = new Database(hubPaths(home).db, { readonly: true });
+  try {
+    db.run('VACUUM INTO ?', [file]);
+  } finally {
+    db.close();
+  }
+  return file;
+}
