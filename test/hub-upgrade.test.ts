@@ -86,15 +86,22 @@ describe('parachute upgrade --hub on a hub without a service manager', () => {
     expect(copy.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
     expect(copy.query('SELECT count(*) AS n FROM users').get()).toEqual({ n: 1 });
     copy.close();
+    // A second run before the restart (now the new binary) has nothing to do: parachute.prev stays the version that ran.
+    const again = await runBinary(bin, ['upgrade', '--hub'], { env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`already ${NEW_VERSION}: nothing to do`);
+    expect((await runBinary(`${bin}.prev`, ['--version'])).stdout).toContain(
+      `parachute ${pkg.version}`,
+    );
     // The running hub is still the old one until restarted.
     const url = await hub.listening();
     expect(((await (await fetch(`${url}/health`)).json()) as { version: string }).version).toBe(
       pkg.version,
     );
     await hub.signal('SIGTERM');
-    const again = spawnHub(bin, { cwd: dir, env: { PARACHUTE_HOME: hub.home, ...NO_MANAGER } });
-    hubs.push(again);
-    const url2 = await again.listening();
+    const restarted = spawnHub(bin, { cwd: dir, env: { PARACHUTE_HOME: hub.home, ...NO_MANAGER } });
+    hubs.push(restarted);
+    const url2 = await restarted.listening();
     expect(((await (await fetch(`${url2}/health`)).json()) as { version: string }).version).toBe(
       NEW_VERSION,
     );

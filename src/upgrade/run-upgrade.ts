@@ -62,6 +62,14 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
   let swapped = false;
   try {
     step(`Upgrading the hub from ${VERSION}`);
+    // Replaced earlier but never restarted: another swap would make parachute.prev the unstarted one.
+    const onDisk = binaryVersion(plan.binary);
+    if (onDisk !== VERSION) {
+      throw new OperatorError(
+        `${plan.binary} is already ${onDisk}, but this hub still runs ${VERSION}.`,
+        'Restart the hub to run it; nothing was changed.',
+      );
+    }
     const folder = releaseFolder(plan.env, plan.to);
     const asset = detectAsset();
     step(`Downloading ${asset} from ${folder} and checking it against SHA256SUMS`);
@@ -79,7 +87,7 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
     }
     if (version === VERSION) {
       rmSync(fresh, { force: true });
-      step(`The hub already runs ${version}: nothing to do`);
+      step(`${plan.binary} is already ${version}: nothing to do`);
       return finish('succeeded');
     }
     step(`Verified ${version}; backing up hub.db`);
