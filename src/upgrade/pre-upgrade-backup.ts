@@ -1,5 +1,5 @@
 import { Database } from 'bun:sqlite';
-import { mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hubPaths } from '../platform/paths.ts';
 
@@ -19,6 +19,12 @@ export function backupHubDb(home: string, from: string, to: string, now = new Da
     db.run('VACUUM INTO ?', [file]);
   } finally {
     db.close();
+  }
+  // Run as root (sudo parachute upgrade --hub for the system unit): the hub's account owns its backups.
+  if (process.getuid?.() === 0) {
+    const owner = statSync(hubPaths(home).db);
+    chownSync(dir, owner.uid, owner.gid);
+    chownSync(file, owner.uid, owner.gid);
   }
   return file;
 }

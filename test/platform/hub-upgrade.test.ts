@@ -102,9 +102,10 @@ describe('system unit, as root: parachute upgrade --hub', () => {
     expect(ok(await box.exec(['/usr/local/bin/parachute.prev', '--version']), 'prev')).toContain(
       pkg.version,
     );
-    expect(
-      ok(await box.exec(['sh', '-c', 'ls /var/lib/parachute/backups']), 'ls backups'),
-    ).toContain(`pre-upgrade-${pkg.version}-to-${NEW_VERSION}`);
+    const backups = ok(await box.exec(['ls', '-l', '/var/lib/parachute/backups']), 'ls backups');
+    expect(backups).toContain(`pre-upgrade-${pkg.version}-to-${NEW_VERSION}`);
+    // Taken by root, owned by the hub's account like the rest of its home.
+    expect(backups).toMatch(/parachute\s+parachute/);
 
     // A release that installs fine but cannot start: rolled back to the previous binary.
     const broken = brokenBuild('99.0.1');
