@@ -5,6 +5,7 @@ import { installedUnit } from '../platform/units/host-unit.ts';
 import { DEFAULT_PORT, type UnitScope } from '../platform/units/unit-config.ts';
 import { runUpgrade } from '../upgrade/run-upgrade.ts';
 import { upgradeRefusal } from '../upgrade/upgrade-refusal.ts';
+import { hubUnitEnvironment, takeRequest } from '../upgrade/upgrade-request.ts';
 import { readStatus, upgradeRunning } from '../upgrade/upgrade-status.ts';
 import { cliHome } from './cli-home.ts';
 import { EXIT, UsageError } from './command.ts';
@@ -29,6 +30,7 @@ export async function upgradeHub(flags: ParsedFlags, env: Env = process.env): Pr
   try {
     const refusal = upgradeRefusal(env);
     if (refusal) throw refusal;
+    if (values['from-request']) return await fromRequest(env);
     const plan = values.watch ? watcherPlan(values, env) : cliPlan(env);
     const current = readStatus(plan.home);
     if (!values.watch && upgradeRunning(current)) {
@@ -53,6 +55,41 @@ export async function upgradeHub(flags: ParsedFlags, env: Env = process.env): Pr
   } catch (error) {
     return reportError(error);
   }
+}
+
+/**
+ * The system unit's trigger (upgrade-trigger.ts), as root: the request names
+ * only the id and version; the release URL and health wait come from the hub
+ * unit's own environment.
+ */
+async function fromRequest(env: Env): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    throw new OperatorError(
+      "--from-request is run by the system unit's upgrade trigger, as root.",
+      'Use `sudo parachute upgrade --hub`.',
+    );
+  }
+  const home = cliHome(env);
+  const request = takeRequest(home);
+  const hubEnv = await hubUnitEnvironment();
+  const unitEnv: Env = { ...env };
+  for (const name of ['PARACHUTE_RELEASE_URL', 'PARACHUTE_UPGRADE_HEALTH_S']) {
+    if (hubEnv[name] !== undefined) unitEnv[name] = hubEnv[name];
+    else delete unitEnv[name];
+  }
+  const unit = installedUnit(env);
+  const status = await runUpgrade({
+    id: request.id,
+    home,
+    binary: process.execPath,
+    port: unit?.port ?? DEFAULT_PORT,
+    ...(request.to ? { to: request.to } : {}),
+    env: unitEnv,
+    manager: 'system',
+    healthTimeoutMs: healthTimeout(unitEnv),
+    say: (message) => console.log(message),
+  });
+  return status.state === 'succeeded' ? EXIT.ok : EXIT.failure;
 }
 
 /** The hub this user's CLI drives: its installed unit (if any) and the binary that unit starts. */

@@ -31,6 +31,8 @@ export const upgrade: Command = {
       to: 'value',
       // The watcher the hub starts for an upgrade asked for in the admin UI.
       watch: 'switch',
+      // The system unit's root trigger (platform/units/upgrade-trigger.ts).
+      'from-request': 'switch',
       manager: 'value',
       port: 'value',
       id: 'value',
@@ -38,7 +40,7 @@ export const upgrade: Command = {
     const { values, positionals } = flags;
     // --hub, not `upgrade hub`: a module may be called hub.
     if (values.hub) return upgradeHub(flags);
-    if (values.to !== undefined || values.watch)
+    if (values.to !== undefined || values.watch || values['from-request'])
       throw new UsageError('--to upgrades the hub: add --hub (modules take --channel)');
     const [name, extra] = positionals;
     if (!name) throw new UsageError('say which module to upgrade, or --hub for the hub itself');

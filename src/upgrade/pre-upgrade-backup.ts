@@ -1,6 +1,7 @@
 import { Database } from 'bun:sqlite';
-import { chownSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { OperatorError } from '../platform/operator-error.ts';
 import { hubPaths } from '../platform/paths.ts';
 
 /**
@@ -8,23 +9,40 @@ import { hubPaths } from '../platform/paths.ts';
  * hub.db made by SQLite itself (VACUUM INTO reads one snapshot while the hub
  * keeps writing), in <home>/backups. Module data is left where it is: an
  * upgrade of the hub binary does not touch it.
+ *
+ * Run as root (the system unit's upgrade), the home belongs to the hub's
+ * unprivileged account: a symlink planted there must not make root read or
+ * write elsewhere, so links are refused and ownership is handed over with
+ * lchown, which never follows one.
  */
 export function backupHubDb(home: string, from: string, to: string, now = new Date()): string {
+  const db = hubPaths(home).db;
   const dir = join(home, 'backups');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  refuseLink(db);
+  const created = !existsSync(dir);
+  if (created) mkdirSync(dir, { mode: 0o700 });
+  refuseLink(dir);
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const file = join(dir, `pre-upgrade-${from}-to-${to}-${stamp}.db`);
-  const db = new Database(hubPaths(home).db, { readonly: true });
+  const source = new Database(db, { readonly: true });
   try {
-    db.run('VACUUM INTO ?', [file]);
+    source.run('VACUUM INTO ?', [file]);
   } finally {
-    db.close();
+    source.close();
   }
-  // Run as root (sudo parachute upgrade --hub for the system unit): the hub's account owns its backups.
   if (process.getuid?.() === 0) {
-    const owner = statSync(hubPaths(home).db);
-    chownSync(dir, owner.uid, owner.gid);
-    chownSync(file, owner.uid, owner.gid);
+    const owner = statSync(db);
+    lchownSync(file, owner.uid, owner.gid);
+    if (created) lchownSync(dir, owner.uid, owner.gid);
   }
   return file;
+}
+
+function refuseLink(path: string): void {
+  if (existsSync(path) && lstatSync(path).isSymbolicLink()) {
+    throw new OperatorError(
+      `${path} is a symbolic link; the upgrade backs up only the hub's own files.`,
+      'Replace it with the real file or folder, then try again; nothing was changed.',
+    );
+  }
 }

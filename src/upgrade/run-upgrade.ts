@@ -121,7 +121,7 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
     );
     return finish(
       'rolled_back',
-      `${version} did not start (see \`${manager.logCommand(plan.home)}\`); ${VERSION} runs again.`,
+      `${version} did not answer in time; \`${manager.logCommand(plan.home)}\` shows why.`,
     );
   } catch (error) {
     rmSync(fresh, { force: true });

@@ -1,9 +1,11 @@
 import { accessSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { installedUnit } from '../platform/units/host-unit.ts';
 import { userManagerEnv } from '../platform/units/run.ts';
 import { LAUNCHD_LABEL, type UnitScope } from '../platform/units/unit-config.ts';
+import { hasUpgradeTrigger, upgradeRequestFile } from '../platform/units/upgrade-trigger.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -36,10 +38,17 @@ export async function startWatcher(options: {
   const binary = process.execPath;
   const manager = runningUnder(env);
   if (manager === 'system') {
-    throw new OperatorError(
-      'this hub runs as a system service under its own unprivileged account, which may not replace its binary.',
-      'On the server, run `sudo parachute upgrade --hub` (it shows the same progress and rolls back the same way).',
-    );
+    if (!hasUpgradeTrigger()) {
+      throw new OperatorError(
+        'this hub runs as a system service under its own unprivileged account, which may not replace its binary, and its upgrade trigger is not installed.',
+        'On the server, run `sudo parachute unit install` once (it adds the trigger), or `sudo parachute upgrade --hub`.',
+      );
+    }
+    // The root trigger starts as soon as the file exists: write it whole, in one rename.
+    writeFileAtomic(upgradeRequestFile(home), JSON.stringify({ id, ...(to ? { to } : {}) }), {
+      mode: 0o640,
+    });
+    return;
   }
   try {
     accessSync(dirname(binary), constants.W_OK);

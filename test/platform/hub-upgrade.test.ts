@@ -12,9 +12,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
 import pkg from '../../package.json' with { type: 'json' };
 import { detectAsset } from '../../src/platform/release-asset.ts';
 import { waitFor } from '../helpers/binary.ts';
+import { launchBrowser, shot, submitSignIn } from '../helpers/browser.ts';
 import { Box, type BoxResult, copyRoot } from '../helpers/debian-box.ts';
 import { brokenBuild, buildVersion, NEW_VERSION } from '../helpers/newer-build.ts';
 import { ReleaseServer } from '../helpers/release-server.ts';
@@ -24,12 +26,15 @@ const work = mkdtempSync('/var/tmp/parachute-hub-upgrade-');
 const boxes: Box[] = [];
 let newer: string;
 let channel: ReleaseServer;
+let browser: Browser | undefined;
+const PASSWORD = 'correct-horse-battery';
 
 beforeAll(async () => {
   newer = await buildVersion();
   channel = new ReleaseServer(detectAsset(), { binary: newer, version: NEW_VERSION });
 }, 120_000);
 afterAll(async () => {
+  await browser?.close();
   channel?.stop();
   for (const box of boxes) await box.poweroff().catch(() => {});
   rmSync(work, { recursive: true, force: true });
@@ -117,7 +122,9 @@ describe('system unit, as root: parachute upgrade --hub', () => {
     });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('did not answer /health with 99.0.1 within 8 s: rolling back');
-    expect(bad.stderr).toContain(`rolled back: 99.0.1 did not start`);
+    expect(bad.stderr).toContain(
+      'rolled back: 99.0.1 did not answer in time; `journalctl -u parachute` shows why',
+    );
     expect(await versionAt(port)).toBe(NEW_VERSION);
     expect(ok(await box.exec(['parachute', '--version']), 'version')).toContain(NEW_VERSION);
     console.log(`rollback took ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -185,4 +192,64 @@ describe('user unit: POST /api/hub/upgrade (the Upgrade page)', () => {
     );
     expect(entries.sort()).toEqual(['started', 'success']);
   }, 240_000);
+});
+
+describe('system unit: the Upgrade screen in Chromium (root trigger)', () => {
+  test('upgrades across the restart, then shows a broken release rolled back', async () => {
+    channel.publish({ binary: newer, version: NEW_VERSION });
+    const box = await prepare('system-ui', 'usr/local/bin/parachute');
+    const port = freePort();
+    // The operator's configuration of the hub, root-owned: where releases come from, the first admin.
+    ok(
+      await box.exec([
+        'sh',
+        '-c',
+        `mkdir -p /etc/systemd/system/parachute.service.d && printf '[Service]\\nEnvironment=PARACHUTE_RELEASE_URL=${channel.url}\\nEnvironment=PARACHUTE_UPGRADE_HEALTH_S=8\\nEnvironment=PARACHUTE_INITIAL_ADMIN_USERNAME=admin\\nEnvironment=PARACHUTE_INITIAL_ADMIN_PASSWORD=${PASSWORD}\\n' > /etc/systemd/system/parachute.service.d/release.conf`,
+      ]),
+      'drop-in',
+    );
+    ok(
+      await box.exec(['parachute', 'unit', 'install', '--port', String(port)], {
+        timeoutMs: 120_000,
+      }),
+      'unit install',
+    );
+    expect(
+      ok(await box.exec(['systemctl', 'is-active', 'parachute-upgrade.path']), 'path unit').trim(),
+    ).toBe('active');
+    await serving(port, pkg.version);
+    const url = `http://127.0.0.1:${port}`;
+
+    browser ??= await launchBrowser();
+    const page = await (
+      await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    ).newPage();
+    await submitSignIn(page, url, 'admin', PASSWORD);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.goto(`${url}/admin/upgrade`);
+    await page
+      .getByRole('button', { name: `Upgrade to ${NEW_VERSION}` })
+      .click({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Yes, upgrade' }).click();
+    const outcome = page.getByTestId('upgrade-outcome');
+    await outcome.getByText(`Upgraded: the hub runs ${NEW_VERSION}.`).waitFor({ timeout: 90_000 });
+    // The page reloaded into the new hub's admin UI, which reports the new version.
+    await page.getByTestId('hub-version').getByText(`v${NEW_VERSION}`).waitFor({ timeout: 30_000 });
+    await outcome.getByText(`Upgraded: the hub runs ${NEW_VERSION}.`).waitFor();
+    await shot(page, 'upgrade-system-succeeded');
+    expect(await versionAt(port)).toBe(NEW_VERSION);
+
+    // A broken release: the page follows it through the failed start and the rollback.
+    channel.publish({ binary: brokenBuild('99.0.1'), version: '99.0.1' });
+    await page.getByRole('button', { name: 'Check again' }).click();
+    await page.getByRole('button', { name: 'Upgrade to 99.0.1' }).click({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Yes, upgrade' }).click();
+    await outcome
+      .getByText('99.0.1 did not start, so the hub was rolled back: 99.0.0 runs again')
+      .waitFor({ timeout: 120_000 });
+    await shot(page, 'upgrade-system-rolled-back');
+    expect(await versionAt(port)).toBe(NEW_VERSION);
+    // The request file is gone (the trigger would otherwise fire again).
+    expect(existsSync(join(box.root, 'var/lib/parachute/upgrade-request.json'))).toBe(false);
+  }, 300_000);
 });

@@ -77,7 +77,11 @@ function AdminUpgrade() {
     const timer = setInterval(async () => {
       const next = await load();
       const status = next?.status;
-      if (status && status.id === watching && status.state !== 'running') setWatching(null);
+      if (status && status.id === watching && status.state !== 'running') {
+        setWatching(null);
+        // The new hub serves a new admin UI: load it (the outcome stays on the page as the last upgrade).
+        if (status.state === 'succeeded' && status.to !== status.from) window.location.reload();
+      }
     }, POLL_MS);
     return () => clearInterval(timer);
   }, [watching]);
@@ -142,23 +146,25 @@ function AdminUpgrade() {
             </div>
           ) : (
             <p class="upgrade-actions">
-              <ConfirmButton
-                label={
-                  info.latest && info.available
-                    ? `Upgrade to ${info.latest}`
-                    : 'Upgrade to the latest release'
-                }
-                question={
-                  <>
-                    Back up hub.db, replace the hub with {info.latest ?? 'the latest release'} and
-                    restart it? Modules restart too; if it does not start within 60 s the current
-                    version is put back.
-                  </>
-                }
-                confirmLabel="Yes, upgrade"
-                disabled={busy || running || pendingRestart}
-                onConfirm={() => void start()}
-              />{' '}
+              {!(info.latest && !info.available) && (
+                <ConfirmButton
+                  label={
+                    info.latest && info.available
+                      ? `Upgrade to ${info.latest}`
+                      : 'Upgrade to the latest release'
+                  }
+                  question={
+                    <>
+                      Back up hub.db, replace the hub with {info.latest ?? 'the latest release'} and
+                      restart it? Modules restart too; if it does not start within 60 s the current
+                      version is put back.
+                    </>
+                  }
+                  confirmLabel="Yes, upgrade"
+                  disabled={busy || running || pendingRestart}
+                  onConfirm={() => void start()}
+                />
+              )}
               <button
                 type="button"
                 class="secondary small"
@@ -227,7 +233,7 @@ function Outcome({ status }: { status: UpgradeStatus }) {
     case 'rolled_back':
       return (
         <p class="error">
-          {to} did not start, so the hub was rolled back to {status.from}. {status.error}
+          {to} did not start, so the hub was rolled back: {status.from} runs again. {status.error}
         </p>
       );
     case 'failed':
