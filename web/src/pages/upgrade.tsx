@@ -122,7 +122,7 @@ function AdminUpgrade() {
         !error && <p class="muted">Loading…</p>
       ) : (
         <>
-          <dl class="facts" data-testid="upgrade-versions">
+          <dl class="facts upgrade-facts" data-testid="upgrade-versions">
             <dt>Running</dt>
             <dd>{info.current}</dd>
             <dt>Latest release</dt>
