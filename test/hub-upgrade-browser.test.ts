@@ -14,7 +14,7 @@ import { ADMIN } from './helpers/api.ts';
 import { runBinary, waitFor } from './helpers/binary.ts';
 import { collectPageErrors, launchBrowser, shot, submitSignIn } from './helpers/browser.ts';
 import { hubWithOperator, type OperatorCall, trackHubs } from './helpers/modules.ts';
-import { buildVersion, NEW_VERSION } from './helpers/newer-build.ts';
+import { buildVersion, NEW_VERSION, removeBuild } from './helpers/newer-build.ts';
 import { ReleaseServer } from './helpers/release-server.ts';
 
 const hubs = trackHubs();
@@ -23,9 +23,10 @@ let channel: ReleaseServer;
 let url: string;
 let bin: string;
 let call: OperatorCall;
+let newer: string;
 
 beforeAll(async () => {
-  const newer = await buildVersion();
+  newer = await buildVersion();
   channel = new ReleaseServer(detectAsset(), { binary: newer, version: NEW_VERSION });
   // INVOCATION_ID empty: not under systemd, whatever runs the tests.
   const started = await hubWithOperator(hubs, {
@@ -43,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   channel?.stop();
+  removeBuild(newer);
 });
 
 test('the Overview flags the new version; the Upgrade screen upgrades and says what happened', async () => {

@@ -15,7 +15,7 @@ import { detectAsset } from '../src/platform/release-asset.ts';
 import { ApiClient } from './helpers/api.ts';
 import { runBinary, spawnHub, waitFor } from './helpers/binary.ts';
 import { hubWithOperator, trackHubs } from './helpers/modules.ts';
-import { buildVersion, NEW_VERSION } from './helpers/newer-build.ts';
+import { buildVersion, NEW_VERSION, removeBuild } from './helpers/newer-build.ts';
 import { assetForThisMachine, ReleaseServer, sha256 } from './helpers/release-server.ts';
 
 const hubs = trackHubs();
@@ -28,7 +28,10 @@ beforeAll(async () => {
   newer = await buildVersion();
   channel = new ReleaseServer(detectAsset(), { binary: newer, version: NEW_VERSION });
 }, 120_000);
-afterAll(() => channel?.stop());
+afterAll(() => {
+  channel?.stop();
+  removeBuild(newer);
+});
 
 test('the asset the hub downloads is the one install.sh picks on this machine', () => {
   expect(detectAsset()).toBe(assetForThisMachine());

@@ -3,9 +3,9 @@
  * upgrade tests publish as "the new release". build.ts stamps the version
  * from PARACHUTE_BUILD_VERSION and writes to PARACHUTE_BUILD_OUT.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dir, '../..');
 
@@ -39,4 +39,9 @@ export function brokenBuild(version: string): string {
   );
   chmodSync(out, 0o755);
   return out;
+}
+
+/** Removes a build made here (100+ MB each) as soon as its test file is done with it. */
+export function removeBuild(binary: string | undefined): void {
+  if (binary) rmSync(dirname(binary), { recursive: true, force: true });
 }

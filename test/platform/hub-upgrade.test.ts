@@ -18,7 +18,7 @@ import { detectAsset } from '../../src/platform/release-asset.ts';
 import { waitFor } from '../helpers/binary.ts';
 import { launchBrowser, shot, submitSignIn } from '../helpers/browser.ts';
 import { Box, type BoxResult, copyRoot } from '../helpers/debian-box.ts';
-import { brokenBuild, buildVersion, NEW_VERSION } from '../helpers/newer-build.ts';
+import { brokenBuild, buildVersion, NEW_VERSION, removeBuild } from '../helpers/newer-build.ts';
 import { ReleaseServer } from '../helpers/release-server.ts';
 
 const BUILT = resolve(import.meta.dir, '../../dist/parachute');
@@ -36,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   channel?.stop();
+  removeBuild(newer);
   for (const box of boxes) await box.poweroff().catch(() => {});
   rmSync(work, { recursive: true, force: true });
 }, 300_000);
