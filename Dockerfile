@@ -27,7 +27,10 @@ RUN apt-get update \
 # modules, temp files and the bun install cache (installs rename from the
 # cache and TMPDIR into node_modules, which must be one filesystem).
 # $PARACHUTE_HOME/bin holds the hub's `bun` shims for module commands.
+# PARACHUTE_IMAGE: the binary is part of this image, so `parachute upgrade
+# --hub` says to redeploy instead of replacing it.
 ENV PARACHUTE_HOME=/parachute \
+    PARACHUTE_IMAGE=1 \
     PARACHUTE_BIND_HOST=0.0.0.0 \
     PORT=1939 \
     TMPDIR=/parachute/tmp \

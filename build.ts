@@ -27,27 +27,22 @@ import {
 import { join, relative } from 'node:path';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { build as viteBuild } from 'vite';
+import pkg from './package.json' with { type: 'json' };
+import { assetOf, RELEASE_TARGETS } from './src/platform/release-asset.ts';
 
 const root = import.meta.dir;
 const webDist = join(root, 'web/dist');
 const genFile = join(root, 'src/hub/spa-files.gen.ts');
 const release = process.argv.includes('--release');
+// The version the binary reports (package.json's unless PARACHUTE_BUILD_VERSION
+// says otherwise: the upgrade tests build a second, newer release) and where
+// a plain build goes (PARACHUTE_BUILD_OUT, default dist/parachute).
+const version = process.env.PARACHUTE_BUILD_VERSION || pkg.version;
+const plainOut = process.env.PARACHUTE_BUILD_OUT || join(root, 'dist/parachute');
 
-// The asset name is the target without `bun-`: install.sh builds the same
-// name from uname, the libc and the CPU's AVX2 flag.
-const RELEASE_TARGETS = [
-  'bun-linux-x64',
-  // x64 processors without AVX2.
-  'bun-linux-x64-baseline',
-  'bun-linux-arm64',
-  // Alpine and other musl systems.
-  'bun-linux-x64-musl',
-  'bun-linux-x64-musl-baseline',
-  'bun-linux-arm64-musl',
-  'bun-darwin-x64',
-  'bun-darwin-x64-baseline',
-  'bun-darwin-arm64',
-] as const;
+// The asset names (the target without `bun-`) are shared with `parachute
+// upgrade --hub`; install.sh builds the same name from uname, the libc and
+// the CPU's AVX2 flag.
 const releaseDir = join(root, 'dist/release');
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -75,7 +70,7 @@ async function main() {
     rmSync(releaseDir, { recursive: true, force: true });
     mkdirSync(releaseDir, { recursive: true });
     for (const target of RELEASE_TARGETS) {
-      const outfile = join(releaseDir, `parachute-${target.slice(4)}`);
+      const outfile = join(releaseDir, assetOf(target));
       await compile(outfile, commit, target);
       outputs.push(outfile);
     }
@@ -83,8 +78,10 @@ async function main() {
     copyFileSync(join(root, 'install.sh'), join(releaseDir, 'install.sh'));
     outputs.push(join(releaseDir, 'install.sh'));
     writeChecksums(outputs);
+    // What a hub reads to tell whether an upgrade is available.
+    writeFileSync(join(releaseDir, 'VERSION'), `${version}\n`);
   } else {
-    const outfile = join(root, 'dist/parachute');
+    const outfile = plainOut;
     await compile(outfile, commit);
     outputs.push(outfile);
   }
@@ -184,7 +181,10 @@ function bunBuild(outfile: string, commit: string, target?: string) {
     // initialisers that every import pays for.
     splitting: true,
     format: 'esm',
-    define: { PARACHUTE_BUILD_COMMIT: JSON.stringify(commit) },
+    define: {
+      PARACHUTE_BUILD_COMMIT: JSON.stringify(commit),
+      PARACHUTE_BUILD_VERSION: JSON.stringify(version),
+    },
   });
 }
 

@@ -101,6 +101,7 @@ test('on a phone every admin page fits the screen: the navigation scrolls sidewa
     '/admin/tokens',
     '/admin/users',
     '/admin/settings',
+    '/admin/upgrade',
     '/admin/account',
   ]) {
     await page.goto(`${url}${path}`);

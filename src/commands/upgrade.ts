@@ -5,11 +5,12 @@ import { type Command, UsageError } from './command.ts';
 import { parseFlags } from './flags.ts';
 import { followOperation } from './follow-operation.ts';
 import { ApiError, HubClient, reportError } from './hub-client.ts';
+import { upgradeHub } from './hub-upgrade.ts';
 
 export const upgrade: Command = {
   name: 'upgrade',
-  usage: 'parachute upgrade <module> [--channel C | --file file.tgz|folder]',
-  summary: 'Upgrade an installed module to a newer version and restart it',
+  usage: 'parachute upgrade <module> [--channel C | --file file.tgz|folder] | --hub [--to V]',
+  summary: 'Upgrade an installed module, or (--hub) the hub itself, and restart it',
   help: [
     'Progress is printed as the hub works; exit 0 once the module is upgraded and up.',
     '',
@@ -17,11 +18,32 @@ export const upgrade: Command = {
     '  --channel C    version or dist-tag to move to (default latest)',
     '  --file F       a newer .tgz or folder of the same package (for a module installed from an',
     '                 uploaded .tgz, or to move to a build of your own); another package is refused',
+    '  --hub          upgrade the hub binary itself from PARACHUTE_RELEASE_URL (default the',
+    "                 project's releases): SHA-256 checked, hub.db backed up, parachute.prev kept,",
+    '                 restarted through its service; rolled back if it does not answer in 60 s',
+    '  --to V         with --hub: the version to move to (default the latest)',
   ].join('\n'),
   async run(args) {
-    const { values, positionals } = parseFlags(args, { channel: 'value', file: 'value' });
+    const flags = parseFlags(args, {
+      channel: 'value',
+      file: 'value',
+      hub: 'switch',
+      to: 'value',
+      // The watcher the hub starts for an upgrade asked for in the admin UI.
+      watch: 'switch',
+      // The system unit's root trigger (platform/units/upgrade-trigger.ts).
+      'from-request': 'switch',
+      manager: 'value',
+      port: 'value',
+      id: 'value',
+    });
+    const { values, positionals } = flags;
+    // --hub, not `upgrade hub`: a module may be called hub.
+    if (values.hub) return upgradeHub(flags);
+    if (values.to !== undefined || values.watch || values['from-request'])
+      throw new UsageError('--to upgrades the hub: add --hub (modules take --channel)');
     const [name, extra] = positionals;
-    if (!name) throw new UsageError('say which module to upgrade');
+    if (!name) throw new UsageError('say which module to upgrade, or --hub for the hub itself');
     if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
     if (values.channel !== undefined && values.file !== undefined)
       throw new UsageError('give --channel or --file, not both');

@@ -26,11 +26,13 @@ import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
 import { modulesRoutes } from '../modules/modules-routes.ts';
 import { vaultsRoutes } from '../modules/vaults-routes.ts';
+import { LatestRelease } from '../upgrade/latest-release.ts';
 import type { BootState } from './boot-state.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { errorMapping } from './errors.ts';
 import { hubInfoRoutes } from './hub-info-routes.ts';
 import { hubLogsRoutes } from './hub-logs-routes.ts';
+import { hubUpgradeRoutes } from './hub-upgrade-routes.ts';
 import { securityHeaders } from './security-headers.ts';
 import { spaRoutes } from './spa.ts';
 import type { SpaFiles } from './spa-files.ts';
@@ -53,6 +55,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const oauth = new OAuthIssuer(deps.auth, () => deps.modules.scopeSources());
   const catalog = () => oauth.catalog();
+  // The release channel's latest version, shared by GET /api/hub and the Upgrade page.
+  const latest = new LatestRelease(deps.auth.env);
   const moduleNames = () => deps.modules.list().map((m) => ({ short: m.module, row: m.name }));
   const credentials = new CredentialConnections(deps.auth, {
     find: (short) => {
@@ -123,11 +127,13 @@ export function createApp(deps: AppDeps) {
       // /api/modules: list, install, operations, start|stop|restart, uninstall, logs
       .use(modulesRoutes(deps.auth, deps.modules))
       // GET /api/hub (admin): version, commit, origin, platform, region, uptime
-      .use(hubInfoRoutes(deps.auth))
+      .use(hubInfoRoutes(deps.auth, latest))
       // GET /api/hub/export (admin): the whole hub as one .tar.gz (parachute import restores it)
       .use(exportRoutes(deps.auth))
       // GET /api/hub/logs (the hub's own recent log lines; ?follow=1 streams)
       .use(hubLogsRoutes(deps.auth))
+      // GET|POST /api/hub/upgrade (admin): upgrade the hub binary, its progress; POST .../check
+      .use(hubUpgradeRoutes(deps.auth, latest))
       // GET /admin, /admin/*, /login (embedded SPA)
       .use(spaRoutes(deps.spaFiles))
   );

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia';
 import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { detectPlatform } from '../platform/host-platform.ts';
+import type { LatestRelease } from '../upgrade/latest-release.ts';
 import { COMMIT, VERSION } from '../version.ts';
 
 /**
@@ -9,7 +10,7 @@ import { COMMIT, VERSION } from '../version.ts';
  * object that grows: later fields (an available upgrade, the last backup)
  * join it without changing these.
  */
-export function hubInfoRoutes(ctx: AuthContext) {
+export function hubInfoRoutes(ctx: AuthContext, latest?: LatestRelease) {
   // The environment only changes with a restart: detect once.
   const facts = detectPlatform(ctx.env);
   return new Elysia({ name: 'hub.info' }).use(requireAuth(ctx)).get('/api/hub', () => {
@@ -28,6 +29,8 @@ export function hubInfoRoutes(ctx: AuthContext) {
       uptime_s: uptimeS,
       pid: process.pid,
       home: ctx.home,
+      // The release channel's answer, cached (never waits on the network).
+      upgrade: latest?.peek() ?? null,
     };
   });
 }

@@ -29,6 +29,8 @@ export interface Release {
   sums?: string;
   /** install.sh as served; by default the repository's. */
   script?: string;
+  /** VERSION as served (what a hub reads to offer an upgrade); none by default. */
+  version?: string;
 }
 
 export class ReleaseServer {
@@ -68,6 +70,7 @@ export class ReleaseServer {
       binary: release.binary,
       sums: release.sums ?? `${sha256(release.binary)}  ${this.asset}\n`,
       script: release.script ?? readFileSync(INSTALL_SH, 'utf8'),
+      version: release.version ?? '',
     };
   }
 
@@ -75,6 +78,8 @@ export class ReleaseServer {
     this.requests.push(path);
     if (path === '/install.sh') return new Response(this.release.script);
     if (path === '/SHA256SUMS') return new Response(this.release.sums);
+    if (path === '/VERSION' && this.release.version)
+      return new Response(`${this.release.version}\n`);
     if (path === `/${this.asset}`) return new Response(Bun.file(this.release.binary));
     return new Response('not found\n', { status: 404 });
   }

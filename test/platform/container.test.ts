@@ -281,6 +281,17 @@ describe('the container image', () => {
     expect(await container.stop()).toBe(0);
   }, 120_000);
 
+  test('the hub in the image does not pretend to upgrade itself: it says to redeploy', async () => {
+    const { call, container } = await start(await volume());
+    const res = await call('POST', '/api/hub/upgrade', {});
+    expect(res.status).toBe(409);
+    expect(res.json).toMatchObject({ error: 'cannot_upgrade' });
+    expect(String((res.json as { hint: string }).hint)).toContain('Redeploy from your platform');
+    const page = await call('GET', '/api/hub/upgrade');
+    expect(page.json).toMatchObject({ can_upgrade: false });
+    await container.stop();
+  });
+
   test('on Fly and on Render the hub in the image reports its platform, region and public origin', async () => {
     const fly = await start(await volume(), { FLY_APP_NAME: 'x', FLY_REGION: 'iad' });
     const onFly = await fly.call('GET', '/api/hub');

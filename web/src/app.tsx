@@ -13,6 +13,7 @@ import { Overview } from './pages/overview.tsx';
 import { Settings } from './pages/settings.tsx';
 import { Setup } from './pages/setup.tsx';
 import { Tokens } from './pages/tokens.tsx';
+import { Upgrade } from './pages/upgrade.tsx';
 import { Users } from './pages/users.tsx';
 import { RequireSession } from './require-session.tsx';
 import { SessionProvider } from './session.tsx';
@@ -65,6 +66,7 @@ function Screens() {
           <Route path="/admin/backup" component={Backup} />
           <Route path="/admin/users" component={Users} />
           <Route path="/admin/settings" component={Settings} />
+          <Route path="/admin/upgrade" component={Upgrade} />
           <Route default component={NotFound} />
         </Router>
       </Layout>

@@ -9,5 +9,6 @@ export const nav: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/admin/users', label: 'Users', adminOnly: true },
   { path: '/admin/settings', label: 'Settings', adminOnly: true },
   { path: '/admin/backup', label: 'Backup', adminOnly: true },
+  { path: '/admin/upgrade', label: 'Upgrade', adminOnly: true },
   { path: '/admin/account', label: 'Account' },
 ];

@@ -17,6 +17,7 @@ import {
   unitPath,
 } from './unit-config.ts';
 import { unitSettings } from './unit-settings.ts';
+import { installUpgradeTrigger } from './upgrade-trigger.ts';
 import { waitForHub } from './wait-for-hub.ts';
 
 type Env = Record<string, string | undefined>;
@@ -70,6 +71,8 @@ export async function installUnit(
   if (outcome === 'started' || outcome === 'restarted') {
     await waitForHub(config.port, manager, config.home);
   }
+  // The system hub may not replace its own binary: a root trigger does it (upgrade-trigger.ts).
+  if (scope === 'system') await installUpgradeTrigger(config);
   const url = `http://127.0.0.1:${config.port}`;
   const what =
     outcome === 'not started' ? 'hub not started (--no-start)' : `hub ${outcome} on ${url}`;

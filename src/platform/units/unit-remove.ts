@@ -3,6 +3,7 @@ import { OperatorError } from '../operator-error.ts';
 import { resolveHome } from '../paths.ts';
 import { installedUnit, managerFor } from './host-unit.ts';
 import { SYSTEM_HOME } from './unit-config.ts';
+import { removeUpgradeTrigger } from './upgrade-trigger.ts';
 
 /**
  * `parachute unit uninstall`: stops the hub, disables and removes its unit.
@@ -33,6 +34,7 @@ export async function uninstallUnit(
     );
   }
   await manager.forget();
+  if (unit.scope === 'system') await removeUpgradeTrigger();
   if (!purge) return `${unit.file}: removed; the hub is stopped; its data stays in ${home}`;
   rmSync(home, { recursive: true, force: true });
   return `${unit.file}: removed; the hub is stopped; ${home} deleted`;

@@ -67,5 +67,12 @@ function Detail({ item }: { item: AttentionItem }) {
       );
     case 'more-apps':
       return <p>Approve the ones you know; deny the rest.</p>;
+    case 'upgrade':
+      return (
+        <p>
+          This hub runs {item.current}. Upgrading backs up first and rolls back by itself if the new
+          version does not start.
+        </p>
+      );
   }
 }

@@ -64,3 +64,27 @@ describe('attentionItems', () => {
     expect(items.at(-1)?.title).toBe(`${40 - APPS_SHOWN} more apps wait for approval`);
   });
 });
+
+test('an available upgrade joins the list after what is broken, linking to the Upgrade page', () => {
+  const none = attentionItems({
+    modules: [],
+    apps: [],
+    upgrade: { current: '0.1.0', latest: '0.1.0', available: false },
+  });
+  expect(none).toEqual([]);
+  const items = attentionItems({
+    modules: [],
+    apps: [],
+    upgrade: { current: '0.1.0', latest: '0.2.0', available: true },
+  });
+  expect(items).toEqual([
+    {
+      kind: 'upgrade',
+      key: 'upgrade',
+      title: 'Parachute 0.2.0 is available',
+      current: '0.1.0',
+      latest: '0.2.0',
+      fix: { href: '/admin/upgrade', label: 'Open Upgrade' },
+    },
+  ]);
+});

@@ -24,12 +24,15 @@ export type AttentionItem =
       logs: FixLink;
     }
   | { kind: 'app'; key: string; title: string; registeredAt: number; fix: FixLink }
-  | { kind: 'more-apps'; key: string; title: string; fix: FixLink };
+  | { kind: 'more-apps'; key: string; title: string; fix: FixLink }
+  | { kind: 'upgrade'; key: string; title: string; current: string; latest: string; fix: FixLink };
 
 /** What the list is computed from; null while a source is still loading. */
 export interface AttentionSources {
   modules: LiveModule[] | null;
   apps: OAuthClient[] | null;
+  /** GET /api/hub's `upgrade`: the release channel's answer, cached by the hub. */
+  upgrade?: { current: string; latest: string | null; available: boolean } | null;
 }
 
 /** States in which a module is not doing its job and will not recover without the admin. */
@@ -78,6 +81,17 @@ export function attentionItems(sources: AttentionSources): AttentionItem[] {
       key: 'more apps',
       title: `${rest} more ${rest === 1 ? 'app waits' : 'apps wait'} for approval`,
       fix: review,
+    });
+  }
+  const upgrade = sources.upgrade;
+  if (upgrade?.available && upgrade.latest) {
+    items.push({
+      kind: 'upgrade',
+      key: 'upgrade',
+      title: `Parachute ${upgrade.latest} is available`,
+      current: upgrade.current,
+      latest: upgrade.latest,
+      fix: { href: '/admin/upgrade', label: 'Open Upgrade' },
     });
   }
   return items;

@@ -12,6 +12,7 @@ export interface HubInfo {
   runtime: string;
   started_at: string;
   uptime_s: number;
+  upgrade?: { current: string; latest: string | null; available: boolean } | null;
 }
 
 const PLATFORMS: Record<HubInfo['platform'], string> = {

@@ -55,8 +55,13 @@ function AdminOverview() {
   const apps = useLoad(() => api<{ clients: OAuthClient[] }>('GET', '/api/oauth/clients'));
   const modules = live.modules as ModuleWithLinks[] | null;
   const items = useMemo(
-    () => attentionItems({ modules, apps: apps.data?.clients ?? null }),
-    [modules, apps.data],
+    () =>
+      attentionItems({
+        modules,
+        apps: apps.data?.clients ?? null,
+        upgrade: hub.data?.info.upgrade ?? null,
+      }),
+    [modules, apps.data, hub.data],
   );
   return (
     <>

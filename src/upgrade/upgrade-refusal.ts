@@ -1,0 +1,29 @@
+import { OperatorError } from '../platform/operator-error.ts';
+import { COMMIT } from '../version.ts';
+
+/**
+ * Why this hub cannot upgrade itself, or null when it can: in the project's
+ * image (PARACHUTE_IMAGE) and on Fly or Render the binary is baked into the
+ * image (a replacement would vanish on the next deploy), and a hub run from
+ * source has no binary to replace. A bare container (/.dockerenv) where
+ * someone ran install.sh upgrades like any host.
+ */
+export function bakedIntoImage(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.PARACHUTE_IMAGE || env.FLY_APP_NAME || env.RENDER);
+}
+
+export function upgradeRefusal(env: Record<string, string | undefined>): OperatorError | null {
+  if (bakedIntoImage(env)) {
+    return new OperatorError(
+      'this hub runs in a container whose binary is part of its image: it cannot replace itself.',
+      'Redeploy from your platform with the new image (Fly: `fly deploy`; Render: a new deploy; Docker: pull the new image and recreate the container). Your data stays in the volume.',
+    );
+  }
+  if (COMMIT === 'dev') {
+    return new OperatorError(
+      'this hub runs from source (bun src/cli.ts), not from a release binary.',
+      'Update the checkout with git, or install a release binary with install.sh.',
+    );
+  }
+  return null;
+}
