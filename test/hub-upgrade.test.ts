@@ -8,14 +8,16 @@
 
 import { Database } from 'bun:sqlite';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { detectAsset } from '../src/platform/release-asset.ts';
+import { runUpgrade } from '../src/upgrade/run-upgrade.ts';
 import { ApiClient } from './helpers/api.ts';
-import { runBinary, spawnHub, waitFor } from './helpers/binary.ts';
+import { isolatedBinary, runBinary, spawnHub, waitFor } from './helpers/binary.ts';
 import { hubWithOperator, trackHubs } from './helpers/modules.ts';
-import { buildVersion, NEW_VERSION, removeBuild } from './helpers/newer-build.ts';
+import { brokenBuild, buildVersion, NEW_VERSION, removeBuild } from './helpers/newer-build.ts';
 import { assetForThisMachine, ReleaseServer, sha256 } from './helpers/release-server.ts';
 
 const hubs = trackHubs();
@@ -149,4 +151,33 @@ describe('/api/hub/upgrade', () => {
     const anonymous = await new ApiClient(url).post('/api/hub/upgrade', {});
     expect(anonymous.status).toBe(401);
   });
+});
+
+test("a request from the hub's account (the system unit's trigger) never installs an older release", async () => {
+  // Modules run as the hub's user and can write its request file: the most
+  // they may ask for is a newer published release, never an older one.
+  const older = brokenBuild('0.0.1');
+  channel.publish({ binary: older, version: '0.0.1' });
+  try {
+    const { bin } = isolatedBinary();
+    const home = mkdtempSync(join(tmpdir(), 'parachute-newer-only-'));
+    const before = sha256(bin);
+    const status = await runUpgrade({
+      id: crypto.randomUUID(),
+      home,
+      binary: bin,
+      port: 9,
+      env: { PARACHUTE_RELEASE_URL: channel.url },
+      manager: null,
+      newerOnly: true,
+    });
+    expect(status.state).toBe('failed');
+    expect(status.error).toContain('only goes forward');
+    expect(sha256(bin)).toBe(before);
+    expect(existsSync(`${bin}.prev`)).toBe(false);
+    expect(existsSync(join(home, 'backups'))).toBe(false);
+  } finally {
+    removeBuild(older);
+    channel.publish({ binary: newer, version: NEW_VERSION });
+  }
 });

@@ -86,6 +86,7 @@ async function fromRequest(env: Env): Promise<number> {
     ...(request.to ? { to: request.to } : {}),
     env: unitEnv,
     manager: 'system',
+    newerOnly: true,
     healthTimeoutMs: healthTimeout(unitEnv),
     say: (message) => console.log(message),
   });

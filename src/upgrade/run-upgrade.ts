@@ -5,6 +5,7 @@ import { detectAsset, releaseFolder } from '../platform/release-asset.ts';
 import { managerFor } from '../platform/units/host-unit.ts';
 import { type UnitScope, unitFile } from '../platform/units/unit-config.ts';
 import { VERSION } from '../version.ts';
+import { newer } from './latest-release.ts';
 import { backupHubDb } from './pre-upgrade-backup.ts';
 import { binaryVersion, downloadVerified } from './release-download.ts';
 import { rollBack, swapIn } from './swap-binary.ts';
@@ -25,6 +26,12 @@ export interface UpgradePlan {
   /** The service manager that restarts the hub, or null when none runs it. */
   manager: UnitScope | null;
   healthTimeoutMs?: number;
+  /**
+   * Refuse an older release: set for requests from the hub's account (the
+   * system unit's trigger), which modules share, so that they can never
+   * bring back a release whose flaw a newer one fixed.
+   */
+  newerOnly?: boolean;
   /** Each step as it happens (the CLI prints them). */
   say?: (message: string) => void;
 }
@@ -89,6 +96,13 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
       rmSync(fresh, { force: true });
       step(`${plan.binary} is already ${version}: nothing to do`);
       return finish('succeeded');
+    }
+    if (plan.newerOnly && !newer(version, VERSION)) {
+      rmSync(fresh, { force: true });
+      throw new OperatorError(
+        `${version} is older than the running ${VERSION}: an upgrade from the admin UI only goes forward.`,
+        "Nothing was replaced. To go back to an older release, run `sudo parachute upgrade --hub --to <version>` on the hub's machine.",
+      );
     }
     step(`Verified ${version}; backing up hub.db`);
     const backup = backupHubDb(plan.home, VERSION, version);
