@@ -6,11 +6,22 @@
 // that looks like a good archive.
 import { Database } from 'bun:sqlite';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import * as oauth from 'oauth4webapi';
+import * as tar from 'tar-stream';
 import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
 import { type HubProcess, runBinary, waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
@@ -376,6 +387,37 @@ describe('a damaged or edited archive is refused and nothing is written', () => 
       files.set('manifest.sha256', new TextEncoder().encode(sum(text)));
     });
     await refused(file, 'the link fx-ledger/passwd points outside the home');
+  }, 60_000);
+
+  test('an entry that is a link, or whose name climbs out of the home', async () => {
+    // Crafted with a tar library, since an export never holds such entries:
+    // a symlink entry (writing through it would land outside the home) and a
+    // file named ../ are refused before anything is written.
+    const crafted = async (name: string, add: (pack: tar.Pack) => void) => {
+      const pack = tar.pack();
+      const path = join(work, `${name}.tar.gz`);
+      const done = pipeline(pack, createGzip(), createWriteStream(path));
+      for (const [entry, file] of await new Bun.Archive(await Bun.file(archive).bytes()).files()) {
+        pack.entry({ name: entry }, Buffer.from(await file.bytes()));
+      }
+      add(pack);
+      pack.finalize();
+      await done;
+      return path;
+    };
+    const link = await crafted('symlink-entry', (pack) =>
+      pack.entry({ name: 'home/fx-ledger/out', type: 'symlink', linkname: '/etc' }),
+    );
+    await refused(link, 'it holds home/fx-ledger/out, which is not a file');
+    const climb = await crafted('climbing-entry', (pack) =>
+      pack.entry({ name: 'home/../../../tmp/owned.sh' }, 'echo owned\n'),
+    );
+    await refused(climb, 'which its manifest does not list');
+    expect(existsSync('/tmp/owned.sh')).toBe(false);
+    const twice = await crafted('twice', (pack) =>
+      pack.entry({ name: 'home/services.json' }, '[]'),
+    );
+    await refused(twice, 'it holds home/services.json twice');
   }, 60_000);
 
   test('a home that is not empty is left alone', async () => {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
+  createReadStream,
   existsSync,
+  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -26,6 +28,7 @@ import {
   type ManifestLink,
   sha256,
 } from './manifest.ts';
+import { type ArchiveWriter, writeArchive } from './tar-stream.ts';
 
 /**
  * What is not exported: the live hub's pid, port and lock (run/), its logs,
@@ -49,7 +52,7 @@ export interface ExportResult {
  * database (found by its header, whatever its name) is copied with
  * `VACUUM INTO`, SQLite's own consistent copy, never a raw read of a live
  * file; other files are read once, and the bytes hashed are the bytes
- * archived. The archive is written to a temporary name beside `dest` and
+ * archived, streamed so memory stays flat whatever the hub's size. The archive is written to a temporary name beside `dest` and
  * renamed only once complete, so a process killed mid-way leaves at most a
  * `.partial` file, never one that looks finished.
  */
@@ -57,62 +60,86 @@ export async function writeExport(home: string, dest: string): Promise<ExportRes
   removeLeftovers(join(home, 'tmp'));
   const staging = join(home, 'tmp', `export-${randomUUID()}`);
   mkdirSync(staging, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(dest), { recursive: true });
   const partial = `${dest}.partial-${randomUUID().slice(0, 8)}`;
   try {
     const files: ManifestFile[] = [];
     const symlinks: ManifestLink[] = [];
-    const entries: Record<string, Uint8Array | string> = {};
     let databases = 0;
-    for (const rel of walk(home)) {
-      const path = join(home, rel);
-      try {
-        const stat = lstatSync(path);
-        if (stat.isSymbolicLink()) {
-          symlinks.push({ path: rel, target: readlinkSync(path) });
-          continue;
+    // Streamed: one file's chunk at a time is in memory, and each file is hashed
+    // as it is archived, so the manifest (last in the archive) lists those bytes.
+    await writeArchive(partial, async (archive) => {
+      for (const rel of walk(home)) {
+        const path = join(home, rel);
+        try {
+          const stat = lstatSync(path);
+          if (stat.isSymbolicLink()) {
+            symlinks.push({ path: rel, target: readlinkSync(path) });
+            continue;
+          }
+          const mode = stat.mode & 0o777;
+          if (isSqlite(path)) {
+            const copy = join(staging, `${databases}.db`);
+            await copyDatabase(path, copy);
+            databases++;
+            const written = await addFile(archive, HOME_PREFIX + rel, copy, mode);
+            rmSync(copy, { force: true });
+            files.push({ path: rel, ...written, mode, kind: 'sqlite' });
+            continue;
+          }
+          const written = await addFile(archive, HOME_PREFIX + rel, path, mode);
+          files.push({ path: rel, ...written, mode, kind: 'file' });
+        } catch (error) {
+          // A module's temp file removed since the walk: it is no longer part of the hub.
+          if (!existsSync(path)) continue;
+          throw error;
         }
-        const mode = stat.mode & 0o777;
-        if (isSqlite(path)) {
-          const copy = join(staging, `${databases}.db`);
-          const { bytes, sha256 } = await copyDatabase(path, copy);
-          databases++;
-          files.push({ path: rel, size: bytes.length, sha256, mode, kind: 'sqlite' });
-          entries[HOME_PREFIX + rel] = bytes;
-          continue;
-        }
-        const bytes = readFileSync(path);
-        files.push({ path: rel, size: bytes.length, sha256: sha256(bytes), mode, kind: 'file' });
-        entries[HOME_PREFIX + rel] = bytes;
-      } catch (error) {
-        // A module's temp file removed since the walk: it is no longer part of the hub.
-        if (!existsSync(path)) continue;
-        throw error;
       }
-    }
-    const manifest: Manifest = {
-      format: FORMAT,
-      format_version: FORMAT_VERSION,
-      hub_version: VERSION,
-      hub_commit: COMMIT,
-      created_at: new Date().toISOString(),
-      home,
-      files,
-      symlinks,
-    };
-    const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
-    entries[MANIFEST_FILE] = manifestText;
-    entries[MANIFEST_SUM_FILE] = `${sha256(manifestText)}\n`;
-    mkdirSync(dirname(dest), { recursive: true });
-    // Bun 1.4.5's Archive drops file-backed Blobs and, written with Bun.write, its
-    // compression: entries are bytes, and the archive is taken as bytes.
-    // gzip level 1: SQLite pages compress well even so, and it is several times faster.
-    const archive = new Bun.Archive(entries, { compress: 'gzip', level: 1 });
-    await Bun.write(partial, await archive.bytes());
+      const manifest: Manifest = {
+        format: FORMAT,
+        format_version: FORMAT_VERSION,
+        hub_version: VERSION,
+        hub_commit: COMMIT,
+        created_at: new Date().toISOString(),
+        home,
+        files,
+        symlinks,
+      };
+      const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
+      await archive.addBytes(MANIFEST_FILE, manifestText, 0o600);
+      await archive.addBytes(MANIFEST_SUM_FILE, `${sha256(manifestText)}\n`, 0o600);
+    });
     renameSync(partial, dest);
     return { files: files.length, bytes: statSync(dest).size, databases };
   } finally {
     rmSync(partial, { force: true });
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Files up to this size are read whole (as a module last wrote them); larger ones are streamed. */
+const READ_WHOLE = 1024 * 1024;
+
+/**
+ * Adds one file. A large one is streamed from one open descriptor for the
+ * size it had when opened: bytes appended meanwhile wait for the next export,
+ * and a file cut shorter meanwhile fails the export rather than archive a mix.
+ */
+async function addFile(archive: ArchiveWriter, name: string, path: string, mode: number) {
+  const fd = openSync(path, 'r');
+  let owned = true;
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= READ_WHOLE) return await archive.addBytes(name, readFileSync(fd), mode);
+    owned = false;
+    const source = createReadStream('', { fd, start: 0, end: size - 1, autoClose: true });
+    try {
+      return await archive.addStream(name, size, mode, source);
+    } finally {
+      source.destroy();
+    }
+  } finally {
+    if (owned) closeSync(fd);
   }
 }
 
@@ -167,15 +194,13 @@ const WORKER_URL = Bun.main.includes('$bunfs')
  * A consistent copy of a live database: VACUUM INTO reads it in one read
  * transaction (writers in WAL mode carry on), and includes what is still
  * in its -wal file. It runs in a worker, so the hub keeps answering; the
- * copy comes back as bytes with their SHA-256.
+ * copy is left at `copy`, to be streamed into the archive.
  */
-function copyDatabase(path: string, copy: string): Promise<{ bytes: Uint8Array; sha256: string }> {
+function copyDatabase(path: string, copy: string): Promise<void> {
   const worker = new Worker(WORKER_URL);
-  return new Promise<{ bytes: Uint8Array; sha256: string }>((resolve, reject) => {
-    worker.onmessage = (
-      event: MessageEvent<{ ok: boolean; message?: string; bytes: Uint8Array; sha256: string }>,
-    ) => {
-      if (event.data.ok) resolve(event.data);
+  return new Promise<void>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<{ ok: boolean; message?: string }>) => {
+      if (event.data.ok) resolve();
       else reject(new Error(`cannot copy ${path}: ${event.data.message}`));
     };
     worker.onerror = (event) => reject(new Error(`cannot copy ${path}: ${event.message}`));

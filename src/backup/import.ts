@@ -1,8 +1,19 @@
 import { Database } from 'bun:sqlite';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { OperatorError } from '../platform/operator-error.ts';
 import { HOME_PREFIX, MANIFEST_FILE, MANIFEST_SUM_FILE, Manifest, sha256 } from './manifest.ts';
+import { type ReadEntry, readArchive } from './tar-stream.ts';
 
 /** Text files that record absolute paths under the old home (installDir, file: sources). */
 const HOME_PATH_FILES = ['services.json', 'modules/package.json', 'modules/bun.lock'];
@@ -22,23 +33,30 @@ export interface ImportResult {
  */
 export async function importExport(file: string, home: string): Promise<ImportResult> {
   refuseNonEmpty(home);
-  const files = await readArchive(file);
-  const manifest = verify(files, file);
+  // Two streaming passes over the archive, rather than one into a temporary
+  // folder: nothing at all is written until every byte has been checked, and
+  // the disk needs room for the hub once, not twice. The second pass hashes
+  // again, so an archive swapped between the passes is caught too.
+  const manifest = await checkExport(file);
+  const expected = new Map(manifest.files.map((f) => [HOME_PREFIX + f.path, f]));
   // Write only now; a failure past here removes what was written.
   mkdirSync(home, { recursive: true, mode: 0o700 });
   try {
-    for (const entry of manifest.files) {
-      const path = join(home, entry.path);
+    let written = 0;
+    await read(file, async (entry) => {
+      const listed = expected.get(entry.name);
+      if (!listed) return;
+      written++;
+      const path = join(home, listed.path);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      let bytes = files.get(HOME_PREFIX + entry.path) as Uint8Array;
-      if (manifest.home !== home && HOME_PATH_FILES.includes(entry.path)) {
-        bytes = new TextEncoder().encode(
-          new TextDecoder().decode(bytes).replaceAll(manifest.home, home),
-        );
-      }
-      await Bun.write(path, bytes);
-      chmodSync(path, entry.mode);
-    }
+      const rewrite = manifest.home !== home && HOME_PATH_FILES.includes(listed.path);
+      const hash = rewrite
+        ? await writeRewritten(entry.body, path, manifest.home, home)
+        : await writeStreamed(entry.body, path, listed.mode);
+      if (hash !== listed.sha256) throw refused(file, `${listed.path} changed while importing`);
+      chmodSync(path, listed.mode);
+    });
+    if (written !== expected.size) throw refused(file, 'it changed while importing');
     for (const link of manifest.symlinks) {
       const path = join(home, link.path);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -58,7 +76,67 @@ export async function importExport(file: string, home: string): Promise<ImportRe
 
 /** Reads and verifies an export without writing anything: its manifest, or an OperatorError. */
 export async function checkExport(file: string): Promise<Manifest> {
-  return verify(await readArchive(file), file);
+  const seen = new Map<string, { size: number; sha256: string }>();
+  const own = new Map<string, Uint8Array>();
+  await read(file, async (entry) => {
+    // Directories carry nothing; links and devices never come from an export.
+    if (entry.type === 'directory') return;
+    if (entry.type !== 'file') throw refused(file, `it holds ${entry.name}, which is not a file`);
+    if (seen.has(entry.name) || own.has(entry.name)) {
+      throw refused(file, `it holds ${entry.name} twice`);
+    }
+    if (entry.name === MANIFEST_FILE || entry.name === MANIFEST_SUM_FILE) {
+      if (entry.size > MAX_MANIFEST) throw refused(file, `its ${entry.name} is implausibly large`);
+      own.set(entry.name, await collect(entry.body));
+      return;
+    }
+    const hash = new Bun.CryptoHasher('sha256');
+    let size = 0;
+    for await (const chunk of entry.body) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    seen.set(entry.name, { size, sha256: hash.digest('hex') });
+  });
+  return verify(seen, own, file);
+}
+
+/** Bounds what is held in memory of an archive's own files (a manifest of 100k files is ~20 MB). */
+const MAX_MANIFEST = 64 * 1024 * 1024;
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Streams an entry to a new file (never through an existing one); returns its SHA-256. */
+async function writeStreamed(
+  body: AsyncIterable<Uint8Array>,
+  path: string,
+  mode: number,
+): Promise<string> {
+  const hash = new Bun.CryptoHasher('sha256');
+  async function* hashed() {
+    for await (const chunk of body) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  await pipeline(hashed(), createWriteStream(path, { flags: 'wx', mode }));
+  return hash.digest('hex');
+}
+
+/** services.json and the like (small text): paths under the old home now name the new one. */
+async function writeRewritten(
+  body: AsyncIterable<Uint8Array>,
+  path: string,
+  from: string,
+  to: string,
+): Promise<string> {
+  const bytes = await collect(body);
+  writeFileSync(path, new TextDecoder().decode(bytes).replaceAll(from, to), { flag: 'wx' });
+  return sha256(bytes);
 }
 
 /** A home that holds anything is never written into: an import does not merge. */
@@ -81,22 +159,18 @@ function refuseNonEmpty(home: string): void {
   }
 }
 
-/** Every file of the archive with its bytes; a truncated or corrupt gzip or tar fails here. */
-async function readArchive(file: string): Promise<Map<string, Uint8Array>> {
-  const source = Bun.file(file);
-  if (!(await source.exists())) {
+/** Streams the archive's entries to `onEntry`; a missing, truncated or corrupt file is refused. */
+async function read(file: string, onEntry: (entry: ReadEntry) => Promise<void>): Promise<void> {
+  if (!existsSync(file)) {
     throw new OperatorError(
       `${file} does not exist.`,
       'Give the path of a `parachute export` file.',
     );
   }
   try {
-    const out = new Map<string, Uint8Array>();
-    for (const [name, entry] of await new Bun.Archive(await source.bytes()).files()) {
-      out.set(name, await entry.bytes());
-    }
-    return out;
+    await readArchive(file, onEntry);
   } catch (error) {
+    if (error instanceof OperatorError) throw error;
     throw refused(
       file,
       `it is not a readable .tar.gz: cut short or corrupt (${(error as Error).message})`,
@@ -105,10 +179,14 @@ async function readArchive(file: string): Promise<Map<string, Uint8Array>> {
 }
 
 /** Checks the whole archive against its manifest; returns the manifest. Writes nothing. */
-function verify(files: Map<string, Uint8Array>, file: string): Manifest {
+function verify(
+  files: Map<string, { size: number; sha256: string }>,
+  own: Map<string, Uint8Array>,
+  file: string,
+): Manifest {
   const bad = (what: string) => refused(file, what);
-  const manifestBytes = files.get(MANIFEST_FILE);
-  const sumBytes = files.get(MANIFEST_SUM_FILE);
+  const manifestBytes = own.get(MANIFEST_FILE);
+  const sumBytes = own.get(MANIFEST_SUM_FILE);
   if (!manifestBytes || !sumBytes) throw bad('it has no manifest, so it is not a parachute export');
   const text = new TextDecoder().decode(manifestBytes);
   if (sha256(text) !== new TextDecoder().decode(sumBytes).trim()) {
@@ -127,13 +205,12 @@ function verify(files: Map<string, Uint8Array>, file: string): Manifest {
   const manifest = parsed.data;
   const listed = new Set(manifest.files.map((f) => HOME_PREFIX + f.path));
   for (const name of files.keys()) {
-    if (name === MANIFEST_FILE || name === MANIFEST_SUM_FILE) continue;
     if (!listed.has(name)) throw bad(`it holds ${name}, which its manifest does not list`);
   }
   for (const entry of manifest.files) {
-    const bytes = files.get(HOME_PREFIX + entry.path);
-    if (!bytes) throw bad(`${entry.path} is listed in its manifest but missing from the archive`);
-    if (bytes.length !== entry.size || sha256(bytes) !== entry.sha256) {
+    const found = files.get(HOME_PREFIX + entry.path);
+    if (!found) throw bad(`${entry.path} is listed in its manifest but missing from the archive`);
+    if (found.size !== entry.size || found.sha256 !== entry.sha256) {
       throw bad(`${entry.path} does not match its checksum in the manifest`);
     }
   }

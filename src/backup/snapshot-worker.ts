@@ -1,8 +1,7 @@
 // Copies one database off the hub's event loop: bun:sqlite is synchronous,
-// and VACUUM INTO, reading and hashing a large module database would stall
-// every request meanwhile. The copy's bytes go back transferred, not copied.
+// and VACUUM INTO of a large module database would stall every request
+// meanwhile. The copy stays on disk; the export streams it from there.
 import { Database } from 'bun:sqlite';
-import { readFileSync } from 'node:fs';
 
 declare const self: Worker;
 
@@ -17,9 +16,7 @@ self.onmessage = (event: MessageEvent<{ path: string; copy: string }>) => {
     } finally {
       db.close();
     }
-    const bytes = new Uint8Array(readFileSync(copy));
-    const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
-    self.postMessage({ ok: true, bytes, sha256 }, [bytes.buffer]);
+    self.postMessage({ ok: true });
   } catch (error) {
     self.postMessage({ ok: false, message: (error as Error).message });
   }

@@ -62,7 +62,8 @@ export async function runBinary(
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
-  return { code, stdout, stderr };
+  // Peak resident memory of the command, in bytes (benchmarks report it).
+  return { code, stdout, stderr, maxRss: proc.resourceUsage()?.maxRSS ?? 0 };
 }
 
 /** Collects a child's output as text while it runs. */
