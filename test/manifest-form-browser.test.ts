@@ -130,7 +130,13 @@ test('install a package without a manifest through the form: prefilled, checked,
 
   // The Advanced JSON starts as the fields say.
   await form.getByText('Advanced: edit module.json').click();
-  const json = JSON.parse(await form.getByLabel('module.json', { exact: true }).inputValue());
+  // Filled from the fields when it opens (a render later than the click).
+  const advanced = form.getByLabel('module.json', { exact: true });
+  const text = await waitFor('the Advanced JSON to be filled', async () => {
+    const value = await advanced.inputValue();
+    return value.trim() === '' ? undefined : value;
+  });
+  const json = JSON.parse(text);
   expect(json).toMatchObject({
     name: 'bare',
     paths: ['/admin/bare'],
