@@ -197,7 +197,11 @@ test('a WebSocket under a gated UI needs the same sign-in', async () => {
 }, 30_000);
 
 test('a row cannot gate another module: its operator UI on fx-good paths is ignored', async () => {
-  expect((await fetch(`${url}/fx-good/echo/x`)).status).toBe(200);
+  const res = await fetch(`${url}/fx-good/echo/x`);
+  // Seen once in CI as a 404 within a millisecond: say who answered, should it happen again.
+  const seen = { status: res.status, body: res.ok ? '' : (await res.text()).slice(0, 300) };
+  if (!res.ok) console.error(hubLog().slice(-3000));
+  expect(seen).toEqual({ status: 200, body: '' });
 });
 
 test('the row problems are logged once each, and the module stays routable', async () => {
