@@ -10,9 +10,9 @@ import {
   manifestOf,
 } from './manifest-form.tsx';
 import { type Operation, OperationProgress } from './operation-progress.tsx';
+import { mb, UPLOAD_LIMIT, useTgzUpload } from './tgz-upload.ts';
 
 /** What POST /api/modules/upload takes (modules/upload.ts). */
-export const UPLOAD_LIMIT = 50 * 1024 * 1024;
 
 /**
  * Install from an npm name or a folder or .tgz on the hub's machine, or
@@ -210,24 +210,11 @@ function PackageForm(props: { onStarted: Started; missing?: string }) {
 }
 
 function UploadForm(props: { onStarted: Started }) {
-  const [file, setFile] = useState<File | null>(null);
-  const { busy, error, setError, run } = useAction();
-  const id = useId();
-  function submit(event: Event) {
-    event.preventDefault();
-    if (!file) return;
-    if (file.size > UPLOAD_LIMIT) {
-      setError(`${file.name} is ${mb(file.size)}; an upload may be at most ${mb(UPLOAD_LIMIT)}.`);
-      return;
-    }
-    void run(
-      async () => {
-        const started = await api<{ operation_id: string }>('POST', '/api/modules/upload', file);
-        props.onStarted({ id: started.operation_id, title: `Installing ${file.name}` });
-      },
-      (caught) => `Could not upload ${file.name}: ${describeError(caught)}`,
-    );
-  }
+  const { id, file, setFile, busy, error, submit } = useTgzUpload(
+    '/api/modules/upload',
+    (chosen) => `Installing ${chosen.name}`,
+    props.onStarted,
+  );
   return (
     <form onSubmit={submit} aria-label="Upload a module">
       <div class="field">
@@ -248,8 +235,4 @@ function UploadForm(props: { onStarted: Started }) {
       </div>
     </form>
   );
-}
-
-export function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
 }

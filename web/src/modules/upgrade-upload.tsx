@@ -1,7 +1,5 @@
-import { useId, useState } from 'preact/hooks';
-import { api, describeError } from '../api.ts';
-import { FormError, useAction } from '../forms.tsx';
-import { mb, UPLOAD_LIMIT } from './install-forms.tsx';
+import { FormError } from '../forms.tsx';
+import { mb, UPLOAD_LIMIT, useTgzUpload } from './tgz-upload.ts';
 
 /**
  * Upgrade a module from a newer .tgz of its package uploaded from this
@@ -13,28 +11,11 @@ export function UpgradeUpload(props: {
   label: string;
   onStarted: (progress: { id: string; title: string }) => void;
 }) {
-  const [file, setFile] = useState<File | null>(null);
-  const { busy, error, setError, run } = useAction();
-  const id = useId();
-  function submit(event: Event) {
-    event.preventDefault();
-    if (!file) return;
-    if (file.size > UPLOAD_LIMIT) {
-      setError(`${file.name} is ${mb(file.size)}; an upload may be at most ${mb(UPLOAD_LIMIT)}.`);
-      return;
-    }
-    void run(
-      async () => {
-        const started = await api<{ operation_id: string }>(
-          'POST',
-          `/api/modules/upload?upgrade=${encodeURIComponent(props.name)}`,
-          file,
-        );
-        props.onStarted({ id: started.operation_id, title: `Upgrading ${props.label}` });
-      },
-      (caught) => `Could not upload ${file.name}: ${describeError(caught)}`,
-    );
-  }
+  const { id, file, setFile, busy, error, submit } = useTgzUpload(
+    `/api/modules/upload?upgrade=${encodeURIComponent(props.name)}`,
+    () => `Upgrading ${props.label}`,
+    props.onStarted,
+  );
   return (
     <details class="upgrade-upload">
       <summary>Upgrade from a .tgz</summary>
