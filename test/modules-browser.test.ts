@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { ADMIN, ApiClient } from './helpers/api.ts';
 import { waitFor } from './helpers/binary.ts';
-import { collectPageErrors, launchBrowser, shot, submitSignIn } from './helpers/browser.ts';
+import { collectPageErrors, shot, signedInBrowser } from './helpers/browser.ts';
 import { packFixture } from './helpers/fixtures.ts';
 import {
   hubWithOperator,
@@ -27,12 +27,7 @@ beforeAll(async () => {
   url = started.url;
   home = started.hub.home;
   operator = started.call;
-  browser = await launchBrowser();
-  signedIn = await browser.newContext();
-  const page = await signedIn.newPage();
-  await submitSignIn(page, url, ADMIN.username, ADMIN.password);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  await page.close();
+  ({ browser, signedIn } = await signedInBrowser(url, ADMIN.username, ADMIN.password));
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

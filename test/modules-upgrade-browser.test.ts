@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN } from './helpers/api.ts';
 import { waitFor } from './helpers/binary.ts';
-import { launchBrowser, shot, submitSignIn } from './helpers/browser.ts';
+import { shot, signedInBrowser } from './helpers/browser.ts';
 import { fixtureAt, fixtureDir, packFixture, packFixtureAt } from './helpers/fixtures.ts';
 import {
   finishOperation,
@@ -29,12 +29,7 @@ beforeAll(async () => {
   url = started.url;
   home = started.hub.home;
   operator = started.call;
-  browser = await launchBrowser();
-  signedIn = await browser.newContext();
-  const page = await signedIn.newPage();
-  await submitSignIn(page, url, ADMIN.username, ADMIN.password);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  await page.close();
+  ({ browser, signedIn } = await signedInBrowser(url, ADMIN.username, ADMIN.password));
 }, 120_000);
 afterAll(async () => {
   for (const p of holders) p.kill();

@@ -1,4 +1,4 @@
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium, headless, with nothing reaching outside this machine.
@@ -61,4 +61,22 @@ export async function submitSignIn(
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * A browser with a context signed in to the hub at `url` as `username`
+ * (the Overview shown once): what most admin UI tests start from.
+ */
+export async function signedInBrowser(
+  url: string,
+  username: string,
+  password: string,
+): Promise<{ browser: Browser; signedIn: BrowserContext }> {
+  const browser = await launchBrowser();
+  const signedIn = await browser.newContext();
+  const page = await signedIn.newPage();
+  await submitSignIn(page, url, username, password);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.close();
+  return { browser, signedIn };
 }
