@@ -196,7 +196,7 @@ async function writeStream(
   try {
     const reader = stream.getReader();
     for (;;) {
-      let next: ReadableStreamReadResult<Uint8Array>;
+      let next: Awaited<ReturnType<typeof reader.read>>;
       try {
         next = await reader.read();
       } catch (error) {
