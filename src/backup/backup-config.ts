@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
+import { type BackupTarget, openTarget } from './targets/target.ts';
 
 /**
  * Scheduled backups' settings (deploy.md, "Scheduled backups"), kept in
@@ -126,16 +127,19 @@ export function publicConfig(config: StoredBackupConfig) {
 }
 
 /** The PUT body: the public settings plus write-only secrets (empty or absent keeps the stored one). */
+/** A write-only secret in a PUT: empty keeps the stored one, anything else is checked as `full`. */
+const keptOr = (full: z.ZodString) => z.union([z.literal(''), full]).optional();
+
 const ConfigInput = z.object({
   enabled: z.boolean().default(true),
   schedule: Schedule.default({ every: 'daily', at: '03:00' }),
   retention: Retention.default({ keep: 7, max_age_days: 30 }),
   target: z.discriminatedUnion('kind', [
     LocalTarget,
-    S3Target.extend({ secret_access_key: z.string().max(512).optional() }),
+    S3Target.extend({ secret_access_key: keptOr(S3Target.shape.secret_access_key) }),
   ]),
   encryption: z.discriminatedUnion('kind', [
-    PassphraseEncryption.extend({ passphrase: z.string().max(1024).optional() }),
+    PassphraseEncryption.extend({ passphrase: keptOr(PassphraseEncryption.shape.passphrase) }),
     RecipientEncryption,
   ]),
   webhook_url: z.string().trim().nullable().optional(),
@@ -226,4 +230,12 @@ export function readBackupConfig(home: string): StoredBackupConfig | null {
 
 export function writeBackupConfig(home: string, config: StoredBackupConfig): void {
   writeFileAtomic(configPath(home), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** The target the settings name, with its credentials. */
+export function targetOf(config: StoredBackupConfig): BackupTarget {
+  const { target } = config;
+  return target.kind === 's3'
+    ? openTarget(target, { secret_access_key: target.secret_access_key })
+    : openTarget(target);
 }
