@@ -60,7 +60,8 @@ export async function runBackup(deps: BackupRunDeps, run: BackupRun): Promise<Ba
     rmSync(sealed, { force: true });
 
     enter('download');
-    const fetched = join(scratch, 'readback.tar.gz.age');
+    // Named as in the target, so a failure's message names the archive people would look for.
+    const fetched = join(scratch, object);
     const fetchedBytes = await target.get(object, fetched);
     if (fetchedBytes !== storedBytes) {
       throw new OperatorError(
