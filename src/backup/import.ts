@@ -140,7 +140,7 @@ async function writeRewritten(
 }
 
 /** A home that holds anything is never written into: an import does not merge. */
-function refuseNonEmpty(home: string): void {
+export function refuseNonEmpty(home: string): void {
   if (!existsSync(home)) return;
   let entries: string[];
   try {
