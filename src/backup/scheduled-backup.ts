@@ -40,7 +40,7 @@ export async function runBackup(deps: BackupRunDeps, run: BackupRun): Promise<Ba
   };
   try {
     const archive = join(scratch, 'hub.tar.gz');
-    const exported = await writeExport(home, archive);
+    const exported = await writeExport(home, archive, { backup: { run: run.id, object } });
     const archiveSha = await fileSha256(archive);
     backupRuns.update(db, run.id, {
       bytes: exported.bytes,
