@@ -83,5 +83,15 @@ describe('backupStatus', () => {
     const oldSetup = { ...config, saved_at: now - MISSING_AFTER_MS - 1 };
     expect(backupStatus(oldSetup, runs(null), now).state).toBe('missing');
     expect(backupStatus(config, runs(null), now).state).toBe('ok');
+    // A weekly schedule is not missing anything after 27 h.
+    const weekly = { ...config, schedule: { every: 'weekly', at: '03:00' } } as StoredBackupConfig;
+    expect(backupStatus(weekly, runs(good, good), now).state).toBe('ok');
+    const lastWeek = run({ started_at: now - 8 * 24 * HOUR, finished_at: now - 8 * 24 * HOUR });
+    expect(backupStatus(weekly, runs(lastWeek, lastWeek), now).state).toBe('missing');
+    // A run stuck since yesterday (storage that stopped answering) does not hide it.
+    const stuck = run({ state: 'running', stage: 'upload', started_at: now - 25 * HOUR });
+    const stale = backupStatus(config, { ...runs(stuck, good), lastScheduled: stuck }, now);
+    expect(stale.state).toBe('missing');
+    expect(stale.message).toContain('running since');
   });
 });

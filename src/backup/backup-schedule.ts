@@ -6,6 +6,11 @@ const DAY = 24 * HOUR;
 
 /** No good backup for this long is "missing" (issue 18: none good in 26 h). */
 export const MISSING_AFTER_MS = 26 * HOUR;
+
+/** A weekly schedule is missing a backup only past its week (and two hours' slack). */
+export function missingAfterMs(schedule: StoredBackupConfig['schedule']): number {
+  return schedule.every === 'weekly' ? 7 * DAY + 2 * HOUR : MISSING_AFTER_MS;
+}
 /** A scheduled run that failed is tried again this soon, not a whole period later. */
 export const RETRY_AFTER_MS = HOUR;
 
@@ -75,7 +80,11 @@ export function backupStatus(
   const paused = !config?.enabled;
   const next_run_at = config && !paused ? nextRunAt(config.schedule, runs.lastScheduled) : null;
   const base = { last_good_at, next_run_at };
-  if (latest?.state === 'running') {
+  const limit = config && !paused ? missingAfterMs(config.schedule) : null;
+  const since = config ? (last_good_at ?? config.saved_at) : 0;
+  // A run stuck for a day (storage that stopped answering mid-upload) is no backup either.
+  const overdue = limit !== null && now - since > limit;
+  if (latest?.state === 'running' && !overdue) {
     return { state: 'running', message: `A backup is running (${latest.stage}).`, ...base };
   }
   // Paused or not, a last run that failed needs the operator.
@@ -93,13 +102,18 @@ export function backupStatus(
       ...base,
     };
   }
-  const since = last_good_at ?? config.saved_at;
-  if (now - since > MISSING_AFTER_MS) {
+  if (overdue) {
+    const running =
+      latest?.state === 'running'
+        ? ` A backup has been running since ${new Date(latest.started_at).toISOString()} (${latest.stage}); check the target.`
+        : '';
     return {
       state: 'missing',
-      message: last_good_at
-        ? `No good backup for ${Math.floor((now - last_good_at) / HOUR)} h (the last was ${new Date(last_good_at).toISOString()}).`
-        : 'No backup has succeeded since backups were set up, more than 26 h ago.',
+      message:
+        (last_good_at
+          ? `No good backup for ${Math.floor((now - last_good_at) / HOUR)} h (the last was ${new Date(last_good_at).toISOString()}).`
+          : `No backup has succeeded since backups were set up, more than ${Math.round((limit ?? 0) / HOUR)} h ago.`) +
+        running,
       ...base,
     };
   }

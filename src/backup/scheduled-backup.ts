@@ -56,13 +56,21 @@ export async function runBackup(deps: BackupRunDeps, run: BackupRun): Promise<Ba
     enter('upload');
     backupRuns.update(db, run.id, { object, stored_bytes: storedBytes });
     uploaded = true;
-    await target.put(object, sealed);
+    await withinDeadline(
+      target.put(object, sealed),
+      storedBytes,
+      `writing ${object} to ${target.describe()}`,
+    );
     rmSync(sealed, { force: true });
 
     enter('download');
     // Named as in the target, so a failure's message names the archive people would look for.
     const fetched = join(scratch, object);
-    const fetchedBytes = await target.get(object, fetched);
+    const fetchedBytes = await withinDeadline(
+      target.get(object, fetched),
+      storedBytes,
+      `reading ${object} back from ${target.describe()}`,
+    );
     if (fetchedBytes !== storedBytes) {
       throw new OperatorError(
         `the target gave back ${fetchedBytes} bytes of ${object}, but ${storedBytes} were written`,
@@ -123,4 +131,30 @@ function drillKeys(config: StoredBackupConfig): { passphrase?: string; identitie
   return config.encryption.kind === 'passphrase'
     ? { passphrase: config.encryption.passphrase }
     : { identities: [config.drill_identity] };
+}
+
+/** The slowest transfer a run waits for: 10 minutes, or 1 MB/s for large archives. */
+const MIN_TRANSFER_MS = 10 * 60_000;
+const MIN_BYTES_PER_MS = 1_000;
+
+/**
+ * Storage that stops answering mid-transfer (Bun's S3 client has no timeout
+ * of its own) fails the run instead of holding every later backup behind it.
+ */
+function withinDeadline<T>(work: Promise<T>, bytes: number, what: string): Promise<T> {
+  const ms = Math.max(MIN_TRANSFER_MS, bytes / MIN_BYTES_PER_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new OperatorError(
+            `${what} did not finish within ${Math.round(ms / 60_000)} minutes`,
+            'Check that the storage is reachable and answering; the next run tries again.',
+          ),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
