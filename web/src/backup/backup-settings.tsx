@@ -64,7 +64,7 @@ export function BackupSettings(props: {
       },
       (caught) => {
         if (caught instanceof ApiError && caught.error === 'invalid_backup_config') {
-          const fields = (caught.body?.fields ?? {}) as FieldErrors;
+          const fields = sentences((caught.body?.fields ?? {}) as Record<string, string>);
           setHubErrors(fields);
           return <RefusedFields fields={fields} draft={draft} />;
         }
@@ -108,16 +108,19 @@ export function BackupSettings(props: {
           options={EVERY}
           error={errors['schedule.every']}
         />
-        {draft.every !== 'hourly' &&
-          field(
-            'at',
-            'Time of day',
+        {field(
+          'at',
+          'At',
+          draft.every === 'hourly' ? (
+            'Every hour at this time’s minutes past the hour.'
+          ) : (
             <>
               In the hub’s time zone{config ? ` (${config.time_zone})` : ''}
-              {draft.every === 'weekly' ? '; every 7 days from the first backup.' : '.'}
-            </>,
-            { type: 'time' },
-          )}
+              {draft.every === 'weekly' ? ', once a week.' : ', every day.'}
+            </>
+          ),
+          { type: 'time' },
+        )}
       </fieldset>
 
       <fieldset disabled={busy}>
@@ -198,7 +201,7 @@ export function BackupSettings(props: {
               'Passphrase',
               stored.passphrase
                 ? 'Type a new one only to change it; backups already stored keep the old one.'
-                : 'Long and unique: several random words.',
+                : 'At least 12 characters; several random words are best.',
               {
                 type: 'password',
                 autocomplete: 'new-password',
@@ -248,6 +251,22 @@ export function BackupSettings(props: {
         Saving first checks the target: the hub writes, reads back and deletes a small file there.
       </p>
     </form>
+  );
+}
+
+/**
+ * The hub words a field's problem to follow its path ("must be an absolute
+ * path…"); under its field it reads as a sentence ("Must be an absolute path…").
+ */
+function sentences(fields: Record<string, string>): FieldErrors {
+  return Object.fromEntries(
+    Object.entries(fields).map(([path, message]) => {
+      const text = message === 'is required' ? 'required' : message;
+      return [
+        path,
+        `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`,
+      ];
+    }),
   );
 }
 
@@ -302,8 +321,7 @@ function RefusedFields({ fields, draft }: { fields: FieldErrors; draft: BackupDr
 
 /** The hub's paths of the fields the form shows for this draft. */
 function visiblePaths(draft: BackupDraft): string[] {
-  const keys: (keyof BackupDraft)[] = ['every', 'keep', 'maxAgeDays', 'webhookUrl'];
-  if (draft.every !== 'hourly') keys.push('at');
+  const keys: (keyof BackupDraft)[] = ['every', 'at', 'keep', 'maxAgeDays', 'webhookUrl'];
   if (draft.targetKind === 'local') keys.push('path');
   else keys.push('endpoint', 'bucket', 'region', 'prefix', 'accessKeyId', 'secretAccessKey');
   if (draft.encryptionKind === 'passphrase') keys.push('passphrase', 'passphraseConfirm');
