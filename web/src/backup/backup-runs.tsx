@@ -5,6 +5,7 @@ import type { BackupRun } from './backup-types.ts';
 const TRIGGERS: Record<BackupRun['trigger'], string> = {
   schedule: 'Scheduled',
   manual: 'By hand',
+  upgrade: 'Before an upgrade',
 };
 
 /**
@@ -38,6 +39,12 @@ export function BackupRuns({ runs }: { runs: BackupRun[] }) {
             </td>
             <td data-label="Stored">
               {run.stored_bytes === null ? '—' : formatBytes(run.stored_bytes)}
+              {run.pruned_at ? (
+                <span class="muted" title="Removed from the target by the retention settings">
+                  {' '}
+                  (removed)
+                </span>
+              ) : null}
             </td>
             <td data-label="Result" class="audit-wrap" data-testid="backup-run-result">
               <Result run={run} />

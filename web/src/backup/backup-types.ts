@@ -47,7 +47,8 @@ export type RunStage = 'snapshot' | 'encrypt' | 'upload' | 'download' | 'drill' 
 
 export interface BackupRun {
   id: number;
-  trigger: 'schedule' | 'manual';
+  /** `upgrade`: the hub backed up before upgrading itself. */
+  trigger: 'schedule' | 'manual' | 'upgrade';
   started_at: number;
   finished_at: number | null;
   state: 'running' | 'ok' | 'failed';
@@ -60,4 +61,6 @@ export interface BackupRun {
   drill: null | { ok: boolean; ms: number; databases: number; tables: number; rows: number };
   /** Operator-facing: what went wrong and what to do. */
   error: string | null;
+  /** When retention removed its archive from the target. */
+  pruned_at?: number | null;
 }
