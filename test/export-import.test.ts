@@ -475,7 +475,7 @@ describe('a hub killed mid-export', () => {
     // What the hub left is in its scratch folder, under names that say so...
     const left = readdirSync(join(victim.home, 'tmp')).filter((f) => f.startsWith('export-'));
     expect(left.length).toBeGreaterThan(0);
-    // ...and the next export, once the hub runs again, clears it away.
+    // ...and the hub clears it away when it starts again.
     const again = await freshHub({}, victim.home);
     hubs.push(again.hub);
     const second = await runBinary(victimBin, ['export', '-o', out], {

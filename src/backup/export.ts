@@ -57,7 +57,6 @@ export interface ExportResult {
  * `.partial` file, never one that looks finished.
  */
 export async function writeExport(home: string, dest: string): Promise<ExportResult> {
-  removeLeftovers(join(home, 'tmp'));
   const staging = join(home, 'tmp', `export-${randomUUID()}`);
   mkdirSync(staging, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(dest), { recursive: true });
@@ -80,11 +79,11 @@ export async function writeExport(home: string, dest: string): Promise<ExportRes
           const mode = stat.mode & 0o777;
           if (isSqlite(path)) {
             const copy = join(staging, `${databases}.db`);
-            await copyDatabase(path, copy);
+            const rows = await copyDatabase(path, copy);
             databases++;
             const written = await addFile(archive, HOME_PREFIX + rel, copy, mode);
             rmSync(copy, { force: true });
-            files.push({ path: rel, ...written, mode, kind: 'sqlite' });
+            files.push({ path: rel, ...written, mode, kind: 'sqlite', rows });
             continue;
           }
           const written = await addFile(archive, HOME_PREFIX + rel, path, mode);
@@ -143,17 +142,6 @@ async function addFile(archive: ArchiveWriter, name: string, path: string, mode:
   }
 }
 
-/**
- * Exports run one at a time, so any export-* already in tmp/ is what a hub
- * killed mid-export left (a staging folder, a built archive): scratch to remove.
- */
-function removeLeftovers(tmp: string): void {
-  if (!existsSync(tmp)) return;
-  for (const name of readdirSync(tmp)) {
-    if (name.startsWith('export-')) rmSync(join(tmp, name), { recursive: true, force: true });
-  }
-}
-
 /** Relative paths of every file and symlink under `home` that an export carries, sorted. */
 function walk(home: string): string[] {
   const out: string[] = [];
@@ -194,13 +182,16 @@ const WORKER_URL = Bun.main.includes('$bunfs')
  * A consistent copy of a live database: VACUUM INTO reads it in one read
  * transaction (writers in WAL mode carry on), and includes what is still
  * in its -wal file. It runs in a worker, so the hub keeps answering; the
- * copy is left at `copy`, to be streamed into the archive.
+ * copy is left at `copy`, to be streamed into the archive. Resolves to the
+ * copy's rows per table, recorded in the manifest for restore drills.
  */
-function copyDatabase(path: string, copy: string): Promise<void> {
+function copyDatabase(path: string, copy: string): Promise<Record<string, number>> {
   const worker = new Worker(WORKER_URL);
-  return new Promise<void>((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<{ ok: boolean; message?: string }>) => {
-      if (event.data.ok) resolve();
+  return new Promise<Record<string, number>>((resolve, reject) => {
+    worker.onmessage = (
+      event: MessageEvent<{ ok: boolean; rows?: Record<string, number>; message?: string }>,
+    ) => {
+      if (event.data.ok) resolve(event.data.rows ?? {});
       else reject(new Error(`cannot copy ${path}: ${event.data.message}`));
     };
     worker.onerror = (event) => reject(new Error(`cannot copy ${path}: ${event.message}`));

@@ -28,6 +28,8 @@ export const ManifestFile = z.object({
   mode: z.number().int().min(0).max(0o777),
   /** `sqlite`: copied with VACUUM INTO, not byte for byte. */
   kind: z.enum(['file', 'sqlite']),
+  /** sqlite: rows per table at the snapshot's instant (absent in older exports). */
+  rows: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 export type ManifestFile = z.infer<typeof ManifestFile>;
 
@@ -50,4 +52,11 @@ export type Manifest = z.infer<typeof Manifest>;
 /** Hex SHA-256 of some bytes. */
 export function sha256(bytes: Uint8Array | string): string {
   return new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
+}
+
+/** Hex SHA-256 of a file, streamed. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = new Bun.CryptoHasher('sha256');
+  for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
+  return hash.digest('hex');
 }

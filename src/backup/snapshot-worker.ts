@@ -2,6 +2,7 @@
 // and VACUUM INTO of a large module database would stall every request
 // meanwhile. The copy stays on disk; the export streams it from there.
 import { Database } from 'bun:sqlite';
+import { countRows } from './row-counts.ts';
 
 declare const self: Worker;
 
@@ -16,7 +17,8 @@ self.onmessage = (event: MessageEvent<{ path: string; copy: string }>) => {
     } finally {
       db.close();
     }
-    self.postMessage({ ok: true });
+    // The copy is the database at the snapshot's instant: its rows are what a restore must give back.
+    self.postMessage({ ok: true, rows: countRows(copy) });
   } catch (error) {
     self.postMessage({ ok: false, message: (error as Error).message });
   }

@@ -1,3 +1,4 @@
+import type { BackupStatus } from '../backup/backup-schedule.ts';
 import { serviceState } from '../platform/units/service-state.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
 import { parseFlags } from './flags.ts';
@@ -12,7 +13,8 @@ export const status: Command = {
     'Options:',
     '  --json    print {hub, modules} as JSON: the hub (origin, pid, port, version, home,',
     '            module counts, service: the unit and its manager’s state) and the',
-    '            GET /api/modules array',
+    "            GET /api/modules array; hub.backups is the scheduled backups' state",
+    '            (off, ok, running, failing, missing), message, last_good_at, next_run_at',
   ].join('\n'),
   async run(args) {
     const { values, positionals } = parseFlags(args, { json: 'switch' });
@@ -29,6 +31,7 @@ export const status: Command = {
       }
       const modules = await client.modules();
       const health = await client.health();
+      const backups = await backupStatusOf(client);
       if (values.json === true) {
         const hub = {
           origin: client.origin,
@@ -38,6 +41,7 @@ export const status: Command = {
           home: client.home,
           started_at: client.runtime.started_at,
           modules: health.modules,
+          backups,
           service: {
             manager: service.manager,
             unit: service.unit?.file ?? null,
@@ -52,6 +56,7 @@ export const status: Command = {
         `hub ${client.origin} (parachute ${health.version}) — ${total} module${total === 1 ? '' : 's'}, ${running} running`,
       );
       console.log(`service: ${service.summary}`);
+      if (backups) console.log(backupLine(backups));
       if (modules.length === 0) {
         console.log('No modules installed. Add one with `parachute install <package>`.');
         return EXIT.ok;
@@ -63,3 +68,22 @@ export const status: Command = {
     }
   },
 };
+
+/** GET /api/hub/backups' status; null from a hub that predates scheduled backups. */
+async function backupStatusOf(client: HubClient): Promise<BackupStatus | null> {
+  try {
+    return (await client.call<{ status: BackupStatus }>('GET', '/api/hub/backups')).status;
+  } catch {
+    return null;
+  }
+}
+
+/** One line: `backups: ok — Last good backup …`, with a warning mark when they need the operator. */
+export function backupLine(status: BackupStatus): string {
+  const mark = status.state === 'failing' || status.state === 'missing' ? ' (!)' : '';
+  const next =
+    status.next_run_at && status.state !== 'running'
+      ? ` Next run ${new Date(status.next_run_at).toISOString()}.`
+      : '';
+  return `backups: ${status.state}${mark} — ${status.message}${next}`;
+}

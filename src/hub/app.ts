@@ -20,6 +20,8 @@ import { rotationRoutes } from '../auth/rotation-routes.ts';
 import { setupGate } from '../auth/setup-gate.ts';
 import { setupRoutes } from '../auth/setup-routes.ts';
 import { usersRoutes } from '../auth/users-routes.ts';
+import { backupRoutes } from '../backup/backup-routes.ts';
+import type { BackupScheduler } from '../backup/backup-scheduler.ts';
 import { exportRoutes } from '../backup/export-routes.ts';
 import type { ModuleIsolation } from '../modules/isolation.ts';
 import { isolationRoutes } from '../modules/isolation-routes.ts';
@@ -45,6 +47,8 @@ export interface AppDeps {
   /** Modules whose documents are sandboxed (modules.md section 7). */
   isolation: ModuleIsolation;
   spaFiles: SpaFiles;
+  /** Scheduled backups: their clock runs from boot, their routes are here. */
+  backups: BackupScheduler;
 }
 
 /**
@@ -132,8 +136,10 @@ export function createApp(deps: AppDeps) {
       .use(exportRoutes(deps.auth))
       // GET /api/hub/logs (the hub's own recent log lines; ?follow=1 streams)
       .use(hubLogsRoutes(deps.auth))
+      // GET /api/hub/backups, PUT|DELETE /api/hub/backups/config, POST /api/hub/backups/run
+      .use(backupRoutes(deps.auth, deps.backups))
       // GET|POST /api/hub/upgrade (admin): upgrade the hub binary, its progress; POST .../check
-      .use(hubUpgradeRoutes(deps.auth, latest))
+      .use(hubUpgradeRoutes(deps.auth, latest, deps.backups))
       // GET /admin, /admin/*, /login (embedded SPA)
       .use(spaRoutes(deps.spaFiles))
   );

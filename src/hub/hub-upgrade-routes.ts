@@ -4,9 +4,11 @@ import * as z from 'zod/mini';
 import { audit } from '../auth/audit.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
-import { OperatorError } from '../platform/operator-error.ts';
+import type { BackupScheduler } from '../backup/backup-scheduler.ts';
+import { OperatorError, operatorMessage } from '../platform/operator-error.ts';
 import { readRuntime } from '../platform/runtime-file.ts';
 import { record } from '../store/audit.ts';
+import { backupBeforeUpgrade } from '../upgrade/backup-before-upgrade.ts';
 import type { LatestRelease } from '../upgrade/latest-release.ts';
 import { startWatcher } from '../upgrade/start-watcher.ts';
 import { upgradeRefusal } from '../upgrade/upgrade-refusal.ts';
@@ -28,7 +30,11 @@ const UpgradeBody = z.object({
  * GET reads its progress from <home>/upgrade.json, which outlives the
  * restart, so the Upgrade page keeps polling across it.
  */
-export function hubUpgradeRoutes(ctx: AuthContext, latest: LatestRelease) {
+export function hubUpgradeRoutes(
+  ctx: AuthContext,
+  latest: LatestRelease,
+  backups: BackupScheduler,
+) {
   // The port the hub actually listens on (run/hub.json), for the watcher's /health checks.
   const port = () => readRuntime(ctx.home)?.port ?? ctx.port;
   /** The outcome lands in the audit log once, whichever hub (new or rolled back) reads it first. */
@@ -88,23 +94,26 @@ export function hubUpgradeRoutes(ctx: AuthContext, latest: LatestRelease) {
         );
       const id = randomUUID();
       const to = parsed.data.to;
-      try {
-        await startWatcher({
-          id,
-          home: ctx.home,
-          port: port(),
-          env: ctx.env,
-          ...(to ? { to } : {}),
-        });
-      } catch (error) {
-        if (!(error instanceof OperatorError)) throw error;
-        audit(ctx, request, principal, {
-          action: 'hub.upgrade',
-          target: to ?? null,
-          outcome: 'failure',
-          detail: { id, error: error.message },
-        });
-        return status(409, { ...errorBody('cannot_upgrade', error.message), hint: error.hint });
+      const watcher = () =>
+        startWatcher({ id, home: ctx.home, port: port(), env: ctx.env, ...(to ? { to } : {}) });
+      if (backupsEnabled(backups)) {
+        // The full backup first (its steps land in upgrade.json), then the watcher; answered now.
+        void backupBeforeUpgrade({ backups, db: ctx.db, home: ctx.home, id, to: to ?? null })
+          .then((ok) => (ok ? watcher() : undefined))
+          .catch((error) => failLate(ctx.home, id, error));
+      } else {
+        try {
+          await watcher();
+        } catch (error) {
+          if (!(error instanceof OperatorError)) throw error;
+          audit(ctx, request, principal, {
+            action: 'hub.upgrade',
+            target: to ?? null,
+            outcome: 'failure',
+            detail: { id, error: error.message },
+          });
+          return status(409, { ...errorBody('cannot_upgrade', error.message), hint: error.hint });
+        }
       }
       audit(ctx, request, principal, {
         action: 'hub.upgrade',
@@ -114,4 +123,23 @@ export function hubUpgradeRoutes(ctx: AuthContext, latest: LatestRelease) {
       });
       return status(202, { id });
     });
+}
+
+/** Scheduled backups are set up and on (a damaged settings file counts as off here). */
+function backupsEnabled(backups: BackupScheduler): boolean {
+  try {
+    return backups.config()?.enabled === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The watcher could not start after the backup: the upgrade ends failed, saying why. */
+function failLate(home: string, id: string, error: unknown): void {
+  const status = readStatus(home);
+  if (!status || status.id !== id) return;
+  status.state = 'failed';
+  status.error = `${operatorMessage(error)} Nothing was upgraded.`;
+  status.finished_at = new Date().toISOString();
+  writeStatus(home, status);
 }

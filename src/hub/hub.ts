@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import { startAuth } from '../auth/boot.ts';
+import { BackupScheduler } from '../backup/backup-scheduler.ts';
 import { ModuleIsolation } from '../modules/isolation.ts';
 import { type Mount, matchMount } from '../modules/mounts.ts';
 import { moduleOfHost } from '../platform/apps-domain.ts';
@@ -108,7 +109,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   hosts.appsDomain = () => authCtx.appsDomain;
   const checkDb = () => pingDb(store);
   const isolation = new ModuleIsolation(store);
+  const backups = new BackupScheduler({
+    db: store,
+    home: config.home,
+    origin: () => authCtx.origin,
+  });
+  backups.start();
   const app = lazyApp({
+    backups,
     state,
     auth: auth.ctx,
     modules: modules.manager,
@@ -237,6 +245,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       // A running install or upgrade ends first (its `bun` killed, its work
       // undone), so nothing writes to the home once the lock is released.
       const operationEnded = modules.manager.stop();
+      // A backup cut short is failed at the next boot; its scratch is removed then.
+      backups.stop();
       visitorPools.closeAll();
       // Modules next, all at once, each SIGTERM -> SIGKILL within its grace.
       await modules.supervisor.stopAll();

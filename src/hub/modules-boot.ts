@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthContext } from '../auth/context.ts';
+import { removeScratch } from '../backup/scratch.ts';
 import { ModuleManager } from '../modules/manager.ts';
 import { Registry } from '../modules/registry.ts';
 import { ensureShims } from '../modules/shims.ts';
@@ -34,6 +35,8 @@ export async function startModules(
   // The container image points TMPDIR here (deploy.md): it must exist before any module runs.
   const tmpDir = join(home, 'tmp');
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  // What an export or a backup killed mid-way left there (nothing uses it yet).
+  removeScratch(home);
   const manager = new ModuleManager({
     home,
     registry: new Registry(paths.servicesJson),

@@ -11,3 +11,11 @@ export class OperatorError extends Error {
     this.name = 'OperatorError';
   }
 }
+
+/** One sentence for the operator: an OperatorError's message and hint, else the error's message. */
+export function operatorMessage(error: unknown): string {
+  if (error instanceof OperatorError) {
+    return `${error.message.replace(/\.$/, '')}. ${error.hint}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -286,4 +286,31 @@ export const migrations: Migration[] = [
       CREATE INDEX audit_log_by_at ON audit_log (at);
     `,
   },
+  {
+    version: 9,
+    name: 'backup_runs',
+    // One row per scheduled or manual backup (issue 18 point 3): what was
+    // written where, and what its restore drill found. Errors are the
+    // operator-facing message, never a credential.
+    sql: `
+      CREATE TABLE backup_runs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        trigger      TEXT NOT NULL CHECK (trigger IN ('schedule', 'manual', 'upgrade')),
+        started_at   INTEGER NOT NULL,
+        finished_at  INTEGER,
+        state        TEXT NOT NULL CHECK (state IN ('running', 'ok', 'failed')),
+        stage        TEXT NOT NULL,
+        target       TEXT NOT NULL, -- where, in words (a folder, s3://bucket/prefix)
+        object       TEXT,          -- the archive's name in the target
+        bytes        INTEGER,       -- the archive before encryption
+        stored_bytes INTEGER,       -- what the target holds
+        files        INTEGER,
+        databases    INTEGER,
+        drill        TEXT,          -- JSON {ok, ms, databases, tables, rows}, or NULL
+        error        TEXT,
+        pruned_at    INTEGER        -- when retention removed its archive
+      ) STRICT;
+      CREATE INDEX backup_runs_by_started ON backup_runs (started_at);
+    `,
+  },
 ];

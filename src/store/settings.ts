@@ -1,7 +1,11 @@
 import type { Database } from 'bun:sqlite';
 
-/** Hub-wide settings the admin changes at runtime: the issuer origin, the apps domain. */
-export type SettingKey = 'origin' | 'apps_domain';
+/**
+ * Hub-wide settings the admin changes at runtime (the issuer origin, the apps
+ * domain), and what the hub remembers across restarts (the backup state its
+ * webhook was last told about).
+ */
+export type SettingKey = 'origin' | 'apps_domain' | 'backup_alerted';
 
 /** Reads one setting, or null when it was never set. */
 export function getSetting(db: Database, key: SettingKey): string | null {

@@ -9,7 +9,12 @@ import { newer } from './latest-release.ts';
 import { backupHubDb } from './pre-upgrade-backup.ts';
 import { binaryVersion, downloadVerified } from './release-download.ts';
 import { rollBack, swapIn } from './swap-binary.ts';
-import { type UpgradeState, type UpgradeStatus, writeStatus } from './upgrade-status.ts';
+import {
+  readStatus,
+  type UpgradeState,
+  type UpgradeStatus,
+  writeStatus,
+} from './upgrade-status.ts';
 
 /** How long a restarted hub has to answer /health with the new version (deploy.md). */
 export const HEALTH_TIMEOUT_MS = 60_000;
@@ -43,14 +48,17 @@ export interface UpgradePlan {
  */
 export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
   const now = () => new Date().toISOString();
+  // Steps the hub wrote for this upgrade before starting it (its backup) stay in front.
+  const earlier = readStatus(plan.home);
+  const same = earlier?.id === plan.id ? earlier : null;
   const status: UpgradeStatus = {
     id: plan.id,
     state: 'running',
     from: VERSION,
     to: plan.to ?? null,
-    started_at: now(),
+    started_at: same?.started_at ?? now(),
     finished_at: null,
-    steps: [],
+    steps: same?.steps ?? [],
     error: null,
   };
   const step = (message: string) => {
