@@ -57,14 +57,14 @@ test('an admin sets up an encrypted folder backup; bad values are named by field
   const form = settings(page);
 
   // A relative folder and keep 0: the hub names both fields, nothing is saved.
-  await form.getByLabel('Folder').fill('backups');
-  await form.getByLabel('Backups to keep').fill('0');
+  await form.getByLabel('Folder', { exact: true }).fill('backups');
+  await form.getByLabel('Backups to keep', { exact: true }).fill('0');
   await form.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-  await form.getByLabel('Passphrase again').fill(PASSPHRASE);
+  await form.getByLabel('Passphrase again', { exact: true }).fill(PASSPHRASE);
   await form.getByRole('button', { name: 'Save' }).click();
   await form.getByRole('alert').filter({ hasText: 'see the marked fields' }).waitFor();
   for (const label of ['Folder', 'Backups to keep']) {
-    const input = form.getByLabel(label);
+    const input = form.getByLabel(label, { exact: true });
     expect(await input.getAttribute('aria-invalid')).toBe('true');
     // The message is read out with the field and sits under it.
     const described = (await input.getAttribute('aria-describedby')) ?? '';
@@ -73,15 +73,15 @@ test('an admin sets up an encrypted folder backup; bad values are named by field
   }
   await shot(page, 'backup-schedule-field-errors');
   // Fixing a field clears the hub's word on it.
-  await form.getByLabel('Folder').fill(folder);
-  expect(await form.getByLabel('Folder').getAttribute('aria-invalid')).toBeNull();
+  await form.getByLabel('Folder', { exact: true }).fill(folder);
+  expect(await form.getByLabel('Folder', { exact: true }).getAttribute('aria-invalid')).toBeNull();
 
   // A mistyped confirmation is caught before anything is sent.
-  await form.getByLabel('Backups to keep').fill('3');
-  await form.getByLabel('Passphrase again').fill(`${PASSPHRASE}x`);
+  await form.getByLabel('Backups to keep', { exact: true }).fill('3');
+  await form.getByLabel('Passphrase again', { exact: true }).fill(`${PASSPHRASE}x`);
   await form.getByRole('button', { name: 'Save' }).click();
   await form.getByText('The two passphrases differ').waitFor();
-  await form.getByLabel('Passphrase again').fill(PASSPHRASE);
+  await form.getByLabel('Passphrase again', { exact: true }).fill(PASSPHRASE);
   await form.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 30_000 });
 
@@ -116,8 +116,10 @@ test('the stored passphrase is never shown again: not in the form, the page or t
   expect(await passphrase.inputValue()).toBe('');
   expect(await passphrase.getAttribute('placeholder')).toBe('stored — leave empty to keep');
   // The stored settings are what the form shows.
-  expect(await settings(page).getByLabel('Folder').inputValue()).toBe(folder);
-  expect(await settings(page).getByLabel('Backups to keep').inputValue()).toBe('3');
+  expect(await settings(page).getByLabel('Folder', { exact: true }).inputValue()).toBe(folder);
+  expect(await settings(page).getByLabel('Backups to keep', { exact: true }).inputValue()).toBe(
+    '3',
+  );
   expect(await page.content()).not.toContain(PASSPHRASE);
   const answer = await page.evaluate(() =>
     fetch('/api/hub/backups', { credentials: 'same-origin' }).then((r) => r.text()),
@@ -135,11 +137,11 @@ test('an unreachable S3 target is refused for the whole form and nothing is save
   const page = await backupPage();
   const form = settings(page);
   await form.getByText('S3-compatible storage').click();
-  await form.getByLabel('Endpoint').fill(`http://127.0.0.1:${port}`);
-  await form.getByLabel('Bucket').fill('parachute');
-  await form.getByLabel('Region').fill('us-east-1');
-  await form.getByLabel('Access key ID').fill('test-key');
-  await form.getByLabel('Secret access key').fill('test-secret-never-shown');
+  await form.getByLabel('Endpoint', { exact: true }).fill(`http://127.0.0.1:${port}`);
+  await form.getByLabel('Bucket', { exact: true }).fill('parachute');
+  await form.getByLabel('Region', { exact: true }).fill('us-east-1');
+  await form.getByLabel('Access key ID', { exact: true }).fill('test-key');
+  await form.getByLabel('Secret access key', { exact: true }).fill('test-secret-never-shown');
   await form.getByRole('button', { name: 'Save' }).click();
   const refused = form.getByRole('alert');
   await refused.waitFor({ timeout: 60_000 });
@@ -148,8 +150,8 @@ test('an unreachable S3 target is refused for the whole form and nothing is save
   await shot(page, 'backup-schedule-unreachable');
   // Still the folder: a fresh page shows the saved settings.
   await page.reload();
-  await settings(page).getByLabel('Folder').waitFor();
-  expect(await settings(page).getByLabel('Folder').inputValue()).toBe(folder);
+  await settings(page).getByLabel('Folder', { exact: true }).waitFor();
+  expect(await settings(page).getByLabel('Folder', { exact: true }).inputValue()).toBe(folder);
   await page.close();
 }, 90_000);
 
@@ -227,7 +229,7 @@ test('turning off, confirmed first, forgets the settings', async () => {
     .filter({ hasText: 'Scheduled backups are off.' })
     .waitFor({ timeout: 10_000 });
   await page.getByTestId('backup-status').filter({ hasText: /Off/ }).waitFor();
-  expect(await settings(page).getByLabel('Folder').inputValue()).toBe('');
+  expect(await settings(page).getByLabel('Folder', { exact: true }).inputValue()).toBe('');
   expect(
     await settings(page).getByLabel('Passphrase', { exact: true }).getAttribute('placeholder'),
   ).toBeNull();

@@ -38,8 +38,11 @@ export function BackupRuns({ runs }: { runs: BackupRun[] }) {
               </span>
             </td>
             <td data-label="Stored">
-              {run.stored_bytes === null ? '—' : formatBytes(run.stored_bytes)}
-              {run.pruned_at ? (
+              {/* A failed run's archive is not one to count on, whatever was written. */}
+              {run.state !== 'ok' || run.stored_bytes === null
+                ? '—'
+                : formatBytes(run.stored_bytes)}
+              {run.pruned ? (
                 <span class="muted" title="Removed from the target by the retention settings">
                   {' '}
                   (removed)
@@ -58,7 +61,10 @@ export function BackupRuns({ runs }: { runs: BackupRun[] }) {
 
 function Result({ run }: { run: BackupRun }) {
   if (run.state === 'running') return <span class="muted">{STAGES[run.stage]}…</span>;
-  if (run.state === 'failed') return <span class="error">{run.error ?? 'Failed.'}</span>;
+  if (run.state === 'failed') return <span class="error">{sentence(run.error ?? 'failed.')}</span>;
   if (run.drill?.ok) return <>Checked: {drillText(run.drill)}</>;
   return <span class="muted">Stored; no restore drill recorded.</span>;
 }
+
+/** The hub words an error to follow "failed at upload: "; alone in a cell it starts a sentence. */
+const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;

@@ -61,6 +61,6 @@ export interface BackupRun {
   drill: null | { ok: boolean; ms: number; databases: number; tables: number; rows: number };
   /** Operator-facing: what went wrong and what to do. */
   error: string | null;
-  /** When retention removed its archive from the target. */
-  pruned_at?: number | null;
+  /** Retention has removed its archive from the target. */
+  pruned?: boolean;
 }

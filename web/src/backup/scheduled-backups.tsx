@@ -88,7 +88,7 @@ export function ScheduledBackups() {
           <BackupSettings
             key={formKey}
             config={data.config}
-            onSaved={() => afterChange('Saved. The target answered.')}
+            onSaved={() => afterChange('Saved: the target took a test file and gave it back.')}
           />
         </>
       )}
