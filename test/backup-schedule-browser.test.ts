@@ -8,9 +8,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { newDrillIdentity, recipientOf } from '../src/backup/age-file.ts';
 import { ADMIN } from './helpers/api.ts';
 import { collectPageErrors, shot, signedInBrowser, unexpectedErrors } from './helpers/browser.ts';
 import { hubWithOperator, trackHubs } from './helpers/modules.ts';
+import { type S3Server, startS3Server } from './helpers/s3-server.ts';
 
 const hubs = trackHubs();
 let url: string;
@@ -19,7 +21,8 @@ let signedIn: BrowserContext;
 let folder: string;
 
 const PASSPHRASE = 'violet-otter-quarry-lantern-93';
-const DRILL = /^Checked: restored \d+ databases?, [\d,]+ tables?, [\d,]+ rows? in \d+\.\d s$/;
+const DRILL =
+  /^Checked: restored \d+ databases?, [\d,]+ tables?, [\d,]+ rows? in (\d+ ms|\d+\.\d s)$/;
 
 beforeAll(async () => {
   ({ url } = await hubWithOperator(hubs));
@@ -27,8 +30,10 @@ beforeAll(async () => {
   folder = join(await mkdtemp(join(tmpdir(), 'parachute-backup-target-')), 'backups');
   mkdirSync(folder);
 }, 60_000);
+let s3: S3Server | undefined;
 afterAll(async () => {
   await browser?.close();
+  await s3?.stop();
 });
 
 async function backupPage(context: BrowserContext = signedIn): Promise<Page> {
@@ -41,6 +46,15 @@ async function backupPage(context: BrowserContext = signedIn): Promise<Page> {
 
 const settings = (page: Page) => page.getByRole('form', { name: 'Backup settings' });
 const newestRun = (page: Page) => page.getByTestId('backup-run').first();
+
+/** Clicks "Back up now" and waits for that run to pass. */
+async function backUpNow(page: Page) {
+  const before = await page.getByTestId('backup-run').count();
+  await page.getByRole('button', { name: 'Back up now' }).click();
+  await page.getByTestId('backup-run').nth(before).waitFor({ timeout: 10_000 });
+  expect(await newestRun(page).textContent()).toContain('By hand');
+  await newestRunEnds(page, 'ok');
+}
 
 /** Waits until the newest run in the table has ended (the page polls while one runs). */
 async function newestRunEnds(page: Page, state: 'ok' | 'failed') {
@@ -157,11 +171,7 @@ test('an unreachable S3 target is refused for the whole form and nothing is save
 
 test('"Back up now" runs one by hand, followed live until its drill passes', async () => {
   const page = await backupPage();
-  const before = await page.getByTestId('backup-run').count();
-  await page.getByRole('button', { name: 'Back up now' }).click();
-  await page.getByTestId('backup-run').nth(before).waitFor({ timeout: 10_000 });
-  expect(await newestRun(page).textContent()).toContain('By hand');
-  await newestRunEnds(page, 'ok');
+  await backUpNow(page);
   expect(await newestRun(page).getByTestId('backup-run-result').textContent()).toMatch(DRILL);
   await page.close();
 }, 120_000);
@@ -235,3 +245,53 @@ test('turning off, confirmed first, forgets the settings', async () => {
   ).toBeNull();
   await page.close();
 }, 60_000);
+
+test('S3 storage with an age recipient: the secret key is kept, never shown back', async () => {
+  s3 = await startS3Server();
+  // The operator's own key pair; only its public half goes to the hub.
+  const recipient = await recipientOf(await newDrillIdentity());
+  const page = await backupPage();
+  const form = settings(page);
+  await form.getByText('S3-compatible storage').click();
+  await form.getByLabel('Endpoint', { exact: true }).fill(s3.endpoint);
+  await form.getByLabel('Bucket', { exact: true }).fill(s3.bucket);
+  await form.getByLabel('Region', { exact: true }).fill('us-east-1');
+  await form.getByLabel('Prefix (optional)', { exact: true }).fill('hub/');
+  await form.getByLabel('Access key ID', { exact: true }).fill(s3.accessKeyId);
+  await form.getByLabel('Secret access key', { exact: true }).fill(s3.secretAccessKey);
+  await form.getByText('An age public key').click();
+  await form.getByLabel('age recipient', { exact: true }).fill(recipient);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 30_000 });
+  // The schedule ran before (to the folder), so its next slot stands; one now proves the bucket.
+  await backUpNow(page);
+  expect(await newestRun(page).getByTestId('backup-run-result').textContent()).toMatch(DRILL);
+  expect(readdirSync(join(s3.dir, s3.bucket), { recursive: true }).join(' ')).toContain('.age');
+
+  // A fresh page: the settings as stored, the secret as a placeholder only.
+  await page.reload();
+  const secret = settings(page).getByLabel('Secret access key', { exact: true });
+  await secret.waitFor();
+  expect(await secret.inputValue()).toBe('');
+  expect(await secret.getAttribute('placeholder')).toBe('stored — leave empty to keep');
+  expect(await settings(page).getByLabel('Access key ID', { exact: true }).inputValue()).toBe(
+    s3.accessKeyId,
+  );
+  expect(await settings(page).getByLabel('age recipient', { exact: true }).inputValue()).toBe(
+    recipient,
+  );
+  expect(await page.content()).not.toContain(s3.secretAccessKey);
+  const answer = await page.evaluate(() =>
+    fetch('/api/hub/backups', { credentials: 'same-origin' }).then((r) => r.text()),
+  );
+  expect(answer).toContain('"secret_set":true');
+  expect(answer).not.toContain(s3.secretAccessKey);
+  await shot(page, 'backup-schedule-s3-recipient');
+
+  // Saved again with the secret left empty: the stored one is kept, and backups still work.
+  await settings(page).getByLabel('Backups to keep', { exact: true }).fill('5');
+  await settings(page).getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 30_000 });
+  await backUpNow(page);
+  await page.close();
+}, 120_000);

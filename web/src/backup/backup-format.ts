@@ -22,7 +22,9 @@ export function drillText(drill: NonNullable<BackupRun['drill']>): string {
     plural(drill.tables, 'table', 'tables'),
     plural(drill.rows, 'row', 'rows'),
   ].join(', ');
-  return `restored ${counts} in ${(drill.ms / 1000).toFixed(1)} s`;
+  // A small hub restores in milliseconds: "0.0 s" would read as nothing happened.
+  const took = drill.ms < 1000 ? `${Math.round(drill.ms)} ms` : `${(drill.ms / 1000).toFixed(1)} s`;
+  return `restored ${counts} in ${took}`;
 }
 
 /** What a running backup is doing, in words. */
