@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { S3Client } from 'bun';
 import { decryptFile, encryptFile, newDrillIdentity, recipientOf } from '../src/backup/age-file.ts';
 import { LocalTarget } from '../src/backup/targets/local-target.ts';
+import { S3Target } from '../src/backup/targets/s3-target.ts';
 import {
   BACKUP_NAME,
   type BackupTarget,
@@ -141,7 +142,7 @@ describe('S3 target', () => {
 
   test('list shows only finished backups under its own prefix', async () => {
     const target = s3Target();
-    const other = s3Target({ prefix: 'hub-two/' });
+    const other = s3Target({ prefix: '/hub-two/' });
     const file = randomFile('s3-small.bin', 1);
     await target.put(name, file);
     await other.put(backupName(new Date('2026-12-01T03:00:00.000Z')), file);
@@ -157,6 +158,10 @@ describe('S3 target', () => {
     expect((await other.list()).map((o) => o.name)).toEqual([
       'parachute-backup-2026-12-01T03-00-00-000Z.tar.gz.age',
     ]);
+    // "/hub-two/" was taken as the prefix "hub-two/".
+    expect(await allKeys()).toContain(
+      'hub-two/parachute-backup-2026-12-01T03-00-00-000Z.tar.gz.age',
+    );
     // probe() cleans up after itself.
     await target.probe();
     expect((await allKeys()).filter((k) => k.includes('probe'))).toEqual([]);
@@ -202,6 +207,28 @@ describe('S3 target', () => {
       proxy.set('pass');
     }
     await target.probe(); // and back
+  }, 30_000);
+
+  test('an endpoint that accepts connections and never answers: a deadline, not a hang', async () => {
+    const quick = new S3Target({
+      endpoint: proxy.endpoint,
+      bucket: s3.bucket,
+      region: 'us-east-1',
+      prefix: '',
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      timeoutMs: 1000,
+    });
+    proxy.set('hang');
+    try {
+      const started = performance.now();
+      const error = await refusal(quick.probe());
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(error.message).toBe(`the S3 endpoint ${proxy.endpoint} did not answer within 1 s`);
+      expect((await refusal(quick.list())).message).toContain('did not answer');
+    } finally {
+      proxy.set('pass');
+    }
   }, 30_000);
 
   test('a host name that does not resolve', async () => {

@@ -167,6 +167,77 @@ function checkLedgerFile(path: string): Ledger {
   }
 }
 
+/**
+ * Imports `archive` into `home`, starts a hub there and checks the move: the
+ * module's data (consistent, between the counts at the snapshot's start and
+ * end), its .env, sign-in, the operator token, the module, the signing keys,
+ * the app's grant and refresh token, and the audit log.
+ */
+async function expectMoved(moved: {
+  archive: string;
+  home: string;
+  atStart: Ledger;
+  atEnd: Ledger;
+  app: Awaited<ReturnType<typeof approvedApp>>;
+  jwksBefore: unknown;
+  importEnv?: Record<string, string>;
+  auditActions?: string[];
+}) {
+  const { archive, home, atStart, atEnd, app, jwksBefore } = moved;
+  const imported = await runBinary(bin, ['import', archive], {
+    env: { PARACHUTE_HOME: home, ...moved.importEnv },
+  });
+  expect(imported.stderr).toBe('');
+  expect(imported.code).toBe(0);
+  // The module's data: consistent, and at least what there was when the snapshot began.
+  const copy = checkLedgerFile(join(home, 'fx-ledger', 'ledger.db'));
+  expect(copy.rows).toBeGreaterThanOrEqual(atStart.rows);
+  expect(copy.rows).toBeLessThanOrEqual(atEnd.rows);
+  expect(await Bun.file(join(home, 'fx-ledger', '.env')).text()).toBe(SECRET_ENV);
+  expect(statSync(join(home, 'fx-ledger', '.env')).mode & 0o777).toBe(0o600);
+  expect(statSync(join(home, 'hub.db')).mode & 0o777).toBe(0o600);
+
+  const started = await freshHub({}, home);
+  hubs.push(started.hub);
+  const next = started.url;
+  // The same password signs in.
+  const person = new ApiClient(next);
+  await person.login(ADMIN.username, ADMIN.password);
+  // The operator token still works for the CLI.
+  const operator = operatorClient(next, home);
+  expect((await operator('GET', '/api/modules')).status).toBe(200);
+  // The module was reinstalled from the package list and runs on its data.
+  await running(operator, 'fx-ledger');
+  expect(await ledgerAt(next)).toMatchObject({ rows: copy.rows, max: copy.max });
+  // The same signing keys.
+  expect(await (await fetch(`${next}/.well-known/jwks.json`)).json()).toEqual(jwksBefore);
+  // The app is still registered, and its grant holds: no consent page this time.
+  const clients = (await person.get('/api/oauth/clients')).json.clients as {
+    client_id: string;
+  }[];
+  expect(clients.map((c) => c.client_id)).toContain(app.client.client_id);
+  const as = await discover(next);
+  const again = await authorize(next, as, app.client, person);
+  expect(again.consented).toBe(false);
+  expect((await exchange(as, app.client, again.location)).access_token).toBeTruthy();
+  // Its refresh token from the old host still refreshes.
+  const refreshed = await oauth.processRefreshTokenResponse(
+    as,
+    app.client,
+    await oauth.refreshTokenGrantRequest(as, app.client, none, app.refresh, insecure),
+  );
+  expect(refreshed.access_token).toBeTruthy();
+  // Both ends are in the audit log.
+  const audit = (await person.get('/api/audit?action=hub.')).json.entries as {
+    action: string;
+    outcome: string;
+  }[];
+  expect(audit.map((e) => `${e.action} ${e.outcome}`)).toEqual(
+    expect.arrayContaining(moved.auditActions ?? ['hub.export started', 'hub.import success']),
+  );
+  return { started, copy };
+}
+
 describe('who may export', () => {
   test('only an admin: no one signed in, a plain user and another site get nothing', async () => {
     expect((await fetch(`${url}/api/hub/export`)).status).toBe(401);
@@ -256,57 +327,7 @@ describe('export under load, import into a fresh home', () => {
     // The old hub goes away (the module's port is the same on the new host).
     hub.proc.kill('SIGTERM');
     await hub.proc.exited;
-
-    const home = join(work, 'new-home');
-    const imported = await runBinary(bin, ['import', archive], { env: { PARACHUTE_HOME: home } });
-    expect(imported.stderr).toBe('');
-    expect(imported.code).toBe(0);
-    // The module's data: consistent, and at least what there was when the export began.
-    const copy = checkLedgerFile(join(home, 'fx-ledger', 'ledger.db'));
-    expect(copy.rows).toBeGreaterThanOrEqual(atStart.rows);
-    expect(copy.rows).toBeLessThanOrEqual(atEnd.rows);
-    expect(await Bun.file(join(home, 'fx-ledger', '.env')).text()).toBe(SECRET_ENV);
-    expect(statSync(join(home, 'fx-ledger', '.env')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(home, 'hub.db')).mode & 0o777).toBe(0o600);
-
-    const moved = await freshHub({}, home);
-    hubs.push(moved.hub);
-    const next = moved.url;
-    // The same password signs in.
-    const person = new ApiClient(next);
-    await person.login(ADMIN.username, ADMIN.password);
-    // The operator token still works for the CLI.
-    const operator = operatorClient(next, home);
-    expect((await operator('GET', '/api/modules')).status).toBe(200);
-    // The module was reinstalled from the package list and runs on its data.
-    await running(operator, 'fx-ledger');
-    expect(await ledgerAt(next)).toMatchObject({ rows: copy.rows, max: copy.max });
-    // The same signing keys.
-    expect(await (await fetch(`${next}/.well-known/jwks.json`)).json()).toEqual(jwksBefore);
-    // The app is still registered, and its grant holds: no consent page this time.
-    const clients = (await person.get('/api/oauth/clients')).json.clients as {
-      client_id: string;
-    }[];
-    expect(clients.map((c) => c.client_id)).toContain(app.client.client_id);
-    const as = await discover(next);
-    const again = await authorize(next, as, app.client, person);
-    expect(again.consented).toBe(false);
-    expect((await exchange(as, app.client, again.location)).access_token).toBeTruthy();
-    // Its refresh token from the old host still refreshes.
-    const refreshed = await oauth.processRefreshTokenResponse(
-      as,
-      app.client,
-      await oauth.refreshTokenGrantRequest(as, app.client, none, app.refresh, insecure),
-    );
-    expect(refreshed.access_token).toBeTruthy();
-    // Both ends are in the audit log.
-    const audit = (await person.get('/api/audit?action=hub.')).json.entries as {
-      action: string;
-      outcome: string;
-    }[];
-    expect(audit.map((e) => `${e.action} ${e.outcome}`)).toEqual(
-      expect.arrayContaining(['hub.export started', 'hub.import success']),
-    );
+    await expectMoved({ archive, home: join(work, 'new-home'), atStart, atEnd, app, jwksBefore });
   }, 180_000);
 });
 
@@ -485,4 +506,83 @@ describe('a hub killed mid-export', () => {
     const now = readdirSync(join(victim.home, 'tmp'));
     for (const name of left) expect(now).not.toContain(name);
   }, 120_000);
+});
+
+describe('a scheduled backup under load, restored into a fresh home', () => {
+  test('its drill passes, and the hub it restores is the same hub', async () => {
+    const source = await hubWithOperator(hubs);
+    const op = await install(source.call, { package: await packFixture('ledger') });
+    expect(op.state).toBe('succeeded');
+    mkdirSync(join(source.hub.home, 'fx-ledger'), { recursive: true });
+    writeFileSync(join(source.hub.home, 'fx-ledger', '.env'), SECRET_ENV, { mode: 0o600 });
+    await running(source.call, 'fx-ledger');
+    const base = source.url;
+    const app = await approvedApp(base);
+    const jwksBefore = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+    expect((await fetch(`${base}/fx-ledger/seed?mb=20`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${base}/fx-ledger/write/start`, { method: 'POST' })).status).toBe(200);
+    await waitFor('rows being written', async () =>
+      (await ledgerAt(base)).rows > 200 ? true : undefined,
+    );
+    let signIns = 0;
+    const failures: string[] = [];
+    let loading = true;
+    const signingIn = (async () => {
+      while (loading) {
+        const res = await new ApiClient(base).post('/api/auth/login', ADMIN);
+        if (res.status === 200) signIns++;
+        else failures.push(`${res.status} ${res.text}`);
+      }
+    })();
+
+    const atStart = await ledgerAt(base);
+    const folder = join(work, 'scheduled-backups');
+    const passphrase = 'a long passphrase nobody guesses';
+    // Saving the schedule starts its first run at once, while the load goes on.
+    const saved = await source.call('PUT', '/api/hub/backups/config', {
+      target: { kind: 'local', path: folder },
+      encryption: { kind: 'passphrase', passphrase },
+    });
+    expect(saved.status).toBe(200);
+    type Run = { state: string; object: string; error: string | null; drill: { ok: boolean } };
+    const run = await waitFor(
+      'the scheduled backup',
+      async () => {
+        const runs = (await source.call('GET', '/api/hub/backups')).json.runs as Run[];
+        return runs[0] && runs[0].state !== 'running' ? runs[0] : undefined;
+      },
+      120_000,
+    );
+    const atEnd = await ledgerAt(base);
+    loading = false;
+    await signingIn;
+    await fetch(`${base}/fx-ledger/write/stop`, { method: 'POST' });
+    expect(run.error).toBeNull();
+    expect(run.state).toBe('ok');
+    expect(run.drill.ok).toBe(true);
+    expect(failures).toEqual([]);
+    expect(signIns).toBeGreaterThan(0);
+    expect(atEnd.rows).toBeGreaterThan(atStart.rows);
+
+    source.hub.proc.kill('SIGTERM');
+    await source.hub.proc.exited;
+    const { started } = await expectMoved({
+      archive: join(folder, run.object),
+      home: join(work, 'restored-home'),
+      atStart,
+      atEnd,
+      app,
+      jwksBefore,
+      importEnv: { PARACHUTE_BACKUP_PASSPHRASE: passphrase },
+      auditActions: ['hub.import success'],
+    });
+    // The restored hub keeps backing up to the same place, and counts this backup as good.
+    const restored = operatorClient(started.url, join(work, 'restored-home'));
+    const backups = (await restored('GET', '/api/hub/backups')).json as {
+      status: { state: string };
+      runs: { state: string; object: string }[];
+    };
+    expect(backups.status.state).toBe('ok');
+    expect(backups.runs[0]).toMatchObject({ state: 'ok', object: run.object });
+  }, 240_000);
 });

@@ -8,7 +8,7 @@
 
 import { Database } from 'bun:sqlite';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
@@ -16,7 +16,7 @@ import { detectAsset } from '../src/platform/release-asset.ts';
 import { runUpgrade } from '../src/upgrade/run-upgrade.ts';
 import { ApiClient } from './helpers/api.ts';
 import { isolatedBinary, runBinary, spawnHub, waitFor } from './helpers/binary.ts';
-import { hubWithOperator, trackHubs } from './helpers/modules.ts';
+import { hubWithOperator, type OperatorCall, trackHubs } from './helpers/modules.ts';
 import { brokenBuild, buildVersion, NEW_VERSION, removeBuild } from './helpers/newer-build.ts';
 import { assetForThisMachine, ReleaseServer, sha256 } from './helpers/release-server.ts';
 
@@ -151,6 +151,76 @@ describe('/api/hub/upgrade', () => {
     const anonymous = await new ApiClient(url).post('/api/hub/upgrade', {});
     expect(anonymous.status).toBe(401);
   });
+});
+
+describe('an upgrade from the API takes a full backup first when backups are set up', () => {
+  type Status = { id: string; state: string; error: string | null; steps: { message: string }[] };
+  const finalStatus = (call: OperatorCall, id: string) =>
+    waitFor(
+      'the upgrade to end',
+      async () => {
+        const status = (await call('GET', '/api/hub/upgrade')).json.status as Status | null;
+        return status?.id === id && status.state !== 'running' ? status : undefined;
+      },
+      90_000,
+    );
+  const backupSettings = (folder: string) => ({
+    enabled: false,
+    target: { kind: 'local', path: folder },
+    encryption: { kind: 'passphrase', passphrase: 'a long passphrase nobody guesses' },
+  });
+
+  test('the backup is proven, then the binary is replaced', async () => {
+    channel.publish({ binary: newer, version: NEW_VERSION });
+    const { call, bin } = await hubWithOperator(hubs, {
+      PARACHUTE_RELEASE_URL: channel.url,
+      ...NO_MANAGER,
+    });
+    const folder = mkdtempSync(join(tmpdir(), 'parachute-upgrade-backups-'));
+    expect((await call('PUT', '/api/hub/backups/config', backupSettings(folder))).status).toBe(200);
+    const res = await call('POST', '/api/hub/upgrade', {});
+    expect(res.status).toBe(202);
+    const status = await finalStatus(call, res.json.id as string);
+    expect(status.error).toBeNull();
+    expect(status.state).toBe('restart_needed');
+    const steps = status.steps.map((s) => s.message);
+    expect(steps[0]).toContain('Backing up the whole hub');
+    const proven = steps.findIndex((m) => m.includes('restored by its drill'));
+    const replaced = steps.findIndex((m) => m.startsWith('Replaced '));
+    expect(proven).toBeGreaterThan(0);
+    expect(replaced).toBeGreaterThan(proven);
+    const runs = (await call('GET', '/api/hub/backups')).json.runs as {
+      trigger: string;
+      state: string;
+      object: string;
+    }[];
+    expect(runs[0]).toMatchObject({ trigger: 'upgrade', state: 'ok' });
+    expect(readdirSync(folder)).toEqual([runs[0]?.object as string]);
+    expect((await runBinary(bin, ['--version'])).stdout).toContain(`parachute ${NEW_VERSION}`);
+    rmSync(folder, { recursive: true, force: true });
+  }, 120_000);
+
+  test('a backup that fails stops the upgrade, and nothing is replaced', async () => {
+    channel.publish({ binary: newer, version: NEW_VERSION });
+    const { call, bin } = await hubWithOperator(hubs, {
+      PARACHUTE_RELEASE_URL: channel.url,
+      ...NO_MANAGER,
+    });
+    const folder = mkdtempSync(join(tmpdir(), 'parachute-upgrade-backups-'));
+    expect((await call('PUT', '/api/hub/backups/config', backupSettings(folder))).status).toBe(200);
+    // The backup disk goes away: a file where its folder was.
+    rmSync(folder, { recursive: true });
+    writeFileSync(folder, 'not a folder');
+    const before = sha256(bin);
+    const res = await call('POST', '/api/hub/upgrade', {});
+    expect(res.status).toBe(202);
+    const status = await finalStatus(call, res.json.id as string);
+    expect(status.state).toBe('failed');
+    expect(status.error).toContain('The backup before the upgrade failed at upload');
+    expect(status.error).toContain('Nothing was upgraded');
+    expect(sha256(bin)).toBe(before);
+    rmSync(folder, { force: true });
+  }, 120_000);
 });
 
 test("a request from the hub's account (the system unit's trigger) never installs an older release", async () => {

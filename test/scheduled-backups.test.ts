@@ -145,6 +145,20 @@ describe('scheduled backups to a local folder', () => {
     expect(fields['target.path']).toContain('absolute');
     expect(fields['retention.keep']).toBeDefined();
     expect(fields['encryption.passphrase']).toContain('12');
+    // A recipient age cannot encrypt to (a typo breaks its checksum), and an SSH key.
+    for (const recipient of [
+      'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI',
+    ]) {
+      const res = await call('PUT', '/api/hub/backups/config', {
+        ...localConfig(join(work, 'recipient')),
+        encryption: { kind: 'recipient', recipient },
+      });
+      expect(res.status).toBe(400);
+      expect((res.json.fields as Record<string, string>)['encryption.recipient']).toMatch(
+        /not a valid age recipient|not supported/,
+      );
+    }
     // A folder inside the hub's home would be exported into every later backup.
     const inside = await call('PUT', '/api/hub/backups/config', localConfig(join(hub.home, 'bk')));
     expect(inside.status).toBe(400);

@@ -5,7 +5,7 @@ import type { AuthContext } from '../auth/context.ts';
 import { requireAuth } from '../auth/guard.ts';
 import { errorBody } from '../hub/error-body.ts';
 import { operatorMessage } from '../platform/operator-error.ts';
-import { newDrillIdentity } from './age-file.ts';
+import { newDrillIdentity, recipientProblem } from './age-file.ts';
 import {
   configPath,
   mergeConfigInput,
@@ -50,11 +50,23 @@ export function backupRoutes(ctx: AuthContext, scheduler: BackupScheduler) {
       } catch {
         // A damaged file is replaced by a complete new setting (secrets must then be given).
       }
-      const merged = mergeConfigInput(body, stored, {
+      let merged = mergeConfigInput(body, stored, {
         home: ctx.home,
         drillIdentity: stored?.drill_identity ?? (await newDrillIdentity()),
         now: Date.now(),
       });
+      // The shape is checked by the schema; whether age can encrypt to it, by age itself.
+      const { encryption } = 'config' in merged ? merged.config : { encryption: null };
+      const recipient =
+        encryption?.kind === 'recipient' ? recipientProblem(encryption.recipient) : null;
+      if (recipient) {
+        merged = {
+          problems: {
+            description: `encryption.recipient: ${recipient}`,
+            fields: { 'encryption.recipient': recipient },
+          },
+        };
+      }
       if ('problems' in merged) {
         return status(400, {
           ...errorBody(

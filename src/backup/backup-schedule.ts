@@ -72,27 +72,28 @@ export function backupStatus(
 ): BackupStatus {
   const { latest, lastGood } = runs;
   const last_good_at = lastGood?.finished_at ?? null;
-  if (!config?.enabled) {
-    return {
-      state: 'off',
-      message: config ? 'Scheduled backups are paused.' : 'Scheduled backups are not set up.',
-      last_good_at,
-      next_run_at: null,
-    };
-  }
-  const next_run_at = nextRunAt(config.schedule, runs.lastScheduled);
+  const paused = !config?.enabled;
+  const next_run_at = config && !paused ? nextRunAt(config.schedule, runs.lastScheduled) : null;
   const base = { last_good_at, next_run_at };
   if (latest?.state === 'running') {
     return { state: 'running', message: `A backup is running (${latest.stage}).`, ...base };
   }
-  if (latest?.state === 'failed') {
+  // Paused or not, a last run that failed needs the operator.
+  if (config && latest?.state === 'failed') {
     return {
       state: 'failing',
-      message: `The last backup failed${latest.stage === 'done' ? '' : ` at ${latest.stage}`}: ${latest.error ?? 'no reason recorded'}`,
+      message: `The last backup failed at ${latest.stage}: ${latest.error ?? 'no reason recorded'}`,
       ...base,
     };
   }
-  const since = Math.max(last_good_at ?? 0, last_good_at ? 0 : config.saved_at);
+  if (!config || paused) {
+    return {
+      state: 'off',
+      message: config ? 'Scheduled backups are paused.' : 'Scheduled backups are not set up.',
+      ...base,
+    };
+  }
+  const since = last_good_at ?? config.saved_at;
   if (now - since > MISSING_AFTER_MS) {
     return {
       state: 'missing',

@@ -56,7 +56,11 @@ export interface ExportResult {
  * renamed only once complete, so a process killed mid-way leaves at most a
  * `.partial` file, never one that looks finished.
  */
-export async function writeExport(home: string, dest: string): Promise<ExportResult> {
+export async function writeExport(
+  home: string,
+  dest: string,
+  options: { backup?: { run: number; object: string } } = {},
+): Promise<ExportResult> {
   const staging = join(home, 'tmp', `export-${randomUUID()}`);
   mkdirSync(staging, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(dest), { recursive: true });
@@ -100,6 +104,7 @@ export async function writeExport(home: string, dest: string): Promise<ExportRes
         hub_version: VERSION,
         hub_commit: COMMIT,
         created_at: new Date().toISOString(),
+        ...(options.backup ? { backup: options.backup } : {}),
         home,
         files,
         symlinks,

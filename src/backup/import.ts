@@ -67,6 +67,7 @@ export async function importExport(file: string, home: string): Promise<ImportRe
       if (result !== 'ok')
         throw refused(file, `${entry.path} fails SQLite's integrity_check (${result})`);
     }
+    if (manifest.backup) markBackupRestored(home, manifest.backup, Date.parse(manifest.created_at));
   } catch (error) {
     rmSync(home, { recursive: true, force: true });
     throw error;
@@ -140,7 +141,7 @@ async function writeRewritten(
 }
 
 /** A home that holds anything is never written into: an import does not merge. */
-function refuseNonEmpty(home: string): void {
+export function refuseNonEmpty(home: string): void {
   if (!existsSync(home)) return;
   let entries: string[];
   try {
@@ -222,6 +223,29 @@ function verify(
     }
   }
   return manifest;
+}
+
+/**
+ * A scheduled backup's own run was mid-way when its snapshot was taken: in
+ * the restored hub it is the good backup it was proven to be, not one cut
+ * short (which the next boot would report, and alert about).
+ */
+function markBackupRestored(
+  home: string,
+  backup: { run: number; object: string },
+  takenAt: number,
+): void {
+  if (!existsSync(join(home, 'hub.db'))) return;
+  const db = new Database(join(home, 'hub.db'), { create: false });
+  try {
+    db.run(
+      `UPDATE backup_runs SET state = 'ok', stage = 'done', finished_at = ?, error = NULL, object = ?
+       WHERE id = ? AND state = 'running'`,
+      [takenAt, backup.object, backup.run],
+    );
+  } finally {
+    db.close();
+  }
 }
 
 function integrityCheck(path: string): string {

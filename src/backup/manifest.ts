@@ -46,6 +46,12 @@ export const Manifest = z.object({
   home: z.string(),
   files: z.array(ManifestFile),
   symlinks: z.array(ManifestLink),
+  /**
+   * The scheduled backup run this archive is, and its name in the target: its row in the archive's
+   * hub.db still says running (the snapshot was taken mid-run), and a hub
+   * restored from it records it as the good backup it proved to be.
+   */
+  backup: z.object({ run: z.number().int().positive(), object: z.string().min(1) }).optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;
 

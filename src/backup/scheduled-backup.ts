@@ -40,7 +40,7 @@ export async function runBackup(deps: BackupRunDeps, run: BackupRun): Promise<Ba
   };
   try {
     const archive = join(scratch, 'hub.tar.gz');
-    const exported = await writeExport(home, archive);
+    const exported = await writeExport(home, archive, { backup: { run: run.id, object } });
     const archiveSha = await fileSha256(archive);
     backupRuns.update(db, run.id, {
       bytes: exported.bytes,
@@ -60,7 +60,8 @@ export async function runBackup(deps: BackupRunDeps, run: BackupRun): Promise<Ba
     rmSync(sealed, { force: true });
 
     enter('download');
-    const fetched = join(scratch, 'readback.tar.gz.age');
+    // Named as in the target, so a failure's message names the archive people would look for.
+    const fetched = join(scratch, object);
     const fetchedBytes = await target.get(object, fetched);
     if (fetchedBytes !== storedBytes) {
       throw new OperatorError(

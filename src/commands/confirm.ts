@@ -23,3 +23,36 @@ export function askOnTty(question: string): boolean | null {
     closeSync(fd);
   }
 }
+
+/**
+ * Asks for a secret on the terminal without echoing it (stty -echo on
+ * /dev/tty, restored afterwards). Null when there is no terminal.
+ */
+export function askSecretOnTty(question: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    return null;
+  }
+  const stty = (mode: string) =>
+    Bun.spawnSync(['stty', mode], { stdin: fd, stdout: 'ignore', stderr: 'ignore' }).exitCode === 0;
+  const hidden = stty('-echo');
+  try {
+    writeSync(fd, `${question} `);
+    const buffer = Buffer.alloc(4096);
+    const n = readSync(fd, buffer, 0, buffer.length, null);
+    return buffer
+      .subarray(0, n)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  } catch {
+    return null;
+  } finally {
+    if (hidden) stty('echo');
+    try {
+      writeSync(fd, '\n');
+    } catch {}
+    closeSync(fd);
+  }
+}

@@ -96,7 +96,7 @@ export function hubUpgradeRoutes(
       const to = parsed.data.to;
       const watcher = () =>
         startWatcher({ id, home: ctx.home, port: port(), env: ctx.env, ...(to ? { to } : {}) });
-      if (backupsEnabled(backups)) {
+      if (backupsSetUp(backups)) {
         // The full backup first (its steps land in upgrade.json), then the watcher; answered now.
         void backupBeforeUpgrade({ backups, db: ctx.db, home: ctx.home, id, to: to ?? null })
           .then((ok) => (ok ? watcher() : undefined))
@@ -125,10 +125,13 @@ export function hubUpgradeRoutes(
     });
 }
 
-/** Scheduled backups are set up and on (a damaged settings file counts as off here). */
-function backupsEnabled(backups: BackupScheduler): boolean {
+/**
+ * Backups have a target (paused or not: an upgrade is when one matters most).
+ * A damaged settings file counts as none here; the Backup page says it is damaged.
+ */
+function backupsSetUp(backups: BackupScheduler): boolean {
   try {
-    return backups.config()?.enabled === true;
+    return backups.config() !== null;
   } catch {
     return false;
   }

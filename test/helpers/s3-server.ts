@@ -72,9 +72,10 @@ export async function startS3Server(bucket = 'parachute-backups'): Promise<S3Ser
  * pass: forward everything. down: nothing listens on the port (connection
  * refused). corruptGets: object downloads arrive with one byte flipped.
  * error500: every request gets 500 InternalError. truncateGets: object
- * downloads end halfway.
+ * downloads end halfway. hang: connections are accepted, never answered
+ * (until the mode changes).
  */
-export type FaultMode = 'pass' | 'down' | 'corruptGets' | 'error500' | 'truncateGets';
+export type FaultMode = 'pass' | 'down' | 'corruptGets' | 'error500' | 'truncateGets' | 'hang';
 
 export interface FaultProxy {
   endpoint: string;
@@ -89,18 +90,21 @@ export interface FaultProxy {
 export function faultProxy(upstream: string): FaultProxy {
   let server: Server<undefined> | null = null;
   let port = 0;
+  const hanging: (() => void)[] = [];
   const proxy: FaultProxy = {
     endpoint: '',
     mode: 'pass',
     requests: [],
     set(mode) {
       proxy.mode = mode;
+      for (const release of hanging.splice(0)) release();
       if (mode === 'down' && server) {
         server.stop(true);
         server = null;
       } else if (mode !== 'down' && !server) listen();
     },
     stop() {
+      for (const release of hanging.splice(0)) release();
       server?.stop(true);
       server = null;
     },
@@ -109,6 +113,10 @@ export function faultProxy(upstream: string): FaultProxy {
   async function forward(request: Request): Promise<Response> {
     const url = new URL(request.url);
     proxy.requests.push({ method: request.method, path: url.pathname, query: url.search });
+    if (proxy.mode === 'hang') {
+      await new Promise<void>((release) => hanging.push(release));
+      return new Response('released', { status: 503 });
+    }
     if (proxy.mode === 'error500')
       return new Response(
         '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>',

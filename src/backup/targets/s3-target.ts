@@ -8,10 +8,12 @@ export interface S3Settings {
   endpoint: string;
   bucket: string;
   region: string;
-  /** Key prefix, e.g. "hub/"; a missing trailing slash is added. */
+  /** Key prefix, e.g. "hub/"; a missing trailing slash is added, a leading one dropped. */
   prefix: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** How long a small request (probe, list, delete) may go unanswered; default 30 s. */
+  timeoutMs?: number;
 }
 
 /** Answers that mean the keys are wrong or lack permission. */
@@ -41,10 +43,9 @@ export class S3Target implements BackupTarget {
   private readonly prefix: string;
 
   constructor(private readonly settings: S3Settings) {
-    this.prefix =
-      settings.prefix === '' || settings.prefix.endsWith('/')
-        ? settings.prefix
-        : `${settings.prefix}/`;
+    // "hub", "/hub" and "hub/" all mean the folder-like prefix "hub/".
+    const prefix = settings.prefix.replace(/^\/+/, '');
+    this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     this.client = new S3Client({
       endpoint: settings.endpoint,
       bucket: settings.bucket,
@@ -96,7 +97,9 @@ export class S3Target implements BackupTarget {
     let continuationToken: string | undefined;
     try {
       do {
-        const page = await this.client.list({ prefix: this.prefix, continuationToken });
+        const page = await this.answered(
+          this.client.list({ prefix: this.prefix, continuationToken }),
+        );
         for (const entry of page.contents ?? []) {
           const name = entry.key.slice(this.prefix.length);
           if (!BACKUP_NAME.test(name)) continue;
@@ -114,7 +117,7 @@ export class S3Target implements BackupTarget {
   async remove(name: string): Promise<void> {
     checkName(name);
     try {
-      await this.client.delete(this.prefix + name);
+      await this.answered(this.client.delete(this.prefix + name));
     } catch (error) {
       if (codeOf(error) === 'NoSuchKey') return;
       throw this.explain(error, `delete ${name}`);
@@ -126,18 +129,41 @@ export class S3Target implements BackupTarget {
     const content = randomBytes(32).toString('hex');
     const object = this.client.file(key);
     try {
-      await object.write(content, { type: 'text/plain' });
-      const back = await object.text();
+      await this.answered(object.write(content, { type: 'text/plain' }));
+      const back = await this.answered(object.text());
       if (back !== content)
         throw new OperatorError(
           `${this.describe()} returned different bytes than were written`,
           'Check that the endpoint is an S3-compatible service and not a proxy that rewrites content.',
         );
-      await object.delete();
+      await this.answered(object.delete());
     } catch (error) {
-      await object.delete().catch(() => {});
+      void object.delete().catch(() => {});
       throw this.explain(error, 'write a test object to');
     }
+  }
+
+  /**
+   * Bun's S3 client has no timeout: a small request to an endpoint that
+   * accepts the connection and never answers would hang the run forever.
+   * (Uploads and downloads are not timed: a large one legitimately takes long.)
+   */
+  private answered<T>(request: Promise<T>): Promise<T> {
+    const ms = this.settings.timeoutMs ?? 30_000;
+    let timer: Timer | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new OperatorError(
+              `the S3 endpoint ${this.settings.endpoint} did not answer within ${Math.round(ms / 1000)} s`,
+              'Check the endpoint URL and that the service is up and reachable from this machine.',
+            ),
+          ),
+        ms,
+      );
+    });
+    return Promise.race([request, late]).finally(() => clearTimeout(timer));
   }
 
   /** An S3 or network error as what the operator must do about it. */
