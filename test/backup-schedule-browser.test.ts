@@ -295,3 +295,15 @@ test('S3 storage with an age recipient: the secret key is kept, never shown back
   await backUpNow(page);
   await page.close();
 }, 120_000);
+
+test('a paused schedule says so and has no next backup', async () => {
+  const page = await backupPage();
+  await settings(page).getByLabel('Back up on this schedule').uncheck();
+  await settings(page).getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 30_000 });
+  const status = page.getByTestId('backup-status');
+  await status.filter({ hasText: /Paused/ }).waitFor({ timeout: 10_000 });
+  expect(await status.textContent()).toContain('Not scheduled');
+  expect(await settings(page).getByLabel('Back up on this schedule').isChecked()).toBe(false);
+  await page.close();
+}, 60_000);

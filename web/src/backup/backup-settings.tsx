@@ -236,7 +236,7 @@ export function BackupSettings(props: {
         {field(
           'webhookUrl',
           'Webhook URL',
-          'The hub calls it with each backup’s result, for example a monitoring service. Leave empty for none.',
+          'The hub POSTs to it when backups start failing, go missing or recover (Slack-style webhooks show its text). Leave empty for none.',
           { inputMode: 'url' },
         )}
       </fieldset>

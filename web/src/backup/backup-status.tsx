@@ -10,7 +10,8 @@ const STATES: Record<BackupStatus['state'], string> = {
 };
 
 /** Where backups stand, in the hub's words, with the last good one and the next. */
-export function BackupStatusSummary({ status }: { status: BackupStatus }) {
+export function BackupStatusSummary(props: { status: BackupStatus; configured: boolean }) {
+  const { status } = props;
   const bad = status.state === 'failing' || status.state === 'missing';
   return (
     <div class={bad ? 'backup-status warning' : 'backup-status'} data-testid="backup-status">
@@ -19,7 +20,7 @@ export function BackupStatusSummary({ status }: { status: BackupStatus }) {
         <dd>
           <span class={`badge state backup-${status.state}`}>
             <span class="dot" aria-hidden="true" />
-            {STATES[status.state]}
+            {status.state === 'off' && props.configured ? 'Paused' : STATES[status.state]}
           </span>
         </dd>
         <dt>Status</dt>

@@ -60,7 +60,7 @@ export function ScheduledBackups() {
         !backups.error && <p class="muted">Loading…</p>
       ) : (
         <>
-          <BackupStatusSummary status={data.status} />
+          <BackupStatusSummary status={data.status} configured={data.config !== null} />
           <FormError message={error} />
           {data.config && (
             <div class="actions backup-actions">
