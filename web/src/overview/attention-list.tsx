@@ -36,7 +36,7 @@ export function AttentionList({ items, loading }: { items: AttentionItem[]; load
 }
 
 function severity(item: AttentionItem): 'trouble' | 'pending' {
-  return item.kind === 'module' ? 'trouble' : 'pending';
+  return item.kind === 'module' || item.kind === 'backup' ? 'trouble' : 'pending';
 }
 
 /** What is wrong, per kind; a new kind of item must add its case here. */
@@ -58,6 +58,17 @@ function Detail({ item }: { item: AttentionItem }) {
         </>
       );
     }
+    case 'backup':
+      return (
+        <>
+          <p>{item.message}</p>
+          <p class="muted">
+            {item.lastGoodAt === null
+              ? 'There is no good backup yet.'
+              : `Last good backup: ${formatTime(item.lastGoodAt)}.`}
+          </p>
+        </>
+      );
     case 'app':
       return (
         <p>

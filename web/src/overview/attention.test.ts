@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import type { BackupStatus } from '../backup/backup-types.ts';
 import type { LiveModule } from '../modules/live-modules.ts';
 import type { OAuthClient } from '../oauth-types.ts';
 import { APPS_SHOWN, attentionItems } from './attention.ts';
@@ -86,5 +87,35 @@ test('an available upgrade joins the list after what is broken, linking to the U
       latest: '0.2.0',
       fix: { href: '/admin/upgrade', label: 'Open Upgrade' },
     },
+  ]);
+});
+
+test('a failing or missing backup comes after broken modules and before apps, linking to Backup', () => {
+  const status = (state: BackupStatus['state']): BackupStatus => ({
+    state,
+    message: `The hub says ${state}.`,
+    last_good_at: state === 'failing' ? 1_000 : null,
+    next_run_at: null,
+  });
+  for (const state of ['off', 'ok', 'running'] as const) {
+    expect(attentionItems({ modules: [], apps: [], backup: status(state) })).toEqual([]);
+  }
+  const failing = attentionItems({
+    modules: [mod('x', 'crashed')],
+    apps: [app('p', 'pending')],
+    backup: status('failing'),
+  });
+  expect(failing.map((i) => i.kind)).toEqual(['module', 'backup', 'app']);
+  expect(failing[1]).toEqual({
+    kind: 'backup',
+    key: 'backup',
+    title: 'The last backup failed',
+    message: 'The hub says failing.',
+    lastGoodAt: 1_000,
+    fix: { href: '/admin/backup', label: 'Open Backup' },
+  });
+  const missing = attentionItems({ modules: [], apps: [], backup: status('missing') });
+  expect(missing).toMatchObject([
+    { kind: 'backup', title: 'No recent good backup', lastGoodAt: null },
   ]);
 });

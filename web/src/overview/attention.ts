@@ -1,3 +1,4 @@
+import type { BackupStatus } from '../backup/backup-types.ts';
 import type { LiveModule, ModuleProblem } from '../modules/live-modules.ts';
 import { appName, type OAuthClient } from '../oauth-types.ts';
 
@@ -9,7 +10,7 @@ export interface FixLink {
 
 /**
  * One thing on the Overview that needs the admin. A closed union: a new kind
- * (a failed backup, an available upgrade) adds a member here, its source to
+ * adds a member here, its source to
  * `AttentionSources` and a case in attention-list.tsx; the compiler points
  * at every place that must say something about it.
  */
@@ -23,6 +24,15 @@ export type AttentionItem =
       fix: FixLink;
       logs: FixLink;
     }
+  | {
+      kind: 'backup';
+      key: string;
+      title: string;
+      /** The hub's sentence: what went wrong and what to do. */
+      message: string;
+      lastGoodAt: number | null;
+      fix: FixLink;
+    }
   | { kind: 'app'; key: string; title: string; registeredAt: number; fix: FixLink }
   | { kind: 'more-apps'; key: string; title: string; fix: FixLink }
   | { kind: 'upgrade'; key: string; title: string; current: string; latest: string; fix: FixLink };
@@ -33,6 +43,8 @@ export interface AttentionSources {
   apps: OAuthClient[] | null;
   /** GET /api/hub's `upgrade`: the release channel's answer, cached by the hub. */
   upgrade?: { current: string; latest: string | null; available: boolean } | null;
+  /** GET /api/hub/backups's `status`. */
+  backup?: BackupStatus | null;
 }
 
 /** States in which a module is not doing its job and will not recover without the admin. */
@@ -44,7 +56,7 @@ const TROUBLED = new Set(['crashed', 'backoff', 'unbound']);
  */
 export const APPS_SHOWN = 3;
 
-/** Modules first (something is down), then apps waiting for approval. */
+/** Modules first (something is down), then backups (data at risk), then apps waiting for approval. */
 export function attentionItems(sources: AttentionSources): AttentionItem[] {
   const items: AttentionItem[] = [];
   for (const m of sources.modules ?? []) {
@@ -61,6 +73,17 @@ export function attentionItems(sources: AttentionSources): AttentionItem[] {
         label: 'Open in Modules',
       },
       logs: { href: `/admin/logs/${encodeURIComponent(m.name)}`, label: 'Logs' },
+    });
+  }
+  const backup = sources.backup;
+  if (backup && (backup.state === 'failing' || backup.state === 'missing')) {
+    items.push({
+      kind: 'backup',
+      key: 'backup',
+      title: backup.state === 'failing' ? 'The last backup failed' : 'No recent good backup',
+      message: backup.message,
+      lastGoodAt: backup.last_good_at,
+      fix: { href: '/admin/backup', label: 'Open Backup' },
     });
   }
   const pending = (sources.apps ?? []).filter((a) => a.status === 'pending');

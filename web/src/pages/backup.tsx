@@ -1,9 +1,13 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api.ts';
+import { ScheduledBackups } from '../backup/scheduled-backups.tsx';
 import { FormError, useAction } from '../forms.tsx';
 import { useUser } from '../session.tsx';
 
-/** /admin/backup (admins): download the whole hub as one file, and how to restore it. */
+/**
+ * /admin/backup (admins): scheduled, encrypted, test-restored backups; a
+ * download of the whole hub as one file; and how to restore it.
+ */
 export function Backup() {
   if (useUser().role !== 'admin') {
     return (
@@ -16,6 +20,7 @@ export function Backup() {
   return (
     <section>
       <h1>Backup</h1>
+      <ScheduledBackups />
       <ExportSection />
       <ImportSection />
     </section>

@@ -1,6 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import type { UiInstance } from '../../../src/modules/ui-links.ts';
 import { api } from '../api.ts';
+import type { BackupsInfo } from '../backup/backup-types.ts';
 import { FormError } from '../forms.tsx';
 import { useHealth } from '../health.ts';
 import { type LiveModule, useLiveModules } from '../modules/live-modules.ts';
@@ -53,6 +54,7 @@ function AdminOverview() {
     api<HubInfo>('GET', '/api/hub').then((info) => ({ info, at: performance.now() })),
   );
   const apps = useLoad(() => api<{ clients: OAuthClient[] }>('GET', '/api/oauth/clients'));
+  const backups = useLoad(() => api<BackupsInfo>('GET', '/api/hub/backups'));
   const modules = live.modules as ModuleWithLinks[] | null;
   const items = useMemo(
     () =>
@@ -60,8 +62,9 @@ function AdminOverview() {
         modules,
         apps: apps.data?.clients ?? null,
         upgrade: hub.data?.info.upgrade ?? null,
+        backup: backups.data?.status ?? null,
       }),
-    [modules, apps.data, hub.data],
+    [modules, apps.data, hub.data, backups.data],
   );
   return (
     <>
@@ -71,6 +74,7 @@ function AdminOverview() {
         </p>
       )}
       <FormError message={apps.error} />
+      {backups.error && <FormError message={`Cannot read the backup status: ${backups.error}`} />}
       <AttentionList items={items} loading={!modules || !apps.data} />
       <ModuleTiles modules={modules ?? []} />
       <div class="overview-grid">
