@@ -130,6 +130,16 @@ describe('scheduled backups to a local folder', () => {
     const status = await runBinary(bin, ['status'], { env: { PARACHUTE_HOME: hub.home } });
     expect(status.stdout).toContain('backups: ok');
     expect(JSON.stringify(after)).not.toContain(PASSPHRASE);
+
+    // A new target starts afresh: its first run is at once, and its status is its own.
+    const moved = join(work, 'first', 'elsewhere');
+    expect((await call('PUT', '/api/hub/backups/config', localConfig(moved))).status).toBe(200);
+    const there = await waitFor('a run to the new folder', async () => {
+      const next = (await view(call)).runs.find((r) => r.id !== run.id);
+      return next && next.state !== 'running' ? next : undefined;
+    });
+    expect(there.state).toBe('ok');
+    expect(readdirSync(moved)).toEqual([there.object as string]);
   }, 90_000);
 
   test('wrong settings are refused field by field, and nothing is saved', async () => {

@@ -31,6 +31,8 @@ export function backupRoutes(ctx: AuthContext, scheduler: BackupScheduler) {
       // status() says the file is damaged.
     }
     return {
+      // The hub's zone, for a form that has no settings yet ("daily at 03:00 UTC").
+      time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
       config: config ? publicConfig(config) : null,
       status: scheduler.status(),
       runs: backupRuns.recent(ctx.db).map(publicRun),

@@ -75,23 +75,21 @@ export const backupRuns = {
     );
   },
 
-  latest(db: Database): BackupRun | null {
-    return this.recent(db, 1)[0] ?? null;
+  /** The newest run to `target` (where a run went, in words: BackupTarget.describe()). */
+  latest(db: Database, target: string): BackupRun | null {
+    return newest(db, 'target = ?', target);
   },
 
-  lastGood(db: Database): BackupRun | null {
-    const row = db
-      .query("SELECT * FROM backup_runs WHERE state = 'ok' ORDER BY id DESC LIMIT 1")
-      .get() as Row | null;
-    return row ? fromRow(row) : null;
+  lastGood(db: Database, target: string): BackupRun | null {
+    return newest(db, "state = 'ok' AND target = ?", target);
   },
 
-  /** The last run the schedule started: when the next one is due counts from it. */
-  lastScheduled(db: Database): BackupRun | null {
-    const row = db
-      .query("SELECT * FROM backup_runs WHERE trigger = 'schedule' ORDER BY id DESC LIMIT 1")
-      .get() as Row | null;
-    return row ? fromRow(row) : null;
+  /**
+   * The last run the schedule started to `target`: when the next one is due
+   * counts from it, so a new target gets its first run at once.
+   */
+  lastScheduled(db: Database, target: string): BackupRun | null {
+    return newest(db, "trigger = 'schedule' AND target = ?", target);
   },
 
   /** Good runs whose archive is still in the target, newest first: what retention chooses from. */
@@ -130,3 +128,10 @@ export const backupRuns = {
     ).changes;
   },
 };
+
+function newest(db: Database, where: string, target: string): BackupRun | null {
+  const row = db
+    .query(`SELECT * FROM backup_runs WHERE ${where} ORDER BY id DESC LIMIT 1`)
+    .get(target) as Row | null;
+  return row ? fromRow(row) : null;
+}

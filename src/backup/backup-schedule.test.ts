@@ -92,6 +92,6 @@ describe('backupStatus', () => {
     const stuck = run({ state: 'running', stage: 'upload', started_at: now - 25 * HOUR });
     const stale = backupStatus(config, { ...runs(stuck, good), lastScheduled: stuck }, now);
     expect(stale.state).toBe('missing');
-    expect(stale.message).toContain('running since');
+    expect(stale.message).toContain('running for 25 h');
   });
 });

@@ -105,13 +105,13 @@ export function backupStatus(
   if (overdue) {
     const running =
       latest?.state === 'running'
-        ? ` A backup has been running since ${new Date(latest.started_at).toISOString()} (${latest.stage}); check the target.`
+        ? ` A backup has been running for ${ago(now - latest.started_at)} (at ${latest.stage}); check the target.`
         : '';
     return {
       state: 'missing',
       message:
         (last_good_at
-          ? `No good backup for ${Math.floor((now - last_good_at) / HOUR)} h (the last was ${new Date(last_good_at).toISOString()}).`
+          ? `No good backup for ${ago(now - last_good_at)}.`
           : `No backup has succeeded since backups were set up, more than ${Math.round((limit ?? 0) / HOUR)} h ago.`) +
         running,
       ...base,
@@ -120,8 +120,18 @@ export function backupStatus(
   return {
     state: 'ok',
     message: last_good_at
-      ? `Last good backup ${new Date(last_good_at).toISOString()}, restore drill passed.`
+      ? `Last good backup ${ago(now - last_good_at)} ago; its restore drill passed.`
       : 'The first backup has not run yet.',
     ...base,
   };
+}
+
+/** A duration in words for a sentence: "4 min", "3 h", "2 days". */
+function ago(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 1) return 'less than a minute';
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} h`;
+  return `${Math.round(hours / 24)} days`;
 }

@@ -55,17 +55,19 @@ export class BackupScheduler {
       // A damaged backup.json is never replaced silently (it may hold the only passphrase).
       return {
         state: 'failing',
-        message: `${operatorMessage(error)}. Fix or remove the file, or save the settings again on the Backup page.`,
-        last_good_at: backupRuns.lastGood(db)?.finished_at ?? null,
+        message: `${operatorMessage(error)} Fix or remove the file, or save the settings again on the Backup page.`,
+        last_good_at: null,
         next_run_at: null,
       };
     }
+    // Runs to the target in force: a new target starts afresh (its first run at once).
+    const where = config ? targetOf(config).describe() : '';
     return backupStatus(
       config,
       {
-        latest: backupRuns.latest(db),
-        lastGood: backupRuns.lastGood(db),
-        lastScheduled: backupRuns.lastScheduled(db),
+        latest: backupRuns.latest(db, where),
+        lastGood: backupRuns.lastGood(db, where),
+        lastScheduled: backupRuns.lastScheduled(db, where),
       },
       now,
     );
@@ -97,7 +99,10 @@ export class BackupScheduler {
     const config = this.readable();
     let sleep = MAX_SLEEP_MS;
     if (config?.enabled && !this.current) {
-      const due = nextRunAt(config.schedule, backupRuns.lastScheduled(this.deps.db));
+      const due = nextRunAt(
+        config.schedule,
+        backupRuns.lastScheduled(this.deps.db, targetOf(config).describe()),
+      );
       if (due <= Date.now()) {
         this.runNow('schedule');
         return;

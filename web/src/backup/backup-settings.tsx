@@ -30,6 +30,8 @@ const EVERY: [ScheduleEvery, string][] = [
  */
 export function BackupSettings(props: {
   config: PublicBackupConfig | null;
+  /** The hub's zone (GET /api/hub/backups `time_zone`), shown before anything is set up too. */
+  timeZone: string;
   onSaved: () => Promise<void>;
 }) {
   const { config } = props;
@@ -115,7 +117,7 @@ export function BackupSettings(props: {
             'Every hour at this time’s minutes past the hour.'
           ) : (
             <>
-              In the hub’s time zone{config ? ` (${config.time_zone})` : ''}
+              In the hub’s time zone ({props.timeZone})
               {draft.every === 'weekly' ? ', once a week.' : ', every day.'}
             </>
           ),

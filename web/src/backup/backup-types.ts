@@ -4,6 +4,8 @@
  * one is stored.
  */
 export interface BackupsInfo {
+  /** The hub's time zone, in which schedules are read. */
+  time_zone: string;
   config: PublicBackupConfig | null;
   status: BackupStatus;
   /** Newest first, at most 20. */

@@ -88,6 +88,7 @@ export function ScheduledBackups() {
           <BackupSettings
             key={formKey}
             config={data.config}
+            timeZone={data.time_zone}
             onSaved={() => afterChange('Saved: the target took a test file and gave it back.')}
           />
         </>
