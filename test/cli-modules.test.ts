@@ -92,6 +92,13 @@ describe('a module through the CLI', () => {
       home: ctx.hub.home,
       started_at: runtime.started_at,
       modules: { running: 1, total: 1 },
+      // No backup target set up on this hub.
+      backups: {
+        state: 'off',
+        message: 'Scheduled backups are not set up.',
+        last_good_at: null,
+        next_run_at: null,
+      },
       // Who runs it: started by hand here, so no unit (`container` on a machine with /.dockerenv).
       service: { manager: existsSync('/.dockerenv') ? 'container' : null, unit: null, state: null },
     });
