@@ -235,6 +235,24 @@ describe('rate limits and faults', () => {
     expect(performance.now() - started).toBeGreaterThan(300);
   });
 
+  test('GET machine has its own budget of 5/s burst 10; realistic latency holds each call', async () => {
+    const fly = await fake({ rateLimit: true, latencyMs: { 'app.create': 700 } });
+    const api = client(fly);
+    await api('POST', '/v1/apps', { app_name: 'gets', org_slug: 'personal' });
+    expect(fly.calls.at(-1)?.ms).toBeGreaterThanOrEqual(700);
+    const m = await api('POST', '/v1/apps/gets/machines', {
+      region: 'iad',
+      skip_launch: true,
+      config: echoConfig(),
+    });
+    expect(m.json.state).toBe('created');
+    const statuses = [];
+    for (let i = 0; i < 11; i++)
+      statuses.push((await api('GET', `/v1/apps/gets/machines/${m.json.id}`)).status);
+    expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+
   test('injected faults: fail before, failAfter, lose, storm; the calls log counts them', async () => {
     const fly = await fake();
     const api = client(fly);
@@ -257,6 +275,19 @@ describe('rate limits and faults', () => {
     expect(lost).toBeInstanceOf(Error);
     expect(String(lost)).toMatch(/ECONNRESET|closed/);
     expect(fly.secrets('faulty')).toEqual({ K: 'v' }); // done, answer lost
+
+    // A lost create answer: the machine exists all the same, and a listing by metadata finds it.
+    fly.inject('machine.create', { kind: 'lose' });
+    const config = echoConfig({ metadata: { parachute_role: 'hub' } });
+    const lostCreate = await api('POST', '/v1/apps/faulty/machines', {
+      region: 'iad',
+      skip_launch: true,
+      config,
+    }).catch((e) => e);
+    expect(lostCreate).toBeInstanceOf(Error);
+    expect(
+      (await api('GET', '/v1/apps/faulty/machines?metadata.parachute_role=hub')).json,
+    ).toHaveLength(1);
 
     fly.inject('ip.list', { kind: 'storm', times: 4 });
     const statuses = [];
@@ -312,11 +343,26 @@ describe('machines', () => {
     expect(lease.json.data.expires_at).toBeGreaterThan(Date.now() / 1000);
     expect((await api('POST', `${base}/lease?ttl=30`)).status).toBe(409);
 
+    // A secret set now reaches the machine only with its next update.
+    const secrets = await api('POST', '/v1/apps/leased/secrets', { values: { LATER: 'secret' } });
+    expect((await (await viaEdge(fly, 'leased', '/env')).json()).LATER).toBeUndefined();
     const config = { ...echoConfig(), env: { NEW: 'config' } };
+    const tooNew = await api(
+      'POST',
+      base,
+      { config, min_secrets_version: secrets.json.version + 1 },
+      { 'fly-machine-lease-nonce': nonce },
+    );
+    expect(tooNew.status).toBe(422);
     const unleased = await api('POST', base, { config });
     expect(unleased.status).toBe(409);
     expect((await api('POST', `${base}/stop`)).status).toBe(409);
-    const updated = await api('POST', base, { config }, { 'fly-machine-lease-nonce': nonce });
+    const updated = await api(
+      'POST',
+      base,
+      { config, min_secrets_version: secrets.json.version },
+      { 'fly-machine-lease-nonce': nonce },
+    );
     expect(updated.status).toBe(200);
     expect(updated.json.instance_id).not.toBe(m.instance_id);
     const wait = await api(
@@ -329,7 +375,7 @@ describe('machines', () => {
       const res = await viaEdge(fly, 'leased', '/env');
       return res.status === 200 ? await res.json() : undefined;
     });
-    expect(env.NEW).toBe('config');
+    expect(env).toMatchObject({ NEW: 'config', LATER: 'secret' });
     expect(
       (await api('GET', `${base}/wait?state=stopped&timeout=1&instance_id=${m.instance_id}`))
         .status,
@@ -345,6 +391,14 @@ describe('machines', () => {
     await waitFor('the 1 s lease to expire', async () =>
       (await api('POST', `${base}/lease?ttl=30`)).status === 200 ? true : undefined,
     );
+    const held = (await api('GET', `${base}/lease`)).json.data.nonce;
+    const holder = { 'fly-machine-lease-nonce': held };
+    // A started machine is destroyed only with force=true.
+    expect((await api('DELETE', base, undefined, holder)).status).toBe(412);
+    const pid = fly.machines()[0]?.pid as number;
+    expect((await api('DELETE', `${base}?force=true`, undefined, holder)).status).toBe(200);
+    expect(isAlive(pid)).toBe(false);
+    expect((await api('GET', '/v1/apps/leased/machines')).json).toEqual([]);
   });
 
   test('a machine is a real process: env, secrets, remapped paths, checks, the edge headers, restarts', async () => {
