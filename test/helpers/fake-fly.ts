@@ -331,6 +331,8 @@ export async function startFakeFly(options: FakeFlyOptions) {
         : null;
   const checkEveryMs = options.checkEveryMs ?? 1000;
   const tempDirs: string[] = [];
+  /** Set by stop(): no machine boots after it. */
+  let closed = false;
   const background = new Set<Promise<unknown>>();
   const allVms = new Set<Vm>();
   const tempDir = (prefix: string) => {
@@ -572,7 +574,7 @@ export async function startFakeFly(options: FakeFlyOptions) {
     setState(m, 'starting', { type: 'start', status: 'pending' });
     const fault = takeFault('machine.boot', ['hang', 'fail']);
     await sleep(options.bootMs ?? (options.latencyMs === 'realistic' ? REALISTIC_BOOT_MS : 0));
-    if (generation !== m.generation || fault?.kind === 'hang') return;
+    if (closed || generation !== m.generation || fault?.kind === 'hang') return;
     if (fault) {
       setState(m, 'stopped', { type: 'exit', status: 'failed' });
       return;
@@ -611,7 +613,9 @@ export async function startFakeFly(options: FakeFlyOptions) {
       setState(m, 'stopped', { type: 'exit', status: code === 0 ? 'stopped' : 'failed' });
       const policy = m.config.restart?.policy ?? 'on-failure';
       const retries = m.config.restart?.max_retries ?? 10;
-      if (policy === 'always' || (policy === 'on-failure' && code !== 0 && m.restarts < retries)) {
+      const again =
+        policy === 'always' || (policy === 'on-failure' && code !== 0 && m.restarts < retries);
+      if (again && !closed) {
         m.restarts += 1;
         track(boot(m));
       }
@@ -1416,6 +1420,7 @@ export async function startFakeFly(options: FakeFlyOptions) {
     livePids: () => [...allVms].flatMap((vm) => vm.livePids()),
     /** Stops both servers and every machine process, and removes the volumes and rootfs folders. */
     async stop() {
+      closed = true;
       const running = [...apps.values()]
         .flatMap((a) => [...a.machines.values()])
         .filter((m) => m.vm);
