@@ -1,4 +1,5 @@
 import { type Command, EXIT, UsageError } from './commands/command.ts';
+import { deploy } from './commands/deploy.ts';
 import { exportCommand } from './commands/export.ts';
 import { importCommand } from './commands/import.ts';
 import { init } from './commands/init.ts';
@@ -33,6 +34,7 @@ const commands: Command[] = [
   setupToken,
   exportCommand,
   importCommand,
+  deploy,
 ];
 
 function usage(): string {
