@@ -2,16 +2,9 @@ import { rmSync } from 'node:fs';
 import { flyAppOrigin } from '../fly/app-url.ts';
 import { type DeployPlan, deployFly, destroyFly, dropImportSecret } from '../fly/deploy.ts';
 import { flyImage } from '../fly/machine-config.ts';
+import { setupRequired } from '../fly/machine-wait.ts';
 import { MachinesApi } from '../fly/machines-api.ts';
-import {
-  exportFile,
-  exportHere,
-  isMovedHub,
-  type MoveSource,
-  movedModules,
-  uploadExport,
-  waitMoved,
-} from '../fly/move.ts';
+import { exportFile, exportHere, type MoveSource, uploadExport, waitMoved } from '../fly/move.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { cliHome } from './cli-home.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
@@ -143,7 +136,8 @@ export const deploy: Command = {
           image: flyImage(),
           releaseUrl: process.env.PARACHUTE_RELEASE_URL?.trim() || undefined,
           move: Boolean(move),
-          alreadyMoved: (name) => isMovedHub(name, source?.operatorToken ?? null),
+          // A hub there with an admin is the moved one (an import only goes into an empty hub).
+          alreadyMoved: async (name) => (await setupRequired(name)) === false,
         };
         const result = await deployFly(api, plan, say);
         const origin = flyAppOrigin(app);
@@ -152,18 +146,18 @@ export const deploy: Command = {
             say(`upload    ${mb(source.bytes)} to ${origin}/api/hub/import`);
             await uploadExport(app, source, result.importToken);
             say('import    the hub verified it and restarts into it');
-            await waitMoved(app, source.operatorToken);
+            await waitMoved(app);
             // Used up (the hub refuses it a second time); removed so it does not linger.
             await dropImportSecret(api, app);
-            say('moved     the hub on Fly answers as this hub; import token removed');
+            say('moved     the hub on Fly is back up as this hub; import token removed');
           } else {
-            say('moved     the hub on Fly is already this hub: nothing uploaded');
+            say('moved     the hub on Fly already has its admin (moved before): nothing uploaded');
           }
-          const modules = await movedModules(app, source.operatorToken);
+          const { modules } = source;
           console.log('');
           console.log(`Your hub now runs at ${origin} (version ${result.version}).`);
           console.log(
-            `Moved: accounts, apps and grants, signing keys, ${modules.length > 0 ? `modules ${modules.join(', ')}` : 'modules'} and their data.`,
+            `Moved: accounts, apps and grants, signing keys, ${modules.length > 0 ? `modules ${modules.join(', ')}` : 'no modules'} and their data.`,
           );
           console.log(
             'Sign in there with the same accounts. Apps that used this hub’s old address must be pointed at the new one.',

@@ -2,7 +2,7 @@
 // file) is uploaded to the new, empty hub's POST /api/hub/import with the
 // one-time import token the deploy set as a secret; the hub verifies it,
 // restarts into it under its launcher, and then answers as the moved hub.
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeExport } from '../backup/export.ts';
@@ -12,6 +12,7 @@ import { readArchive } from '../backup/tar-stream.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { hubPaths } from '../platform/paths.ts';
 import { flyAppFetch, flyAppOrigin } from './app-url.ts';
+import { setupRequired } from './machine-wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,8 +20,8 @@ export interface MoveSource {
   archive: string;
   manifest: Manifest;
   bytes: number;
-  /** The moved hub's operator token (it moves with the hub): proves the hub on Fly is this one. */
-  operatorToken: string | null;
+  /** The modules it carries (names from its services.json), for the summary. */
+  modules: string[];
   /** A temporary export to remove afterwards. */
   temporary: boolean;
 }
@@ -37,14 +38,8 @@ export async function exportHere(home: string): Promise<MoveSource> {
   try {
     await writeExport(home, archive);
     const manifest = await checkExport(archive);
-    const token = readToken(hubPaths(home).operatorToken);
-    return {
-      archive,
-      manifest,
-      bytes: statSync(archive).size,
-      operatorToken: token,
-      temporary: true,
-    };
+    const modules = await archiveModules(archive);
+    return { archive, manifest, bytes: statSync(archive).size, modules, temporary: true };
   } catch (error) {
     rmSync(archive, { force: true });
     throw error;
@@ -61,36 +56,27 @@ export async function exportFile(file: string): Promise<MoveSource> {
     );
   }
   const manifest = await checkExport(archive);
-  let operatorToken: string | null = null;
+  const modules = await archiveModules(archive);
+  return { archive, manifest, bytes: statSync(archive).size, modules, temporary: false };
+}
+
+/** The module names an export's services.json lists. */
+async function archiveModules(archive: string): Promise<string[]> {
+  let names: string[] = [];
   await readArchive(archive, async (entry) => {
-    if (entry.name !== `${HOME_PREFIX}operator.token`) return;
-    operatorToken =
-      (await new Response(entry.body as unknown as ReadableStream).text()).trim() || null;
+    if (entry.name !== `${HOME_PREFIX}services.json`) return;
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of entry.body) chunks.push(chunk);
+    try {
+      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        services?: { name?: string }[];
+      };
+      names = (doc.services ?? []).flatMap((s) => (s.name ? [s.name] : []));
+    } catch {
+      // Verified by checkExport already; a summary without names is fine.
+    }
   });
-  return { archive, manifest, bytes: statSync(archive).size, operatorToken, temporary: false };
-}
-
-function readToken(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether the hub on the app is already the moved one: it accepts the moved hub's operator token. */
-export async function isMovedHub(app: string, operatorToken: string | null): Promise<boolean> {
-  if (!operatorToken) return false;
-  try {
-    const res = await flyAppFetch(app, '/api/hub', {
-      headers: { authorization: `Bearer ${operatorToken}` },
-      signal: AbortSignal.timeout(5000),
-    });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
+  return names;
 }
 
 /** POSTs the archive, streamed from disk, to the empty hub's import endpoint. */
@@ -108,7 +94,7 @@ export async function uploadExport(
     });
   } catch (error) {
     // The hub restarts as soon as it has staged the archive: a cut answer may still be a success.
-    if (await waitMovedQuietly(app, source.operatorToken)) return;
+    if (await waitMovedQuietly(app)) return;
     throw new OperatorError(
       `the upload to ${flyAppOrigin(app)}/api/hub/import was cut off (${(error as Error).message}).`,
       'Run the same command again: the hub is still empty, and a new import token is set.',
@@ -139,9 +125,9 @@ export async function uploadExport(
   );
 }
 
-async function waitMovedQuietly(app: string, token: string | null): Promise<boolean> {
+async function waitMovedQuietly(app: string): Promise<boolean> {
   try {
-    await waitMoved(app, token, 60);
+    await waitMoved(app, 60);
     return true;
   } catch {
     return false;
@@ -149,45 +135,19 @@ async function waitMovedQuietly(app: string, token: string | null): Promise<bool
 }
 
 /**
- * Waits for the hub to come back from its restart as the moved hub: the
- * moved operator token works there (or, without one, it has an admin).
+ * Waits for the hub to come back from its restart as the moved hub. It was
+ * empty (the import endpoint refuses anything else), so an admin there now
+ * is the moved hub's. (Its operator token is not the proof: a hub whose
+ * origin changed mints a new one and revokes the old.)
  */
-export async function waitMoved(
-  app: string,
-  operatorToken: string | null,
-  limitS = 300,
-): Promise<void> {
+export async function waitMoved(app: string, limitS = 300): Promise<void> {
   const deadline = Date.now() + limitS * 1000;
   while (Date.now() < deadline) {
-    if (operatorToken) {
-      if (await isMovedHub(app, operatorToken)) return;
-    } else {
-      try {
-        const res = await flyAppFetch(app, '/api/setup', { signal: AbortSignal.timeout(5000) });
-        if (res.ok && ((await res.json()) as { setup_required?: boolean }).setup_required === false)
-          return;
-      } catch {}
-    }
+    if ((await setupRequired(app)) === false) return;
     await sleep(1000);
   }
   throw new OperatorError(
     `the hub on ${flyAppOrigin(app)} did not come back as the moved hub within ${limitS} s.`,
     'The import may have failed: the hub writes why to run/import.json and its log (Fly dashboard → Machines → logs). Run the same command again once fixed.',
   );
-}
-
-/** The moved hub's modules, as it reports them (for the summary). */
-export async function movedModules(app: string, operatorToken: string | null): Promise<string[]> {
-  if (!operatorToken) return [];
-  try {
-    const res = await flyAppFetch(app, '/api/modules', {
-      headers: { authorization: `Bearer ${operatorToken}` },
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) return [];
-    const { modules } = (await res.json()) as { modules: { name: string; state: string }[] };
-    return modules.map((m) => `${m.name} (${m.state})`);
-  } catch {
-    return [];
-  }
 }
