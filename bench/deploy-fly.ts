@@ -11,9 +11,11 @@ import { buildVersion, NEW_VERSION, removeBuild } from '../test/helpers/newer-bu
 import { assetForThisMachine, ReleaseServer } from '../test/helpers/release-server.ts';
 
 const IMAGE = 'registry.test/parachute-hub:bench';
-// What api.machines.dev costs from a laptop in Europe to iad, roughly: ~100 ms
-// a round trip, and flyd's own work on creates (a volume ~1 s, a machine ~2 s).
-const LATENCY = { requestMs: 100, createVolumeMs: 1000, createMachineMs: 2000 };
+// The fake's 'realistic' latencies (test/helpers/fake-fly-limits.ts): reads
+// 80 ms, app create 0.7 s, IP 0.5 s, secrets 0.4 s, volume 1.5 s, machine
+// create 1.2 s, update 0.8 s, lease 0.15 s, and a 2.5 s boot (image pull +
+// Firecracker) before the machine's process runs. Estimates, not measurements.
+const LATENCY = 'realistic' as const;
 
 const { bin } = isolatedBinary();
 const release = new ReleaseServer(assetForThisMachine(), { binary: bin, version: VERSION });
@@ -40,7 +42,7 @@ async function run(label: string, args: string[]) {
 
 try {
   console.log(
-    `fake Machines API latency: ${LATENCY.requestMs} ms per request, volume create +${LATENCY.createVolumeMs} ms, machine create +${LATENCY.createMachineMs} ms`,
+    'fake Machines API with its realistic latencies (reads 80 ms, creates 0.4-1.5 s, boot 2.5 s)',
   );
   await run('first deploy', []);
   await run('re-run (nothing to do)', []);
