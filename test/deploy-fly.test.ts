@@ -4,12 +4,18 @@
 // Re-runs after a failure at any step (a 5xx before or after the create, a
 // lost answer, a 429 storm) finish with exactly one app, volume and machine.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oauth from 'oauth4webapi';
 import { VERSION } from '../src/version.ts';
-import { ADMIN } from './helpers/api.ts';
+import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
 import { isolatedBinary, runBinary, waitFor } from './helpers/binary.ts';
 import { type FakeFly, startFakeFly } from './helpers/fake-fly.ts';
-import { EdgeClient } from './helpers/fly-edge.ts';
+import { packFixture } from './helpers/fixtures.ts';
+import { EdgeClient, edgeFetch } from './helpers/fly-edge.ts';
+import { hubWithOperator, install, running, trackHubs } from './helpers/modules.ts';
+import { buildVersion, NEW_VERSION, removeBuild } from './helpers/newer-build.ts';
 import { assetForThisMachine, ReleaseServer } from './helpers/release-server.ts';
 
 const IMAGE = 'registry.test/parachute-hub:test';
@@ -401,3 +407,300 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('--version rolls the machine through its lease', () => {
+  const app = 'roll-hub';
+  let newer: string | undefined;
+  afterAll(() => removeBuild(newer));
+
+  test('lease, the whole config with only PARACHUTE_VERSION changed, the new instance, /health answers V, lease released', async () => {
+    const made = await deploy(['--app', app]);
+    expect(made.code).toBe(0);
+    // Claimed, so a re-run has no setup token to set (and nothing else to restart it for).
+    const setup = await new EdgeClient(fake.edge, app).post('/api/setup', {
+      bootstrap_token: SETUP_TOKEN.exec(made.stdout)?.[0],
+      ...ADMIN,
+    });
+    expect(setup.status).toBe(201);
+    const [before] = fake.machines().filter((m) => m.app === app);
+    newer = await buildVersion(NEW_VERSION);
+    release.publish({ binary: newer, version: NEW_VERSION });
+    try {
+      await roll(before);
+    } finally {
+      release.publish({ binary: bin, version: VERSION });
+    }
+    await deploy(['--app', app, '--destroy', '--yes']);
+  }, 300_000);
+
+  async function roll(before: ReturnType<FakeFly['machines']>[number] | undefined) {
+    const from = fake.calls.length;
+
+    // /health watched through the edge while it rolls: the downtime figure.
+    const get = edgeFetch(fake.edge);
+    let downMs = 0;
+    let watching = true;
+    const watcher = (async () => {
+      let last = performance.now();
+      while (watching) {
+        const ok = await get(`https://${app}.fly.dev/health`, {
+          signal: AbortSignal.timeout(1000),
+        })
+          .then(async (r) => {
+            await r.arrayBuffer();
+            return r.ok;
+          })
+          .catch(() => false);
+        const now = performance.now();
+        if (!ok) downMs += now - last;
+        last = now;
+        await Bun.sleep(100);
+      }
+    })();
+    const run = await deploy(['--app', app, '--version', NEW_VERSION]);
+    watching = false;
+    await watcher;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `rolling ${before?.id} from ${VERSION} to ${NEW_VERSION} (leased)`,
+    );
+    expect(run.stdout).toContain(`answers version ${NEW_VERSION}`);
+    console.log(
+      `roll to ${NEW_VERSION}: /health did not answer for ${(downMs / 1000).toFixed(1)} s`,
+    );
+
+    // The lease protocol, in order: lease → read → update → … → release.
+    const steps = fake.calls.slice(from).map((c) => c.step);
+    const at = (step: string) => steps.indexOf(step);
+    expect(at('lease')).toBeGreaterThanOrEqual(0);
+    expect(at('lease')).toBeLessThan(at('machine.update'));
+    expect(steps.slice(at('lease'), at('machine.update'))).toContain('machine.get');
+    expect(steps.lastIndexOf('lease.release')).toBeGreaterThan(at('machine.update'));
+    expect(steps.filter((s) => s === 'machine.update')).toEqual(['machine.update']);
+    // Only the version changed: mounts, services, checks and the rest were sent back whole.
+    const [after] = fake.machines().filter((m) => m.app === app);
+    expect(after?.id).toBe(before?.id as string);
+    expect(after?.instanceId).not.toBe(before?.instanceId as string);
+    expect(after?.config).toEqual({
+      ...before?.config,
+      env: { ...before?.config.env, PARACHUTE_VERSION: NEW_VERSION },
+    });
+    const health = await (await get(`https://${app}.fly.dev/health`)).json();
+    expect(health.version).toBe(NEW_VERSION);
+    // Released: another client can take the lease now.
+    const lease = await fetch(`${fake.api}/v1/apps/${app}/machines/${after?.id}/lease?ttl=5`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.token}` },
+    });
+    expect(lease.status).toBe(200);
+    const { data } = (await lease.json()) as { data: { nonce: string } };
+    await fetch(`${fake.api}/v1/apps/${app}/machines/${after?.id}/lease`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${fake.token}`, 'fly-machine-lease-nonce': data.nonce },
+    });
+
+    // Asking for the version it runs changes nothing.
+    const again = await deploy(['--app', app, '--version', NEW_VERSION]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('rolling');
+    expect(fake.machines().find((m) => m.app === app)?.instanceId).toBe(
+      after?.instanceId as string,
+    );
+  }
+});
+
+// ---- the move ----
+
+const REDIRECT = 'http://127.0.0.1:4711/cb';
+const VERIFIER = oauth.generateRandomCodeVerifier();
+
+/** oauth4webapi options for an issuer: loopback http allowed, and fly.dev reached through the edge. */
+function oauthOptions(issuer: string) {
+  return {
+    [oauth.allowInsecureRequests]: true,
+    ...(issuer.endsWith('.fly.dev') ? { [oauth.customFetch]: edgeFetch(fake.edge) } : {}),
+  } as const;
+}
+
+async function discover(issuer: string) {
+  const url = new URL(issuer);
+  return oauth.processDiscoveryResponse(
+    url,
+    await oauth.discoveryRequest(url, { algorithm: 'oauth2', ...oauthOptions(issuer) }),
+  );
+}
+
+/** An app registered on the hub at `base`, approved once by the admin: its client and refresh token. */
+async function approvedApp(base: string) {
+  const as = await discover(base);
+  const client = (await oauth.processDynamicClientRegistrationResponse(
+    await oauth.dynamicClientRegistrationRequest(
+      as,
+      { redirect_uris: [REDIRECT], client_name: 'Moving app' },
+      oauthOptions(base),
+    ),
+  )) as oauth.Client;
+  const person = new ApiClient(base);
+  await person.login(ADMIN.username, ADMIN.password);
+  const target = new URL(as.authorization_endpoint as string);
+  for (const [k, v] of Object.entries({
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    response_type: 'code',
+    code_challenge: await oauth.calculatePKCECodeChallenge(VERIFIER),
+    code_challenge_method: 'S256',
+    state: 'st',
+    scope: 'fx-ledger:read',
+  }))
+    target.searchParams.set(k, v);
+  const res = await person.get(target.pathname + target.search);
+  const id = new URL(res.headers.get('location') as string, base).searchParams.get('request');
+  const answer = await person.post(`/api/oauth/requests/${id}`, { decision: 'approve' });
+  expect(answer.status).toBe(200);
+  const params = oauth.validateAuthResponse(
+    as,
+    client,
+    new URL(answer.json.redirect as string),
+    'st',
+  );
+  const tokens = await oauth.processAuthorizationCodeResponse(
+    as,
+    client,
+    await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      params,
+      REDIRECT,
+      VERIFIER,
+      oauthOptions(base),
+    ),
+  );
+  return { client, refresh: tokens.refresh_token as string };
+}
+
+describe('moving a hub to Fly and back', () => {
+  const hubs = trackHubs();
+  const app = 'moved-hub';
+  const origin = `https://${app}.fly.dev`;
+
+  test('--from-here: a user, an approved app with a live refresh token and a module with data arrive; export --from fly brings it back', async () => {
+    // The hub on the "laptop".
+    const local = await hubWithOperator(hubs);
+    const op = await install(local.call, { package: await packFixture('ledger') });
+    expect(op.state).toBe('succeeded');
+    mkdirSync(join(local.hub.home, 'fx-ledger'), { recursive: true });
+    writeFileSync(join(local.hub.home, 'fx-ledger', '.env'), 'LEDGER_SECRET=moved\n', {
+      mode: 0o600,
+    });
+    await running(local.call, 'fx-ledger');
+    const admin = new ApiClient(local.url);
+    await admin.login(ADMIN.username, ADMIN.password);
+    const carol = await admin.post('/api/users', { username: 'carol', role: 'user' });
+    expect(carol.status).toBe(201);
+    const carolPassword = carol.json.temporary_password as string;
+    const oauthApp = await approvedApp(local.url);
+    expect((await fetch(`${local.url}/fx-ledger/seed?mb=1`, { method: 'POST' })).status).toBe(200);
+    const ledger = await (await fetch(`${local.url}/fx-ledger/count`)).json();
+    expect(ledger.rows).toBeGreaterThan(0);
+    const jwks = await (await fetch(`${local.url}/.well-known/jwks.json`)).json();
+    // Stopped before the move: on this one host the moved module needs the same port.
+    local.hub.proc.kill('SIGTERM');
+    await local.hub.proc.exited;
+
+    const run = await deploy(['--app', app, '--from-here'], { PARACHUTE_HOME: local.hub.home });
+    console.log(run.stdout);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/secrets\s+set PARACHUTE_IMPORT_TOKEN/);
+    expect(run.stdout).toContain(`Your hub now runs at ${origin}`);
+    expect(run.stdout).toContain('fx-ledger');
+    expect(run.stdout).toContain(`parachute export --from fly --app ${app}`);
+    // A move presets no setup token, and the used import token is gone from the secrets.
+    expect(run.stdout).not.toMatch(SETUP_TOKEN);
+    expect(Object.keys(fake.secrets(app))).toEqual([]);
+
+    // On Fly: the same accounts sign in.
+    const person = new EdgeClient(fake.edge, app);
+    await person.login(ADMIN.username, ADMIN.password);
+    expect(
+      (
+        await new EdgeClient(fake.edge, app).post('/api/auth/login', {
+          username: 'carol',
+          password: carolPassword,
+        })
+      ).status,
+    ).toBe(200);
+    // The same signing keys.
+    expect(await (await edgeFetch(fake.edge)(`${origin}/.well-known/jwks.json`)).json()).toEqual(
+      jwks,
+    );
+    // The module runs there on its data.
+    const moved = await waitFor(
+      'fx-ledger to answer on Fly',
+      async () => {
+        const res = await edgeFetch(fake.edge)(`${origin}/fx-ledger/count`);
+        return res.ok ? await res.json() : undefined;
+      },
+      60_000,
+    );
+    expect(moved).toMatchObject({ rows: ledger.rows, max: ledger.max });
+    // The app's refresh token from the laptop refreshes on Fly.
+    const as = await discover(origin);
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      oauthApp.client,
+      await oauth.refreshTokenGrantRequest(
+        as,
+        oauthApp.client,
+        oauth.None(),
+        oauthApp.refresh,
+        oauthOptions(origin),
+      ),
+    );
+    expect(refreshed.access_token).toBeTruthy();
+
+    // A second run changes nothing: the hub there already is this hub.
+    const again = await deploy(['--app', app, '--from-here'], { PARACHUTE_HOME: local.hub.home });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing uploaded');
+    expect(createCalls(app).machine).toBe(1);
+
+    // The laptop's operator token is not valid there (the hub minted its own for
+    // the new origin and revoked the old), and no admin token can be minted for
+    // it: the admin's own short-lived host token (what the admin pages use) is the bearer.
+    const host = await person.get('/admin/host-admin-token');
+    expect(host.status).toBe(200);
+
+    // And back to a "laptop": export --from fly, import, serve.
+    const back = mkdtempSync(join(tmpdir(), 'parachute-back-'));
+    const file = join(back, 'hub.tar.gz');
+    const exported = await runBinary(bin, ['export', '--from', 'fly', '--app', app, '-o', file], {
+      env: {
+        ...env(),
+        PARACHUTE_HOME: local.hub.home,
+        PARACHUTE_TOKEN: host.json.token as string,
+      },
+    });
+    expect(exported.stderr).toBe('');
+    expect(exported.code).toBe(0);
+    const home = join(back, 'home');
+    const imported = await runBinary(bin, ['import', file], { env: { PARACHUTE_HOME: home } });
+    expect(imported.code).toBe(0);
+    await deploy(['--app', app, '--destroy', '--yes']);
+    const laptop = await freshHub({}, home);
+    hubs.push(laptop.hub);
+    const again2 = new ApiClient(laptop.url);
+    await again2.login('carol', carolPassword);
+    const ledgerBack = await waitFor(
+      'fx-ledger back on the laptop',
+      async () => {
+        const res = await fetch(`${laptop.url}/fx-ledger/count`);
+        return res.ok ? await res.json() : undefined;
+      },
+      60_000,
+    );
+    expect(ledgerBack).toMatchObject({ rows: ledger.rows, max: ledger.max });
+  }, 400_000);
+});
