@@ -405,17 +405,19 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
   let jwks: unknown;
   let rows: number;
   let clientId: string;
+  let sourceHome: string;
   const TOKEN_1 = `import-${crypto.randomUUID()}`;
   const TOKEN_2 = `import-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
     const source = await hubWithOperator(hubs);
+    sourceHome = source.hub.home;
     for (const fixture of ['ledger', 'good']) {
       const op = await install(source.call, { package: await packFixture(fixture) });
       expect(op.state).toBe('succeeded');
       await running(source.call, `fx-${fixture}`);
     }
-    expect((await fetch(`${source.url}/fx-ledger/seed?mb=1`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${source.url}/fx-ledger/seed?mb=3`, { method: 'POST' })).status).toBe(200);
     rows = ((await (await fetch(`${source.url}/fx-ledger/count`)).json()) as { rows: number }).rows;
     const registered = await fetch(`${source.url}/oauth/register`, {
       method: 'POST',
@@ -433,6 +435,8 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
       env: { PARACHUTE_HOME: source.hub.home },
     });
     expect(exported.code).toBe(0);
+    // Larger than the 1 MiB the hub's other APIs take: the import is streamed past that limit.
+    expect(Bun.file(archive).size).toBeGreaterThan(1024 * 1024);
     // The old hub goes away (its module's port is the same on the new machine).
     source.hub.proc.kill('SIGTERM');
     await source.hub.proc.exited;
@@ -548,23 +552,49 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
     expect(second.status).toBe(409);
     expect(await errorOf(second)).toBe('import_token_used');
 
-    // The way back: `parachute export --from fly`, through the edge, checked like any export.
+    // The way back: `parachute export --from fly`, through the edge, checked like any export,
+    // with the old host's own operator.token (the moved hub keeps accepting it).
     const back = join(mkdtempSync(join(tmpdir(), 'parachute-fly-back-')), 'back.tar.gz');
-    const edge = { PARACHUTE_FLY_EDGE: launcher.url, PARACHUTE_HOME: volume() };
-    const wrong = await runBinary(launcher.bin, ['export', '--from', 'fly', '--app', APP], {
-      env: { ...edge, PARACHUTE_TOKEN: 'not-a-token' },
-    });
-    expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toContain(`https://${APP}.fly.dev/api/hub/export refused the token`);
-    const token = readFileSync(join(vol, 'operator.token'), 'utf8').trim();
+    const fromOldHost = { PARACHUTE_FLY_EDGE: launcher.url, PARACHUTE_HOME: sourceHome };
     const exported = await runBinary(
       launcher.bin,
       ['export', '--from', 'fly', '--app', APP, '-o', back],
-      { env: { ...edge, PARACHUTE_TOKEN: token } },
+      { env: fromOldHost },
     );
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain(`to ${back}`);
+    // The machine's own files are not part of the hub.
+    const entries = [...(await new Bun.Archive(await Bun.file(back).bytes()).files()).keys()];
+    expect(entries).toContain('home/hub.db');
+    expect(
+      entries.filter((e) => e.startsWith('home/hub-binary') || e.includes('import-token')),
+    ).toEqual([]);
+    const wrong = await runBinary(launcher.bin, ['export', '--from', 'fly', '--app', APP], {
+      env: { ...fromOldHost, PARACHUTE_TOKEN: 'not-a-token' },
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`https://${APP}.fly.dev/api/hub/export refused the token`);
+    // The moved hub minted its own for its new origin, and still takes the old host's.
+    const oldToken = readFileSync(join(sourceHome, 'operator.token'), 'utf8').trim();
+    expect(readFileSync(join(vol, 'operator.token'), 'utf8').trim()).not.toBe(oldToken);
+    const before = await fetch(`${launcher.url}/api/hub`, {
+      headers: { authorization: `Bearer ${oldToken}` },
+    });
+    expect(before.status).toBe(200);
+    // Rotating the operator token on the moved hub ends the old copy.
+    expect((await call('POST', '/api/hub/operator-token/rotate', {})).status).toBe(200);
+    const ended = await fetch(`${launcher.url}/api/hub`, {
+      headers: { authorization: `Bearer ${oldToken}` },
+    });
+    expect(ended.status).toBe(401);
+    const current = readFileSync(join(vol, 'operator.token'), 'utf8').trim();
+    const again2 = await runBinary(
+      launcher.bin,
+      ['export', '--from', 'fly', '--app', APP, '-o', `${back}.2`],
+      { env: { ...fromOldHost, PARACHUTE_TOKEN: current } },
+    );
+    expect(again2.code).toBe(0);
     expect(await launcher.stop()).toBe(0);
   }, 150_000);
 });
