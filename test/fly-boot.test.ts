@@ -464,6 +464,34 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
     });
   const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
 
+  /** The status line the hub answers to an upload that declares `length` bytes and sends none. */
+  const declared = (url: string, token: string, length: number) => {
+    const { hostname, port } = new URL(url);
+    return new Promise<string>((done, fail) => {
+      let text = '';
+      void Bun.connect({
+        hostname,
+        port: Number(port),
+        socket: {
+          open(socket) {
+            socket.write(
+              `POST /api/hub/import HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/gzip\r\nContent-Length: ${length}\r\n\r\n`,
+            );
+          },
+          data(socket, chunk) {
+            text += chunk.toString();
+            if (text.includes('\r\n')) {
+              done(text.slice(0, text.indexOf('\r\n')));
+              socket.end();
+            }
+          },
+          close: () => done(text),
+          error: (_socket, error) => fail(error),
+        },
+      }).catch(fail);
+    });
+  };
+
   test('a hub not run by the launcher refuses it', async () => {
     const { url } = await freshHub({ PARACHUTE_IMPORT_TOKEN: TOKEN_1 });
     const res = await post(url, TOKEN_1, Bun.file(archive));
@@ -480,6 +508,11 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
     expect((await post(launcher.url, null, Bun.file(archive))).status).toBe(401);
     expect((await post(launcher.url, TOKEN_2, Bun.file(archive))).status).toBe(401);
     expect((await post(launcher.url, `${TOKEN_1}x`, Bun.file(archive))).status).toBe(401);
+    expect(existsSync(join(vol, 'import-token.used'))).toBe(false);
+    // An upload that says it is over 8 GB is refused before a byte is stored; the token is not spent.
+    expect(await declared(launcher.url, TOKEN_1, 9 * 1024 ** 3)).toBe(
+      'HTTP/1.1 413 Payload Too Large',
+    );
     expect(existsSync(join(vol, 'import-token.used'))).toBe(false);
 
     // One byte flipped deep inside: the archive no longer matches its manifest.
@@ -512,10 +545,17 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
     await answers(launcher, pkg.version);
     await readyAt(launcher.url);
     const emptyPid = JSON.parse(readFileSync(join(vol, 'run', 'hub.json'), 'utf8')).pid;
-    // Sent chunked, as a streamed upload is.
-    const res = await post(launcher.url, TOKEN_2, Bun.file(archive).stream());
+    // Two at once (sent chunked, as a streamed upload is): one is taken, the other refused.
+    const [one, two] = await Promise.all([
+      post(launcher.url, TOKEN_2, Bun.file(archive).stream()),
+      post(launcher.url, TOKEN_2, Bun.file(archive).stream()),
+    ]);
+    const res = one.status === 202 ? one : two;
+    const other = one.status === 202 ? two : one;
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ state: 'restarting' });
+    expect(other.status).toBe(409);
+    expect(await errorOf(other)).toBe('import_token_used');
 
     await waitFor(
       'the moved hub',
