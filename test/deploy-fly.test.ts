@@ -581,6 +581,22 @@ async function approvedApp(base: string) {
 }
 
 describe('moving a hub to Fly and back', () => {
+  test('a damaged export or a home with no hub is refused before anything on Fly changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parachute-bad-export-'));
+    const bad = join(dir, 'hub.tar.gz');
+    writeFileSync(bad, Buffer.from('\x1f\x8b not really an export'));
+    const fromFile = await deploy(['--app', 'from-bad-file', '--from-export', bad]);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stderr).toContain(bad);
+    const fromNothing = await deploy(['--app', 'from-bad-file', '--from-here'], {
+      PARACHUTE_HOME: join(dir, 'no-hub'),
+    });
+    expect(fromNothing.code).toBe(1);
+    expect(fromNothing.stderr).toContain('there is no hub in');
+    expect(fromNothing.stderr).toContain('--from-export FILE');
+    expect((await inventory('from-bad-file')).app).toBe(false);
+  }, 60_000);
+
   const hubs = trackHubs();
   const app = 'moved-hub';
   const origin = `https://${app}.fly.dev`;
@@ -617,8 +633,10 @@ describe('moving a hub to Fly and back', () => {
     expect(run.stdout).toContain(`Your hub now runs at ${origin}`);
     expect(run.stdout).toContain('fx-ledger');
     expect(run.stdout).toContain(`parachute export --from fly --app ${app}`);
-    // A move presets no setup token, and the used import token is gone from the secrets.
+    // A move presets no setup token, the import token is never shown, and once
+    // used it is gone from the secrets.
     expect(run.stdout).not.toMatch(SETUP_TOKEN);
+    expect(run.stdout).not.toContain('parachute-import-');
     expect(Object.keys(fake.secrets(app))).toEqual([]);
 
     // On Fly: the same accounts sign in.
