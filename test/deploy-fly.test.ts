@@ -179,6 +179,28 @@ describe('a new hub on Fly', () => {
     await person.login(ADMIN.username, ADMIN.password);
   }, 180_000);
 
+  test('a re-run starts a machine that was stopped', async () => {
+    const [machine] = fake.machines().filter((m) => m.app === app);
+    const stop = await fetch(`${fake.api}/v1/apps/${app}/machines/${machine?.id}/stop`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.token}` },
+    });
+    expect(stop.status).toBe(200);
+    await waitFor('the machine to stop', () =>
+      fake.machines().find((m) => m.app === app)?.state === 'stopped' ? true : undefined,
+    );
+    const run = await deploy(['--app', app]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/start\s+\S+ was stopped: starting it/);
+    expect(run.stdout).toMatch(/online\s+/);
+    // It did not answer when the run began; once up it says it has its admin: no new token.
+    expect(run.stdout).not.toMatch(SETUP_TOKEN);
+    expect(run.stdout).toContain(`sign in at https://${app}.fly.dev/login`);
+    expect(createCalls(app).machine).toBe(1);
+    expect((await new EdgeClient(fake.edge, app).get('/health')).status).toBe(200);
+  }, 120_000);
+
   test('a re-run changes nothing: no second app, volume or machine, the secrets left alone', async () => {
     const before = createCalls(app);
     const [machine] = fake.machines().filter((m) => m.app === app);
@@ -268,10 +290,13 @@ describe('re-runs after a failure at any step', () => {
     }, 300_000);
   }
 
-  test('a lost answer at every create: the same run looks again and goes on, one of each', async () => {
+  test('a lost answer at every create and read: the same run looks again and goes on, one of each', async () => {
     const app = 'faults-lose';
     const appCreatesBefore = createCalls(app).app;
     for (const step of CREATES) fake.inject(step as never, { kind: 'lose' });
+    // A cut GET is simply asked again.
+    for (const step of ['app.get', 'ip.list', 'volume.list', 'machine.list', 'machine.get'])
+      fake.inject(step as never, { kind: 'lose' });
     const run = await deploy(['--app', app]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -712,4 +737,28 @@ describe('moving a hub to Fly and back', () => {
     );
     expect(ledgerBack).toMatchObject({ rows: ledger.rows, max: ledger.max });
   }, 400_000);
+
+  test('into a hub deployed earlier that has no admin yet: the import token reaches it by a leased restart', async () => {
+    const app2 = 'move-later';
+    const fresh = await deploy(['--app', app2]);
+    expect(fresh.code).toBe(0);
+    const local = await hubWithOperator(hubs);
+    local.hub.proc.kill('SIGTERM');
+    await local.hub.proc.exited;
+    const run = await deploy(['--app', app2, '--from-here'], { PARACHUTE_HOME: local.hub.home });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('so it takes the new secret (leased)');
+    expect(run.stdout).toContain(`Your hub now runs at https://${app2}.fly.dev`);
+    expect(createCalls(app2).machine).toBe(1);
+    await new EdgeClient(fake.edge, app2).login(ADMIN.username, ADMIN.password);
+    // The setup token of the first deploy is spent: the hub has its (moved) admin.
+    const setup = await new EdgeClient(fake.edge, app2).post('/api/setup', {
+      bootstrap_token: SETUP_TOKEN.exec(fresh.stdout)?.[0],
+      username: 'mallory',
+      password: 'another long password here',
+    });
+    expect(setup.status).toBe(409);
+    await deploy(['--app', app2, '--destroy', '--yes']);
+  }, 180_000);
 });

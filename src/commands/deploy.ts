@@ -2,7 +2,6 @@ import { rmSync } from 'node:fs';
 import { flyAppOrigin } from '../fly/app-url.ts';
 import { type DeployPlan, deployFly, destroyFly, dropImportSecret } from '../fly/deploy.ts';
 import { flyImage } from '../fly/machine-config.ts';
-import { setupRequired } from '../fly/machine-wait.ts';
 import { MachinesApi } from '../fly/machines-api.ts';
 import { exportFile, exportHere, type MoveSource, uploadExport, waitMoved } from '../fly/move.ts';
 import { OperatorError } from '../platform/operator-error.ts';
@@ -136,8 +135,6 @@ export const deploy: Command = {
           image: flyImage(),
           releaseUrl: process.env.PARACHUTE_RELEASE_URL?.trim() || undefined,
           move: Boolean(move),
-          // A hub there with an admin is the moved one (an import only goes into an empty hub).
-          alreadyMoved: async (name) => (await setupRequired(name)) === false,
         };
         const result = await deployFly(api, plan, say);
         const origin = flyAppOrigin(app);

@@ -35,8 +35,6 @@ export interface DeployPlan {
   releaseUrl?: string;
   /** A move: the hub is brought up empty with a one-time import token instead of a setup token. */
   move: boolean;
-  /** For a move: true when the hub there is already the moved one (a re-run after success). */
-  alreadyMoved?: (app: string) => Promise<boolean>;
 }
 
 export interface DeployResult {
@@ -70,9 +68,15 @@ export async function deployFly(
   await step(app, 'find or create the app', () => ensureApp(api, plan, say));
   await step(app, 'allocate the IP addresses', () => ensureIps(api, app, say));
   const existing = await step(app, 'look for the machine', () => findMachine(api, app));
+  // Does the hub still need its token (no admin yet, or not moved into yet)?
+  // A new machine does; a running one says; one that does not answer is asked
+  // again once it is up.
+  const unclaimed = existing ? await setupRequired(app) : true;
 
   // Secrets before the machine: it is created with min_secrets_version, so it boots with them.
-  const tokens = await step(app, 'set the secrets', () => ensureSecrets(api, plan, existing, say));
+  let tokens = await step(app, 'set the secrets', () =>
+    setTokens(api, plan, unclaimed === true, say),
+  );
   const volume = await step(app, 'find or create the volume', () => ensureVolume(api, plan, say));
   const version = plan.version ?? currentVersion(existing) ?? VERSION;
   let machine = existing;
@@ -89,28 +93,28 @@ export async function deployFly(
           ? `update    rolling ${machine.id} from ${currentVersion(machine) ?? 'its version'} to ${version} (leased)`
           : `update    restarting ${machine.id} so it takes the new secret (leased)`,
       );
+      machine = await restart(api, app, machine.id, version, tokens.secretsVersion);
+    } else if (machine.state === 'stopped' || machine.state === 'suspended') {
+      // Stopped by hand, or after a crash its restart policy gave up on: start it again.
       const id = machine.id;
-      machine = await step(app, 'update the machine', () =>
-        rollMachine(
-          api,
-          app,
-          id,
-          (config) => ({ ...config, env: { ...config.env, PARACHUTE_VERSION: version } }),
-          tokens.secretsVersion,
-        ),
-      );
+      say(`start     ${id} was ${machine.state}: starting it`);
+      await step(app, 'start the machine', () => api.startMachine(app, id));
     }
   }
-  const { id } = machine;
-  const instance = machine.instance_id ?? undefined;
-  await step(app, 'wait for the machine to start', () => waitStarted(api, app, id, instance));
-  say('started   the machine is running');
-  machine = await step(app, 'wait for its health check', () => waitChecks(api, app, id));
-  say('checks    /health passing');
+  machine = await upAndChecked(api, app, machine, say);
   // A hub upgraded in place (Upgrade screen) runs a newer version than its machine's env says.
   const expected = plan.version ?? (existing ? null : version);
-  const answered = await waitEdgeHealth(app, expected);
+  let answered = await waitEdgeHealth(app, expected);
   say(`online    ${flyAppOrigin(app)}/health answers version ${answered}`);
+
+  if (existing && unclaimed === null && (await setupRequired(app)) === true) {
+    // It did not answer before; now it says it still needs its token.
+    tokens = await step(app, 'set the secrets', () => setTokens(api, plan, true, say));
+    say(`update    restarting ${machine.id} so it takes the new secret (leased)`);
+    machine = await restart(api, app, machine.id, version, tokens.secretsVersion);
+    answered = await waitEdgeHealth(app, expected);
+    say(`online    ${flyAppOrigin(app)}/health answers version ${answered}`);
+  }
   return {
     machine,
     volume,
@@ -118,6 +122,41 @@ export async function deployFly(
     setupToken: tokens.setupToken,
     importToken: tokens.importToken,
   };
+}
+
+/** The leased update: the whole config back with PARACHUTE_VERSION set, and the secrets version to wait for. */
+function restart(
+  api: MachinesApi,
+  app: string,
+  id: string,
+  version: string,
+  secretsVersion: number | null,
+): Promise<Machine> {
+  return step(app, 'update the machine', () =>
+    rollMachine(
+      api,
+      app,
+      id,
+      (config) => ({ ...config, env: { ...config.env, PARACHUTE_VERSION: version } }),
+      secretsVersion,
+    ),
+  );
+}
+
+/** 6. `started`, then the machine's checks passing. */
+async function upAndChecked(
+  api: MachinesApi,
+  app: string,
+  machine: Machine,
+  say: Say,
+): Promise<Machine> {
+  const { id } = machine;
+  const instance = machine.instance_id ?? undefined;
+  await step(app, 'wait for the machine to start', () => waitStarted(api, app, id, instance));
+  say('started   the machine is running');
+  const checked = await step(app, 'wait for its health check', () => waitChecks(api, app, id));
+  say('checks    /health passing');
+  return checked;
 }
 
 /** Runs one step; an API failure becomes an OperatorError that says what to do. */
@@ -209,15 +248,15 @@ async function findMachine(api: MachinesApi, app: string): Promise<Machine | nul
 
 /**
  * 3. Secrets. A first deploy presets the hub's setup token (issue 19 point 5);
- * a move sets a one-time import token instead. A re-run sets a fresh token
- * only while it is still needed and cannot be shown again (secret values are
- * write-only): no machine yet, or a hub that still has no admin (or has not
- * been moved into). A hub that has its admin keeps its secrets untouched.
+ * a move sets a one-time import token instead. A re-run sets a fresh one
+ * only while it is still needed, since a secret's value cannot be read back
+ * to show it again: no machine yet, or a hub that still has no admin (was not
+ * moved into). A hub that has its admin keeps its secrets untouched.
  */
-async function ensureSecrets(
+async function setTokens(
   api: MachinesApi,
   plan: DeployPlan,
-  machine: Machine | null,
+  needed: boolean,
   say: Say,
 ): Promise<{
   secretsVersion: number | null;
@@ -226,38 +265,28 @@ async function ensureSecrets(
   importToken: string | null;
 }> {
   const { app } = plan;
-  const { version } = await api.listSecrets(app);
-  const values: Record<string, string> = {};
-  let setupToken: string | null = null;
-  let importToken: string | null = null;
-  if (plan.move) {
-    const moved = machine !== null && (await plan.alreadyMoved?.(app)) === true;
-    if (!moved) importToken = values[IMPORT_SECRET] = newImportToken();
-  } else {
-    const needsToken = machine === null || (await setupRequired(app)) !== false;
-    if (needsToken) setupToken = values[SETUP_SECRET] = newSetupToken();
-  }
-  if (Object.keys(values).length === 0) {
+  if (!needed) {
     say('secrets   nothing to change');
-    return { secretsVersion: version, changed: false, setupToken, importToken };
+    const { version } = await api.listSecrets(app);
+    return { secretsVersion: version, changed: false, setupToken: null, importToken: null };
   }
-  let newVersion: number | null;
+  const setupToken = plan.move ? null : newSetupToken();
+  const importToken = plan.move ? newImportToken() : null;
+  const values: Record<string, string> = plan.move
+    ? { [IMPORT_SECRET]: importToken as string }
+    : { [SETUP_SECRET]: setupToken as string };
+  let version: number | null;
   try {
-    newVersion = await api.setSecrets(app, values);
+    version = await api.setSecrets(app, values);
   } catch (error) {
     // Setting the same values twice is harmless: send it again.
     if (!(error instanceof FlyNoAnswer)) throw error;
-    newVersion = await api.setSecrets(app, values);
+    version = await api.setSecrets(app, values);
   }
   say(
-    `secrets   set ${Object.keys(values).join(', ')}${newVersion !== null ? ` (version ${newVersion})` : ''}`,
+    `secrets   set ${Object.keys(values).join(', ')}${version !== null ? ` (version ${version})` : ''}`,
   );
-  return {
-    secretsVersion: newVersion ?? version,
-    changed: machine !== null,
-    setupToken,
-    importToken,
-  };
+  return { secretsVersion: version, changed: true, setupToken, importToken };
 }
 
 /** 4. The volume, before the machine: it is pinned to a host, and the machine goes where it is. */

@@ -350,6 +350,11 @@ export class MachinesApi {
     return data;
   }
 
+  /** Starts a stopped (or suspended) machine. */
+  async startMachine(app: string, id: string): Promise<void> {
+    await this.call('POST', `/apps/${enc(app)}/machines/${enc(id)}/start`, z.unknown());
+  }
+
   /** One `wait` call (at most 60 s): true when the state was reached, false on 408. */
   async waitFor(
     app: string,
