@@ -314,6 +314,21 @@ describe('re-runs after a failure at any step', () => {
     await deploy(['--app', app, '--destroy', '--yes']);
   }, 300_000);
 
+  test('a wait that times out (408) is asked again until the machine is started', async () => {
+    const app = 'faults-wait';
+    fake.inject('machine.wait', {
+      kind: 'error',
+      status: 408,
+      error: 'deadline exceeded waiting for the machine to reach started',
+      times: 2,
+    });
+    const run = await deploy(['--app', app]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(fake.calls.filter((c) => c.step === 'machine.wait' && c.status === 408).length).toBe(2);
+    await deploy(['--app', app, '--destroy', '--yes']);
+  }, 120_000);
+
   test('a 429 storm at every step is waited out within the run', async () => {
     const app = 'faults-storm';
     for (const step of [...CREATES, 'app.get', 'machine.list', 'machine.get', 'machine.wait'])
@@ -448,6 +463,24 @@ describe('--version rolls the machine through its lease', () => {
     });
     expect(setup.status).toBe(201);
     const [before] = fake.machines().filter((m) => m.app === app);
+    // Someone else holds the machine's lease: the roll waits for nobody and says so.
+    const held = await fetch(`${fake.api}/v1/apps/${app}/machines/${before?.id}/lease?ttl=30`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.token}` },
+    });
+    expect(held.status).toBe(200);
+    const busy = await deploy(['--app', app, '--version', NEW_VERSION]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain('is leased by someone else');
+    const { data } = (await held.json()) as { data: { nonce: string } };
+    await fetch(`${fake.api}/v1/apps/${app}/machines/${before?.id}/lease`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${fake.token}`, 'fly-machine-lease-nonce': data.nonce },
+    });
+    expect(fake.machines().find((m) => m.app === app)?.instanceId).toBe(
+      before?.instanceId as string,
+    );
+
     newer = await buildVersion(NEW_VERSION);
     release.publish({ binary: newer, version: NEW_VERSION });
     try {
