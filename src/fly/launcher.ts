@@ -209,6 +209,9 @@ async function prepareBinary(
 function startChild(binary: string, env: Env): Subprocess {
   return Bun.spawn([binary, 'serve'], {
     env: { ...env, PARACHUTE_LAUNCHER: LAUNCHER_NAME },
+    // Its own process group: a Ctrl-C in a terminal reaches only the launcher, which
+    // forwards it once (the hub takes a second signal as "exit without waiting").
+    detached: true,
     stdin: 'ignore',
     stdout: 'inherit',
     stderr: 'inherit',
