@@ -10,15 +10,24 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Subprocess } from 'bun';
 import pkg from '../package.json' with { type: 'json' };
 import { detectAsset } from '../src/platform/release-asset.ts';
 import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
-import { isolatedBinary, runBinary, waitFor } from './helpers/binary.ts';
+import { runBinary, waitFor } from './helpers/binary.ts';
 import { packFixture } from './helpers/fixtures.ts';
+import {
+  APP,
+  answers,
+  answers200,
+  healthVersion,
+  type Launcher,
+  readyAt,
+  startLauncher,
+  trackLaunchers,
+} from './helpers/launcher.ts';
 import {
   hubWithOperator,
   install,
@@ -32,9 +41,8 @@ import { brokenBuild, buildVersion, NEW_VERSION, removeBuild } from './helpers/n
 import { ReleaseServer, sha256 } from './helpers/release-server.ts';
 
 const BUILT = resolve(import.meta.dir, '../dist/parachute');
-const APP = 'my-fly-hub';
 const hubs = trackHubs();
-const launchers: Launcher[] = [];
+trackLaunchers();
 let newer: string;
 let channel: ReleaseServer;
 const broken: string[] = [];
@@ -44,112 +52,10 @@ beforeAll(async () => {
   channel = new ReleaseServer(detectAsset(), { binary: BUILT, version: pkg.version });
 }, 120_000);
 afterAll(async () => {
-  for (const l of launchers) await l.stop();
   channel?.stop();
   removeBuild(newer);
   for (const b of broken) removeBuild(b);
 });
-
-/** A port nothing listens on now: the machine's fixed PORT, kept across the launcher's restarts. */
-function freePort(): number {
-  const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-interface Launcher {
-  proc: Subprocess<'ignore', 'pipe', 'pipe'>;
-  volume: string;
-  url: string;
-  bin: string;
-  out: () => string;
-  stop: () => Promise<number>;
-}
-
-/** Starts the image's binary as `parachute fly-boot` on `volume`, as a Fly machine would. */
-function startLauncher(volume: string, env: Record<string, string> = {}): Launcher {
-  const { bin } = isolatedBinary();
-  const port = freePort();
-  const proc = Bun.spawn([bin, 'fly-boot'], {
-    env: {
-      ...process.env,
-      PARACHUTE_HOME: volume,
-      PORT: String(port),
-      PARACHUTE_BIND_HOST: '127.0.0.1',
-      FLY_APP_NAME: APP,
-      // What the project's image sets, which alone refuses an upgrade.
-      PARACHUTE_IMAGE: '1',
-      INVOCATION_ID: '',
-      ...env,
-    },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  let text = '';
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  };
-  void collect(proc.stdout);
-  void collect(proc.stderr);
-  const launcher: Launcher = {
-    proc,
-    volume,
-    url: `http://127.0.0.1:${port}`,
-    bin,
-    out: () => text,
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      return await proc.exited;
-    },
-  };
-  launchers.push(launcher);
-  return launcher;
-}
-
-/** The version /health answers with, or null while nothing answers. */
-async function healthVersion(url: string): Promise<string | null> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-    return ((await res.json()) as { version: string }).version;
-  } catch {
-    return null;
-  }
-}
-
-/** True when `url` answers 200. */
-async function answers200(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function answers(launcher: Launcher, version: string, timeoutMs = 60_000) {
-  return waitFor(
-    `/health to answer ${version} (launcher output: ${launcher.out().slice(-2000)})`,
-    async () => {
-      if (launcher.proc.exitCode !== null)
-        throw new Error(`the launcher exited ${launcher.proc.exitCode}: ${launcher.out()}`);
-      return (await healthVersion(launcher.url)) === version ? true : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-/** /api/ready answering 200: boot is over (modules started). */
-function readyAt(url: string) {
-  return waitFor('/api/ready', async () => {
-    try {
-      return (await fetch(`${url}/api/ready`)).status === 200 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-}
 
 const volume = () => mkdtempSync(join(tmpdir(), 'parachute-fly-volume-'));
 const hubBinary = (vol: string) => join(vol, 'hub-binary', 'parachute');
@@ -324,7 +230,7 @@ describe('upgrading in place', () => {
       },
     });
     expect(cli.stdout).toContain(`Upgrading the hub from ${NEW_VERSION}`);
-    expect(cli.stderr).toContain('rolled back: 99.0.1 did not answer in time');
+    expect(cli.stderr).toContain('rolled back: 99.0.1 exited (1) before answering /health');
     expect(cli.code).toBe(1);
     await answers(launcher, NEW_VERSION);
     await readyAt(launcher.url);
@@ -334,7 +240,7 @@ describe('upgrading in place', () => {
       steps: { message: string }[];
     };
     expect(status.state).toBe('rolled_back');
-    expect(status.error).toContain('99.0.1 did not answer in time');
+    expect(status.error).toContain('99.0.1 exited (1) before answering /health');
     expect(status.steps.at(-1)?.message).toBe(`Rolled back: ${NEW_VERSION} answers again`);
     expect((await runBinary(hubBinary(vol), ['--version'])).stdout).toContain(NEW_VERSION);
   }, 120_000);
@@ -380,6 +286,29 @@ describe('PARACHUTE_VERSION at boot (deploy fly --version)', () => {
     expect(upgradeJson(vol)).toMatchObject({ from: NEW_VERSION, to: '99.0.2' });
     expect(failing.out()).toContain('broken build: exiting');
     expect(await failing.stop()).toBe(0);
+
+    // A build that starts but never answers: stopped when its time is up, and rolled back.
+    const dir = mkdtempSync(join(tmpdir(), 'parachute-hangs-'));
+    const hangs = join(dir, 'parachute');
+    writeFileSync(
+      hangs,
+      '#!/bin/sh\nif [ "$1" = --version ]; then echo "parachute 99.0.3 (commit hangs)"; exit 0; fi\nexec sleep 600\n',
+      { mode: 0o755 },
+    );
+    channel.publish({ binary: hangs, version: '99.0.3' });
+    const stuck = startLauncher(vol, {
+      ...env,
+      PARACHUTE_VERSION: '99.0.3',
+      PARACHUTE_UPGRADE_HEALTH_S: '3',
+    });
+    await waitFor('upgrade.json to say rolled_back', () =>
+      upgradeJson(vol).to === '99.0.3' && upgradeJson(vol).state === 'rolled_back'
+        ? true
+        : undefined,
+    );
+    expect(upgradeJson(vol).error).toContain('99.0.3 did not answer /health within 3 s');
+    await answers(stuck, NEW_VERSION);
+    expect(await stuck.stop()).toBe(0);
   }, 180_000);
 });
 

@@ -79,12 +79,13 @@ export async function runLauncher(options: LauncherOptions): Promise<number> {
         step(home, status, say, `The hub answers /health with ${version}`);
         finish(home, status, 'succeeded');
       } else if (!stopping) {
-        step(
-          home,
-          status,
-          say,
-          `The new hub did not answer /health with ${version} within ${timeoutMs / 1000} s: rolling back`,
-        );
+        // It ended on its own (a build that does not start), or it is still trying.
+        const ended = running.exitCode ?? running.signalCode;
+        const why =
+          ended !== null
+            ? `exited (${ended}) before answering /health`
+            : `did not answer /health within ${timeoutMs / 1000} s`;
+        step(home, status, say, `The new hub (${version}) ${why}: rolling back`);
         running.kill('SIGTERM');
         await running.exited;
         try {
@@ -110,7 +111,7 @@ export async function runLauncher(options: LauncherOptions): Promise<number> {
           home,
           status,
           'rolled_back',
-          `${version} did not answer in time; the machine's log (\`fly logs\`) shows why.`,
+          `${version} ${why}; the machine's log (\`fly logs\`) shows why.`,
         );
       }
     }
@@ -129,7 +130,7 @@ export async function runLauncher(options: LauncherOptions): Promise<number> {
       say(`The hub exited to restart into its new binary (${version ?? 'unknown version'})`);
       if (!version) return null;
       const running = status?.state === 'running' ? status : null;
-      step(home, running, say, `Restarting the hub with ${version} (${LAUNCHER_NAME})`);
+      step(home, running, say, `The launcher (${LAUNCHER_NAME}) starts ${version}`);
       return { version, status: running };
     }
     if (code === IMPORT_EXIT) {
@@ -208,6 +209,9 @@ async function prepareBinary(
 function startChild(binary: string, env: Env): Subprocess {
   return Bun.spawn([binary, 'serve'], {
     env: { ...env, PARACHUTE_LAUNCHER: LAUNCHER_NAME },
+    // Its own process group: a Ctrl-C in a terminal reaches only the launcher, which
+    // forwards it once (the hub takes a second signal as "exit without waiting").
+    detached: true,
     stdin: 'ignore',
     stdout: 'inherit',
     stderr: 'inherit',

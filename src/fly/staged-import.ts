@@ -33,12 +33,14 @@ export async function importStaged(home: string, say: (message: string) => void)
   const staging = join(home, 'tmp', `import-${stamp}`);
   const moved: string[] = [];
   const placed: string[] = [];
-  const outcome = (state: 'succeeded' | 'failed', error: string | null) =>
+  const outcome = (state: 'succeeded' | 'failed', error: string | null) => {
+    mkdirSync(join(home, 'run'), { recursive: true, mode: 0o700 });
     writeFileAtomic(
       importStatusFile(home),
       `${JSON.stringify({ state, at: new Date().toISOString(), error }, null, 2)}\n`,
       { mode: 0o600 },
     );
+  };
   try {
     if (!existsSync(file)) throw new Error(`no staged export at ${file}`);
     say(`Importing the staged export into ${home}`);
