@@ -346,6 +346,7 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
   let rows: number;
   let clientId: string;
   let sourceHome: string;
+  let hubToken: string;
   const TOKEN_1 = `import-${crypto.randomUUID()}`;
   const TOKEN_2 = `import-${crypto.randomUUID()}`;
 
@@ -370,6 +371,11 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
     expect(registered.status).toBe(201);
     clientId = ((await registered.json()) as { client_id: string }).client_id;
     jwks = await (await fetch(`${source.url}/.well-known/jwks.json`)).json();
+    // A token the old hub minted with its operator token (subject operator, audience
+    // fx-ledger): not the operator token, so refused after the move.
+    const minted = await source.call('POST', '/api/auth/mint-token', { scope: 'fx-ledger:read' });
+    expect(minted.status).toBe(200);
+    hubToken = minted.json.token as string;
     archive = join(mkdtempSync(join(tmpdir(), 'parachute-fly-export-')), 'hub.tar.gz');
     const exported = await runBinary(source.bin, ['export', '-o', archive], {
       env: { PARACHUTE_HOME: source.hub.home },
@@ -564,6 +570,20 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
       headers: { authorization: `Bearer ${oldToken}` },
     });
     expect(before.status).toBe(200);
+    // Only that operator token: another token from the old origin, signed by the same keys, is refused.
+    // (mint-token takes a bearer of any audience, and judges it by its scopes.)
+    const sameKeys = await fetch(`${launcher.url}/api/auth/mint-token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${hubToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: 'fx-ledger:read' }),
+    });
+    expect(sameKeys.status).toBe(401);
+    const viaOperator = await fetch(`${launcher.url}/api/auth/mint-token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${oldToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: 'fx-ledger:read' }),
+    });
+    expect(viaOperator.status).toBe(200);
     // Rotating the operator token on the moved hub ends the old copy.
     expect((await call('POST', '/api/hub/operator-token/rotate', {})).status).toBe(200);
     const ended = await fetch(`${launcher.url}/api/hub`, {
