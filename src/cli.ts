@@ -1,5 +1,7 @@
 import { type Command, EXIT, UsageError } from './commands/command.ts';
+import { deploy } from './commands/deploy.ts';
 import { exportCommand } from './commands/export.ts';
+import { flyBoot } from './commands/fly-boot.ts';
 import { importCommand } from './commands/import.ts';
 import { init } from './commands/init.ts';
 import { install } from './commands/install.ts';
@@ -33,7 +35,11 @@ const commands: Command[] = [
   setupToken,
   exportCommand,
   importCommand,
+  deploy,
 ];
+
+/** Verbs that --help does not list: run by platforms, not people. */
+const hidden: Command[] = [flyBoot];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -71,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(topic ? commandHelp(topic) : usage());
     return EXIT.ok;
   }
-  const command = commands.find((c) => c.name === first);
+  const command = [...commands, ...hidden].find((c) => c.name === first);
   if (!command) {
     process.stderr.write(`parachute: unknown command "${first}"\n\n${usage()}`);
     return EXIT.usage;

@@ -2,7 +2,7 @@ import type { Database } from 'bun:sqlite';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
-import { bootstrapBanner } from './bootstrap.ts';
+import { bootstrapBanner, presetSetupToken } from './bootstrap.ts';
 import { AuthContext } from './context.ts';
 import { seedInitialAdmin } from './initial-admin.ts';
 import { mintOperatorToken, operatorTokenStale } from './operator-token.ts';
@@ -23,7 +23,12 @@ export async function startAuth(db: Database, home: string, port: number, env: E
   const ctx = new AuthContext(db, new SigningKeys(db), home, port, env);
   await seedInitialAdmin(ctx, env);
   if (!ctx.hasAdmin) {
-    const banner = bootstrapBanner(ctx.bootstrap.issue(), `${ctx.origin}/admin/setup`);
+    const preset = presetSetupToken(env, (message) => log.warn(message));
+    const banner = bootstrapBanner(
+      ctx.bootstrap.issue(preset),
+      `${ctx.origin}/admin/setup`,
+      preset !== null,
+    );
     for (const line of banner.split('\n')) log.secret(line);
     // Until setup mints the real operator token there, operator.token holds a
     // secret that only reads the bootstrap token (`parachute setup-token`):

@@ -9,9 +9,13 @@ export class BootstrapToken {
   private token: string | null = null;
   private reader: string | null = null;
 
-  /** Mints this boot's token and returns it for the banner. */
-  issue(): string {
-    this.token = `parachute-bootstrap-${random()}`;
+  /**
+   * Mints this boot's token and returns it for the banner; `preset` (from
+   * PARACHUTE_SETUP_TOKEN, already checked by presetSetupToken) is used
+   * instead when given: the deployer set it and already knows it.
+   */
+  issue(preset: string | null = null): string {
+    this.token = preset ?? `parachute-bootstrap-${random()}`;
     this.reader = `parachute-setup-reader-${random()}`;
     return this.token;
   }
@@ -55,9 +59,38 @@ function random(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
 }
 
-/** The log banner: the only secret the hub ever prints. */
-export function bootstrapBanner(token: string, setupUrl: string): string {
+/** What a preset setup token must look like: the shape of the hub's own, 32 random bytes. */
+const PRESET_SHAPE = /^parachute-bootstrap-[A-Za-z0-9_-]{43}$/;
+
+/**
+ * PARACHUTE_SETUP_TOKEN when it is well formed (a Fly secret set by
+ * `parachute deploy fly`), else null; `warn` says why one was ignored.
+ */
+export function presetSetupToken(
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void,
+): string | null {
+  const value = env.PARACHUTE_SETUP_TOKEN?.trim();
+  if (!value) return null;
+  if (PRESET_SHAPE.test(value)) return value;
+  warn(
+    'PARACHUTE_SETUP_TOKEN is not `parachute-bootstrap-` followed by 43 base64url characters: ignored, a random setup token is printed below instead',
+  );
+  return null;
+}
+
+/** The log banner: the only secret the hub ever prints (never a preset token: its owner has it). */
+export function bootstrapBanner(token: string, setupUrl: string, preset = false): string {
   const rule = '='.repeat(72);
+  if (preset) {
+    return [
+      rule,
+      'No admin account exists yet. To claim this hub, open',
+      `  ${setupUrl}`,
+      'and enter the one-time setup token given to it in PARACHUTE_SETUP_TOKEN.',
+      rule,
+    ].join('\n');
+  }
   return [
     rule,
     'No admin account exists yet. To claim this hub, open',

@@ -2,8 +2,14 @@ import { Elysia } from 'elysia';
 import type { AuthContext } from './context.ts';
 import { authError } from './errors.ts';
 
-// Reachable before the first admin exists (auth.md section 6).
-const OPEN_BEFORE_SETUP = new Set(['/api/ready', '/api/setup', '/api/setup/token']);
+// Reachable before the first admin exists (auth.md section 6); the Fly import
+// is only ever taken by an empty hub (backup/import-routes.ts).
+const OPEN_BEFORE_SETUP = new Set([
+  '/api/ready',
+  '/api/setup',
+  '/api/setup/token',
+  '/api/hub/import',
+]);
 
 /** While no admin exists, every other /api/* answers 503 setup_required. */
 export function setupGate(ctx: AuthContext) {

@@ -34,8 +34,18 @@ import { type ArchiveWriter, writeArchive } from './tar-stream.ts';
  * What is not exported: the live hub's pid, port and lock (run/), its logs,
  * scratch space (tmp/, also where exports are staged), Bun's download cache,
  * and the command shims (bin/), which every boot writes for its own binary.
+ * On Fly: the hub binary on the volume (hub-binary/, the launcher's) and the
+ * marker of a used import token (both belong to that machine, not the hub).
  */
-const SKIP_TOP = new Set(['run', 'logs', 'tmp', 'cache', 'bin']);
+export const SKIP_TOP = new Set([
+  'run',
+  'logs',
+  'tmp',
+  'cache',
+  'bin',
+  'hub-binary',
+  'import-token.used',
+]);
 /** SQLite's side files: the consistent copy of their database replaces them. */
 const SIDE_FILE = /-(wal|shm|journal)$/;
 const SQLITE_HEADER = 'SQLite format 3\0';

@@ -31,8 +31,14 @@ export interface ImportResult {
  * are files written (with their recorded modes), paths under the old home
  * moved to the new one, and every database checked with integrity_check.
  */
-export async function importExport(file: string, home: string): Promise<ImportResult> {
+export async function importExport(
+  file: string,
+  home: string,
+  options: { pathsAs?: string } = {},
+): Promise<ImportResult> {
   refuseNonEmpty(home);
+  // Written into a staging folder whose files then move up (the Fly launcher): paths name where they end up.
+  const target = options.pathsAs ?? home;
   // Two streaming passes over the archive, rather than one into a temporary
   // folder: nothing at all is written until every byte has been checked, and
   // the disk needs room for the hub once, not twice. The second pass hashes
@@ -49,9 +55,9 @@ export async function importExport(file: string, home: string): Promise<ImportRe
       written++;
       const path = join(home, listed.path);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      const rewrite = manifest.home !== home && HOME_PATH_FILES.includes(listed.path);
+      const rewrite = manifest.home !== target && HOME_PATH_FILES.includes(listed.path);
       const hash = rewrite
-        ? await writeRewritten(entry.body, path, manifest.home, home)
+        ? await writeRewritten(entry.body, path, manifest.home, target)
         : await writeStreamed(entry.body, path, listed.mode);
       if (hash !== listed.sha256) throw refused(file, `${listed.path} changed while importing`);
       chmodSync(path, listed.mode);

@@ -56,3 +56,27 @@ export function askSecretOnTty(question: string): string | null {
     closeSync(fd);
   }
 }
+
+/**
+ * Asks for a line of text on the terminal (echoed), for confirmations that
+ * must be typed out (an app's name before destroying it). Null when there is
+ * no terminal.
+ */
+export function askLineOnTty(question: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    return null;
+  }
+  try {
+    writeSync(fd, `${question} `);
+    const buffer = Buffer.alloc(1024);
+    const n = readSync(fd, buffer, 0, buffer.length, null);
+    return buffer.subarray(0, n).toString('utf8').trim();
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { LAUNCHER_NAME, underLauncher } from '../fly/launcher-exit.ts';
+import { volumeBinary } from '../fly/volume-binary.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { readRuntime } from '../platform/runtime-file.ts';
 import { installedUnit } from '../platform/units/host-unit.ts';
 import { DEFAULT_PORT, type UnitScope } from '../platform/units/unit-config.ts';
-import { runUpgrade } from '../upgrade/run-upgrade.ts';
+import { runUpgrade, type UpgradePlan } from '../upgrade/run-upgrade.ts';
 import { upgradeRefusal } from '../upgrade/upgrade-refusal.ts';
 import { hubUnitEnvironment, takeRequest } from '../upgrade/upgrade-request.ts';
 import { readStatus, upgradeRunning } from '../upgrade/upgrade-status.ts';
@@ -28,6 +31,14 @@ export async function upgradeHub(flags: ParsedFlags, env: Env = process.env): Pr
   if (to !== undefined && !/^v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*$/.test(to))
     throw new UsageError(`--to wants a version such as 0.2.0, not "${to}"`);
   try {
+    const onVolume = volumeBinary(cliHome(env));
+    if (!underLauncher(env) && existsSync(onVolume) && process.execPath !== onVolume) {
+      // A shell on a Fly machine runs the image's parachute (the launcher): the hub binary is on the volume.
+      return await Bun.spawn([onVolume, ...process.argv.slice(2)], {
+        env: { ...env, PARACHUTE_LAUNCHER: LAUNCHER_NAME },
+        stdio: ['inherit', 'inherit', 'inherit'],
+      }).exited;
+    }
     const refusal = upgradeRefusal(env);
     if (refusal) throw refusal;
     if (values['from-request']) return await fromRequest(env);
@@ -115,21 +126,23 @@ function cliPlan(env: Env) {
     manager = unit.scope;
   }
   const port = unit?.port ?? readRuntime(home)?.port ?? DEFAULT_PORT;
-  return { home, binary, port, manager };
+  const restarter: UpgradePlan['manager'] = underLauncher(env) ? LAUNCHER_NAME : manager;
+  return { home, binary, port, manager: restarter };
 }
 
 /** The watcher the hub spawned: it says which manager runs it and on which port. */
 function watcherPlan(values: ParsedFlags['values'], env: Env) {
   const manager = values.manager;
-  if (manager !== 'system' && manager !== 'user' && manager !== 'launchd' && manager !== 'none')
-    throw new UsageError('--watch needs --manager system|user|launchd|none');
+  const known = ['system', 'user', 'launchd', LAUNCHER_NAME, 'none'];
+  if (typeof manager !== 'string' || !known.includes(manager))
+    throw new UsageError(`--watch needs --manager ${known.join('|')}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port <= 0) throw new UsageError('--watch needs --port');
   return {
     home: cliHome(env),
     binary: process.execPath,
     port,
-    manager: manager === 'none' ? null : (manager as UnitScope),
+    manager: manager === 'none' ? null : (manager as UnitScope | typeof LAUNCHER_NAME),
   };
 }
 

@@ -1,3 +1,4 @@
+import { launcherExitRequested, underLauncher } from '../fly/launcher-exit.ts';
 import { startHub } from '../hub/hub.ts';
 import { PortInUseError } from '../hub/server.ts';
 import { spaFiles } from '../hub/spa-files.gen.ts';
@@ -36,11 +37,22 @@ export const serve: Command = {
     } catch (error) {
       return reportStartFailure(error);
     }
-    const signal = await shutdown;
-    process.stdout.write(`[hub] ${signal} received, shutting down\n`);
+    // Under the Fly launcher, an upgrade or an import asks for a clean stop and an exit code it reads.
+    const relaunch = underLauncher(process.env)
+      ? launcherExitRequested()
+      : new Promise<never>(() => {});
+    const reason = await Promise.race([
+      shutdown.then((signal) => ({ signal, code: EXIT.ok as number })),
+      relaunch.then((code) => ({ signal: null, code })),
+    ]);
+    process.stdout.write(
+      reason.signal
+        ? `[hub] ${reason.signal} received, shutting down\n`
+        : `[hub] stopping for the launcher to restart it (exit ${reason.code})\n`,
+    );
     await hub.stop();
     process.stdout.write('[hub] stopped\n');
-    return EXIT.ok;
+    return reason.code;
   },
 };
 

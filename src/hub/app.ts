@@ -23,6 +23,7 @@ import { usersRoutes } from '../auth/users-routes.ts';
 import { backupRoutes } from '../backup/backup-routes.ts';
 import type { BackupScheduler } from '../backup/backup-scheduler.ts';
 import { exportRoutes } from '../backup/export-routes.ts';
+import { importRoutes } from '../backup/import-routes.ts';
 import type { ModuleIsolation } from '../modules/isolation.ts';
 import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
@@ -134,6 +135,8 @@ export function createApp(deps: AppDeps) {
       .use(hubInfoRoutes(deps.auth, latest))
       // GET /api/hub/export (admin): the whole hub as one .tar.gz (parachute import restores it)
       .use(exportRoutes(deps.auth))
+      // POST /api/hub/import (the one-time import token, an empty hub under the Fly launcher)
+      .use(importRoutes(deps.auth, deps.modules))
       // GET /api/hub/logs (the hub's own recent log lines; ?follow=1 streams)
       .use(hubLogsRoutes(deps.auth))
       // GET /api/hub/backups, PUT|DELETE /api/hub/backups/config, POST /api/hub/backups/run

@@ -137,8 +137,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const ip = peer && clientAddress(peer, request.headers);
     // The router sees the path the hub routed on, never one it re-parses from Host.
     const url = routedUrl(request, authCtx.origin);
-    if (path === MODULE_UPLOAD_PATH && request.method === 'POST') {
-      // A module tarball: the route checks the caller, then streams it to disk under its own limit.
+    if (STREAMED_PATHS.has(path) && request.method === 'POST') {
+      // A module tarball or a hub export: the route checks the caller, then streams it to disk under its own limit.
       // Built around the visitor's own body stream: a copy made with
       // `new Request(url, request)` takes the body over, and cancelling it at
       // the limit left a chunked sender hanging until the idle timeout reset
@@ -323,8 +323,9 @@ function pathOf(url: string): string {
   return end === -1 ? url.slice(start) : url.slice(start, end);
 }
 
-/** The one hub route that takes a large body (modules/upload.ts limits it). */
-const MODULE_UPLOAD_PATH = '/api/modules/upload';
+/** The hub routes that take a large body, streamed under their own limit (modules/upload.ts, backup/import-routes.ts). */
+// A literal, not import-routes.ts's constant: the routes load lazily (hub/lazy-app.ts).
+const STREAMED_PATHS = new Set(['/api/modules/upload', '/api/hub/import']);
 
 /** The hub's own APIs take small JSON; a body over this is refused before it is read. */
 const HUB_BODY_LIMIT = 1024 * 1024;

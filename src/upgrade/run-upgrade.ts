@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { detectAsset, releaseFolder } from '../platform/release-asset.ts';
+import { readRuntime } from '../platform/runtime-file.ts';
 import { managerFor } from '../platform/units/host-unit.ts';
 import { type UnitScope, unitFile } from '../platform/units/unit-config.ts';
 import { VERSION } from '../version.ts';
@@ -28,8 +29,8 @@ export interface UpgradePlan {
   port: number;
   to?: string;
   env: Record<string, string | undefined>;
-  /** The service manager that restarts the hub, or null when none runs it. */
-  manager: UnitScope | null;
+  /** The service manager (or the Fly launcher) that restarts the hub, or null when none runs it. */
+  manager: UnitScope | 'fly-boot' | null;
   healthTimeoutMs?: number;
   /**
    * Refuse an older release: set for requests from the hub's account (the
@@ -122,10 +123,16 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
       step('No service manager runs this hub: restart it to run the new version');
       return finish('restart_needed');
     }
+    const timeout = plan.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
+    if (plan.manager === 'fly-boot') {
+      // The launcher (src/fly/launcher.ts) restarts it, gates on /health and rolls back; it finishes upgrade.json.
+      step('Restarting the hub through its launcher (fly-boot)');
+      askLauncherRestart(plan.home);
+      return await launcherOutcome(plan.home, plan.id, timeout);
+    }
     const manager = managerFor(plan.manager, unitFile(plan.manager, plan.env), plan.env);
     step('Restarting the hub through its service manager');
     await restart(manager, plan.home);
-    const timeout = plan.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
     if (await healthyAt(plan.port, version, timeout)) {
       step(`The hub answers /health with ${version}`);
       return finish('succeeded');
@@ -158,6 +165,39 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
       } catch {}
     }
     return finish('failed', message);
+  }
+}
+
+/**
+ * Asks the hub that runs under the Fly launcher to stop cleanly (modules
+ * first) and exit 75, which the launcher reads as "restart into the new
+ * binary": SIGUSR2 to its pid from run/hub.json (serve.ts handles it only
+ * under the launcher).
+ */
+function askLauncherRestart(home: string): void {
+  const runtime = readRuntime(home);
+  if (!runtime) {
+    throw new OperatorError(
+      'no running hub was found in run/hub.json to restart.',
+      'Start the machine again (its launcher runs the new binary).',
+    );
+  }
+  process.kill(runtime.pid, 'SIGUSR2');
+}
+
+/** Waits for the launcher to finish this upgrade in upgrade.json; the status as it stands at the deadline. */
+async function launcherOutcome(
+  home: string,
+  id: string,
+  timeoutMs: number,
+): Promise<UpgradeStatus> {
+  // The old hub's clean stop, the new one's gate, and a rollback's own gate.
+  const deadline = performance.now() + 2 * timeoutMs + 2 * HEALTH_TIMEOUT_MS;
+  for (;;) {
+    const status = readStatus(home);
+    if (status?.id === id && status.state !== 'running') return status;
+    if (status && performance.now() > deadline) return status;
+    await Bun.sleep(250);
   }
 }
 

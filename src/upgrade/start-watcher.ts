@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { LAUNCHER_NAME, underLauncher } from '../fly/launcher-exit.ts';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { installedUnit } from '../platform/units/host-unit.ts';
@@ -9,12 +10,17 @@ import { hasUpgradeTrigger, upgradeRequestFile } from '../platform/units/upgrade
 
 type Env = Record<string, string | undefined>;
 
+/** Who restarts the hub after its binary is swapped: a service manager, or the Fly launcher. */
+export type Restarter = UnitScope | typeof LAUNCHER_NAME;
+
 /**
- * Which manager restarts this running hub: systemd sets INVOCATION_ID in its
- * services, launchd XPC_SERVICE_NAME. A hub under the system unit runs as
- * the unprivileged parachute user and may not replace a root-owned binary.
+ * Which manager restarts this running hub: the Fly launcher sets
+ * PARACHUTE_LAUNCHER, systemd INVOCATION_ID in its services, launchd
+ * XPC_SERVICE_NAME. A hub under the system unit runs as the unprivileged
+ * parachute user and may not replace a root-owned binary.
  */
-export function runningUnder(env: Env): UnitScope | null {
+export function runningUnder(env: Env): Restarter | null {
+  if (underLauncher(env)) return LAUNCHER_NAME;
   if (env.XPC_SERVICE_NAME === LAUNCHD_LABEL) return 'launchd';
   if (!env.INVOCATION_ID) return null;
   const own = installedUnit(env, { ownOnly: true });
@@ -74,6 +80,7 @@ export async function startWatcher(options: {
   const pass = [
     'PARACHUTE_RELEASE_URL',
     'PARACHUTE_UPGRADE_HEALTH_S',
+    'PARACHUTE_LAUNCHER',
     'HOME',
     'PATH',
     'XDG_RUNTIME_DIR',
