@@ -1,0 +1,211 @@
+// The provisioner's HTTP service. Routes:
+//   POST /provision      Stripe webhook (signature-checked, see webhook.ts)
+//   GET  /status/:slug   a job and its steps                 (admin bearer)
+//   GET  /jobs           every job, newest last              (admin bearer)
+//   POST /retry          {slug | job}: a failed job again     (admin bearer)
+//   POST /teardown       {slug | job, force?}                 (admin bearer)
+//   GET  /health         liveness for Fly's check
+import type { Database } from 'bun:sqlite';
+import { z } from 'zod';
+import { constantTimeEqual } from '../auth/hash.ts';
+import { CloudflareDns } from './cloudflare-dns.ts';
+import { type ProvisionerConfig, secretsOf } from './config.ts';
+import type { HubFly } from './hub-fly.ts';
+import { type Job, Jobs } from './jobs.ts';
+import type { Mailer } from './mailer.ts';
+import { JobRunner } from './runner.ts';
+import { hubOrigin, leftovers } from './steps.ts';
+import { openProvisionerDb } from './store.ts';
+import { teardown } from './teardown.ts';
+import { handleStripeWebhook } from './webhook.ts';
+
+/** Stripe events are a few KB; nothing legitimate comes near this. */
+const MAX_BODY = 512 * 1024;
+
+export interface Provisioner {
+  url: string;
+  port: number;
+  jobs: Jobs;
+  runner: JobRunner;
+  stop(): Promise<void>;
+}
+
+export interface ProvisionerDeps {
+  fly: HubFly;
+  mailer: Mailer;
+  log?: (line: string) => void;
+}
+
+export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDeps): Provisioner {
+  const log = deps.log ?? ((line: string) => process.stdout.write(`[provisioner] ${line}\n`));
+  const db: Database = openProvisionerDb(config.home);
+  const jobs = new Jobs(db);
+  const dns = new CloudflareDns(config.dns);
+  const runner = new JobRunner({
+    config,
+    jobs,
+    fly: deps.fly,
+    dns,
+    mailer: deps.mailer,
+    log,
+    secrets: secretsOf(config),
+  });
+
+  const json = (status: number, body: unknown) => Response.json(body, { status });
+  const isAdmin = (req: Request) => {
+    const header = req.headers.get('authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    return token !== '' && constantTimeEqual(token, config.adminToken);
+  };
+  const unauthorized = () =>
+    json(401, {
+      error: 'unauthorized',
+      message: 'Send Authorization: Bearer <PROVISIONER_ADMIN_TOKEN>.',
+    });
+  const admin =
+    (
+      handler: (req: Request & { params: Record<string, string> }) => Promise<Response> | Response,
+    ) =>
+    (req: Request & { params: Record<string, string> }) =>
+      isAdmin(req) ? handler(req) : unauthorized();
+
+  const Target = z.object({
+    slug: z.string().min(1).optional(),
+    job: z.number().int().positive().optional(),
+    force: z.boolean().optional(),
+  });
+  const findTarget = async (req: Request): Promise<{ job: Job; force: boolean } | Response> => {
+    let parsed: z.infer<typeof Target>;
+    try {
+      parsed = Target.parse(await req.json());
+    } catch {
+      return json(400, {
+        error: 'invalid_body',
+        message:
+          'Send JSON {"slug": "…"} or {"job": 12} (and for teardown optionally "force": true).',
+      });
+    }
+    const job =
+      parsed.slug !== undefined
+        ? jobs.bySlug(parsed.slug)
+        : parsed.job !== undefined
+          ? jobs.get(parsed.job)
+          : null;
+    if (!job) return json(404, { error: 'not_found', message: 'No job with that slug or id.' });
+    return { job, force: parsed.force === true };
+  };
+
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    maxRequestBodySize: MAX_BODY,
+    routes: {
+      '/health': { GET: () => json(200, { ok: true }) },
+      '/provision': {
+        POST: async (req) => {
+          const raw = new Uint8Array(await req.arrayBuffer());
+          const answer = await handleStripeWebhook(raw, req.headers.get('stripe-signature'), {
+            secret: config.stripe.webhookSecret,
+            toleranceS: config.stripe.toleranceS,
+            jobs,
+            started: (id) => {
+              log(`job ${id}: accepted from Stripe`);
+              runner.kick(id);
+            },
+          });
+          return json(answer.status, answer.body);
+        },
+      },
+      '/status/:slug': {
+        GET: admin((req) => {
+          const job = jobs.bySlug(req.params.slug ?? '');
+          if (!job) return json(404, { error: 'not_found', message: 'No hub with that slug.' });
+          return json(200, describe(job));
+        }),
+      },
+      '/jobs': { GET: admin(() => json(200, { jobs: jobs.list().map(summary) })) },
+      '/retry': {
+        POST: admin(async (req) => {
+          const target = await findTarget(req);
+          if (target instanceof Response) return target;
+          const { job } = target;
+          if (job.state !== 'failed') {
+            return json(409, {
+              error: 'not_failed',
+              message: `Job ${job.id} is ${job.state}; only a failed job is retried.`,
+            });
+          }
+          jobs.retry(job.id);
+          runner.kick(job.id);
+          return json(202, { retrying: job.id });
+        }),
+      },
+      '/teardown': {
+        POST: admin(async (req) => {
+          const target = await findTarget(req);
+          if (target instanceof Response) return target;
+          const { job, force } = target;
+          const answer = await teardown(job, force, {
+            jobs,
+            fly: deps.fly,
+            dns,
+          });
+          if (answer.status === 200)
+            log(`job ${job.id}: torn down (${JSON.stringify(answer.body.removed)})`);
+          return json(answer.status, answer.body);
+        }),
+      },
+    },
+    fetch: () => json(404, { error: 'not_found', message: 'No such endpoint.' }),
+    error: (error) => {
+      log(`request error: ${error.message}`);
+      return json(500, { error: 'internal', message: 'The provisioner failed on this request.' });
+    },
+  });
+
+  function describe(job: Job) {
+    return {
+      ...summary(job),
+      checkout_session: job.checkoutSession,
+      resources: leftovers(job),
+      steps: jobs.steps(job.id).map((s) => ({
+        step: s.step,
+        state: s.state,
+        attempts: s.attempts,
+        last_error: s.lastError,
+        next_attempt_at: s.nextAttemptAt ? new Date(s.nextAttemptAt).toISOString() : null,
+        started_at: s.startedAt ? new Date(s.startedAt).toISOString() : null,
+        finished_at: s.finishedAt ? new Date(s.finishedAt).toISOString() : null,
+      })),
+    };
+  }
+
+  function summary(job: Job) {
+    return {
+      job: job.id,
+      slug: job.slug,
+      state: job.state,
+      email: job.customerEmail,
+      app: job.data.app ?? null,
+      origin: job.slug ? hubOrigin(config, job.slug) : null,
+      error: job.error,
+      created_at: new Date(job.createdAt).toISOString(),
+      updated_at: new Date(job.updatedAt).toISOString(),
+    };
+  }
+
+  runner.resumeAll();
+  const port = server.port ?? config.port;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    jobs,
+    runner,
+    async stop() {
+      runner.stop();
+      await server.stop(true);
+      await Promise.race([runner.idle(), new Promise((r) => setTimeout(r, 2000))]);
+      db.close();
+    },
+  };
+}
