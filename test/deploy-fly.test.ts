@@ -70,9 +70,8 @@ function createCalls(app: string) {
   const of = (re: RegExp) =>
     fake.calls.filter((c) => c.method === 'POST' && re.test(c.path)).length;
   return {
-    app: fake.calls.filter(
-      (c) => c.method === 'POST' && c.path === '/v1/apps' && c.app === app,
-    ).length,
+    app: fake.calls.filter((c) => c.method === 'POST' && c.path === '/v1/apps' && c.app === app)
+      .length,
     volume: of(new RegExp(`^/v1/apps/${app}/volumes$`)),
     machine: of(new RegExp(`^/v1/apps/${app}/machines$`)),
   };

@@ -159,7 +159,7 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
     `ghcr.io/openparachute/parachute-hub:${config.hubVersion || 'latest'}`;
   if (problems.length > 0) {
     throw new OperatorError(
-      `the provisioner is not configured: ${problems.join('; ')}.`,
+      `the provisioner is not configured:\n${problems.map((p) => `    - ${p}`).join('\n')}`,
       'Set these environment variables (see `parachute provisioner serve --help`), then start it again.',
     );
   }

@@ -43,6 +43,11 @@ export interface FlySim {
   /** While true, every machine's check is `critical`. */
   holdHealth: boolean;
   /** Counts of successful creating calls, by kind: what "nothing created twice" is checked on. */
+  /**
+   * The next matching request is carried out, then its answer held until
+   * release(): a provisioner killed meanwhile never learns it happened.
+   */
+  pauseAfter(method: string, path: RegExp): { reached: Promise<void>; release(): void };
   created(): { apps: number; volumes: number; machines: number; ips: number; certificates: number };
   stop(): Promise<void>;
 }
@@ -58,6 +63,7 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
   const foreignNames = new Set<string>();
   const id = (prefix = '') => `${prefix}${crypto.randomUUID().replaceAll('-', '').slice(0, 14)}`;
   let ipCounter = 1;
+  let pause: { method: string; path: RegExp; hit: () => void; gate: Promise<void> } | null = null;
 
   const sim: FlySim = {
     api: '',
@@ -67,6 +73,18 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
     apps,
     foreignNames,
     holdHealth: false,
+    pauseAfter(method, path) {
+      let hit = () => {};
+      let open = () => {};
+      const reached = new Promise<void>((r) => {
+        hit = r;
+      });
+      const gate = new Promise<void>((r) => {
+        open = r;
+      });
+      pause = { method, path, hit, gate };
+      return { reached, release: open };
+    },
     created() {
       const ok = (method: string, re: RegExp) =>
         calls.filter((c) => c.method === method && re.test(c.path) && c.status < 300).length;
@@ -219,6 +237,15 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
     hostname: '127.0.0.1',
     async fetch(req) {
       const res = await answer(req);
+      const path = new URL(req.url).pathname;
+      if (pause && pause.method === req.method && pause.path.test(path)) {
+        const { hit, gate } = pause;
+        pause = null;
+        calls.push({ method: req.method, path, status: res.status });
+        hit();
+        await gate;
+        return res;
+      }
       calls.push({ method: req.method, path: new URL(req.url).pathname, status: res.status });
       return res;
     },
