@@ -37,6 +37,8 @@ export interface Job {
   id: number;
   checkoutSession: string;
   customerEmail: string;
+  stripeCustomer: string | null;
+  stripeSubscription: string | null;
   wantedSlug: string;
   slug: string | null;
   state: JobState;
@@ -63,6 +65,8 @@ interface JobRow {
   id: number;
   checkout_session: string;
   customer_email: string;
+  stripe_customer: string | null;
+  stripe_subscription: string | null;
   wanted_slug: string;
   slug: string | null;
   state: JobState;
@@ -78,6 +82,8 @@ function toJob(r: JobRow): Job {
     id: r.id,
     checkoutSession: r.checkout_session,
     customerEmail: r.customer_email,
+    stripeCustomer: r.stripe_customer,
+    stripeSubscription: r.stripe_subscription,
     wantedSlug: r.wanted_slug,
     slug: r.slug,
     state: r.state,
@@ -99,7 +105,13 @@ export class Jobs {
    */
   acceptCheckout(
     event: { id: string; type: string },
-    session: { id: string; email: string; wantedSlug: string },
+    session: {
+      id: string;
+      email: string;
+      wantedSlug: string;
+      customer?: string | null;
+      subscription?: string | null;
+    },
     setupToken: string,
   ): { outcome: AcceptOutcome; jobId: number | null } {
     return this.db.transaction(() => {
@@ -119,10 +131,20 @@ export class Jobs {
       } else {
         const row = this.db
           .query(
-            `INSERT INTO jobs (checkout_session, customer_email, wanted_slug, state, setup_token, created_at, updated_at)
-             VALUES (?, ?, ?, 'running', ?, ?, ?) RETURNING id`,
+            `INSERT INTO jobs (checkout_session, customer_email, stripe_customer, stripe_subscription,
+               wanted_slug, state, setup_token, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id`,
           )
-          .get(session.id, session.email, session.wantedSlug, setupToken, now, now) as {
+          .get(
+            session.id,
+            session.email,
+            session.customer ?? null,
+            session.subscription ?? null,
+            session.wantedSlug,
+            setupToken,
+            now,
+            now,
+          ) as {
           id: number;
         };
         jobId = row.id;

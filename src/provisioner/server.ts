@@ -167,6 +167,8 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
     return {
       ...summary(job),
       checkout_session: job.checkoutSession,
+      stripe_customer: job.stripeCustomer,
+      stripe_subscription: job.stripeSubscription,
       resources: leftovers(job),
       steps: jobs.steps(job.id).map((s) => ({
         step: s.step,

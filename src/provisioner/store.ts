@@ -18,6 +18,9 @@ const migrations: Migration[] = [
         id               INTEGER PRIMARY KEY,
         checkout_session TEXT NOT NULL UNIQUE,
         customer_email   TEXT NOT NULL,
+        -- Stripe's ids, for the teardown a cancelled subscription will start.
+        stripe_customer     TEXT,
+        stripe_subscription TEXT,
         wanted_slug      TEXT NOT NULL,
         slug             TEXT UNIQUE,
         state            TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'torn_down')),

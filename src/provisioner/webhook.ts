@@ -21,7 +21,13 @@ const Session = z.looseObject({
   customer_email: z.string().nullish(),
   customer_details: z.looseObject({ email: z.string().nullish() }).nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
+  // Ids, or whole objects when the event was expanded.
+  customer: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
+  subscription: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
 });
+
+const idOf = (v: string | { id: string } | null | undefined) =>
+  typeof v === 'string' ? v : (v?.id ?? null);
 
 export type WebhookAnswer = { status: number; body: Record<string, unknown> };
 
@@ -89,7 +95,13 @@ export async function handleStripeWebhook(
   }
   const { outcome, jobId } = options.jobs.acceptCheckout(
     { id: event.id, type: event.type },
-    { id: s.id, email, wantedSlug: wantedSlug(s.metadata?.slug, email) },
+    {
+      id: s.id,
+      email,
+      wantedSlug: wantedSlug(s.metadata?.slug, email),
+      customer: idOf(s.customer),
+      subscription: idOf(s.subscription),
+    },
     newSetupToken(),
   );
   if (outcome === 'created' && jobId !== null) options.started(jobId);

@@ -261,3 +261,29 @@ test('a step that keeps failing retries with backoff, fails the job and alerts t
   expect(dns.records().some((r) => r.name === `linus.${DOMAIN}`)).toBe(false);
   expect((await status(p, 'linus')).body.state).toBe('torn_down');
 });
+
+test('two payments asking for the same name at once get two hubs with different slugs; a name Fly says is someone else’s is skipped', async () => {
+  const p = start();
+  sim.foreignNames.add('parachute-twin-2');
+  const payloads = ['one@example.test', 'two@example.test'].map((email) =>
+    checkoutEvent({ email, slug: 'twin' }),
+  );
+  const answers = await Promise.all(
+    payloads.map(async (payload) => postWebhook(p.url, payload, await sign(payload))),
+  );
+  expect(answers.map((r) => r.status)).toEqual([200, 200]);
+  await smtp.waitFor('one@example.test');
+  await smtp.waitFor('two@example.test');
+  await p.runner.idle();
+  const slugs = p.jobs
+    .list()
+    .filter((j) => j.wantedSlug === 'twin')
+    .map((j) => j.slug)
+    .sort();
+  expect(slugs).toEqual(['twin', 'twin-3']);
+  expect(sim.apps.has('parachute-twin')).toBe(true);
+  expect(sim.apps.has('parachute-twin-3')).toBe(true);
+  // Stripe's ids are kept for the teardown a cancelled subscription starts.
+  const { body } = await status(p, 'twin');
+  expect(String(body.stripe_subscription)).toStartWith('sub_');
+});
