@@ -35,6 +35,7 @@ export const provisioner: Command = {
       org: config.fly.org,
       api: config.fly.api,
       image: config.fly.image,
+      releaseUrl: config.fly.releaseUrl,
     });
     let service: ReturnType<typeof startProvisioner>;
     try {

@@ -15,6 +15,8 @@ export interface ProvisionerConfig {
     region: string;
     appPrefix: string;
     image: string;
+    /** Where hubs' launchers fetch the release from, when not the default channel. */
+    releaseUrl: string | undefined;
   };
   stripe: { webhookSecret: string; toleranceS: number };
   dns: { token: string; zoneId: string; domain: string; api: string };
@@ -48,7 +50,7 @@ export const CONFIG_HELP = [
   '  PROVISIONER_HOME           state folder (default ~/.parachute-provisioner); provisioner.db lives here',
   '  PORT, PROVISIONER_BIND_HOST  listen address (default 8080 on 127.0.0.1)',
   '  FLY_REGION (iad), PROVISIONER_APP_PREFIX (parachute-), PROVISIONER_VOLUME_GB (1),',
-  '  PARACHUTE_FLY_IMAGE, FLY_API_HOSTNAME, CLOUDFLARE_API_BASE,',
+  '  PARACHUTE_FLY_IMAGE, PARACHUTE_RELEASE_URL, FLY_API_HOSTNAME, CLOUDFLARE_API_BASE,',
   '  STRIPE_TOLERANCE_S (300), PROVISIONER_STEP_ATTEMPTS (6), PROVISIONER_RETRY_BASE_MS (2000),',
   '  PROVISIONER_HEALTH_TIMEOUT_S (300)',
 ].join('\n');
@@ -101,6 +103,7 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
       region: optional('FLY_REGION', 'iad'),
       appPrefix: optional('PROVISIONER_APP_PREFIX', 'parachute-'),
       image: '',
+      releaseUrl: env.PARACHUTE_RELEASE_URL?.trim() || undefined,
     },
     stripe: {
       webhookSecret: need('STRIPE_WEBHOOK_SECRET', (v) =>
@@ -149,7 +152,11 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
     },
     healthTimeoutS: integer('PROVISIONER_HEALTH_TIMEOUT_S', 300, 1, 3600),
   };
-  for (const name of ['FLY_API_HOSTNAME', 'CLOUDFLARE_API_BASE'] as const) {
+  for (const name of [
+    'FLY_API_HOSTNAME',
+    'CLOUDFLARE_API_BASE',
+    'PARACHUTE_RELEASE_URL',
+  ] as const) {
     const v = env[name]?.trim();
     const wrong = v ? url(v) : null;
     if (wrong) problems.push(`${name} ${wrong}`);

@@ -40,6 +40,7 @@ export interface FlyMachinesOptions {
   org: string;
   api: string;
   image: string;
+  releaseUrl?: string;
 }
 
 /** The real HubFly: the Machines API client of `parachute deploy fly` (src/fly/). */
@@ -128,6 +129,7 @@ export class FlyMachinesHubFly implements HubFly {
         image: this.options.image,
         volumeId: input.volumeId,
         version: input.version,
+        releaseUrl: this.options.releaseUrl,
       }),
     };
     if (input.secretsVersion !== null) body.min_secrets_version = input.secretsVersion;

@@ -33,7 +33,14 @@ const envelope = (
   errors: { code: number; message: string }[] = [],
 ) => Response.json({ success: errors.length === 0, errors, messages: [], result }, { status });
 
-export function startFakeDns(options: { token?: string; zoneId?: string } = {}): FakeDns {
+export function startFakeDns(
+  options: {
+    token?: string;
+    zoneId?: string;
+    /** Added before every answer (Cloudflare's API is some 150–300 ms away). */
+    latencyMs?: number;
+  } = {},
+): FakeDns {
   const token = options.token ?? `cf-${crypto.randomUUID()}`;
   const zoneId = options.zoneId ?? crypto.randomUUID().replaceAll('-', '');
   const records = new Map<string, FakeRecord>();
@@ -101,6 +108,7 @@ export function startFakeDns(options: { token?: string; zoneId?: string } = {}):
     port: 0,
     hostname: '127.0.0.1',
     async fetch(req) {
+      if (options.latencyMs) await Bun.sleep(options.latencyMs);
       const res = await answer(req);
       calls.push({
         method: req.method,

@@ -50,6 +50,7 @@ function start(extra: Record<string, string> = {}): Provisioner {
     org: config.fly.org,
     api: config.fly.api,
     image: config.fly.image,
+    releaseUrl: config.fly.releaseUrl,
   });
   const p = startProvisioner(config, { fly, mailer, log: () => {} });
   running.push({ p, mailer });
