@@ -29,6 +29,8 @@ export interface JobData {
   dnsRecordId?: string;
   certificate?: string;
   mailedAt?: number;
+  /** When Stripe said the subscription ended (the hub waits for its export-first teardown). */
+  cancelledAt?: number;
 }
 
 export type JobState = 'running' | 'done' | 'failed' | 'torn_down';
@@ -183,6 +185,24 @@ export class Jobs {
   bySlug(slug: string): Job | null {
     const r = this.db.query('SELECT * FROM jobs WHERE slug = ?').get(slug) as JobRow | null;
     return r ? toJob(r) : null;
+  }
+
+  bySubscription(subscription: string): Job | null {
+    const r = this.db
+      .query('SELECT * FROM jobs WHERE stripe_subscription = ? ORDER BY id DESC LIMIT 1')
+      .get(subscription) as JobRow | null;
+    return r ? toJob(r) : null;
+  }
+
+  /** Merges into the job's data outside any step (e.g. a cancellation). */
+  patchData(jobId: number, patch: JobData): void {
+    this.db.transaction(() => {
+      const job = this.get(jobId);
+      if (!job) return;
+      this.db
+        .query('UPDATE jobs SET data = ?, updated_at = ? WHERE id = ?')
+        .run(JSON.stringify({ ...job.data, ...patch }), Date.now(), jobId);
+    })();
   }
 
   list(): Job[] {

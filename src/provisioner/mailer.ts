@@ -69,3 +69,19 @@ export function failedJobMail(
     ].join('\n'),
   };
 }
+
+export function subscriptionEndedMail(
+  to: string,
+  job: { id: number; slug: string | null; customerEmail: string; data: { app?: string } },
+): Mail {
+  return {
+    to,
+    subject: `Subscription ended: hub ${job.slug ?? job.id} waits for its teardown`,
+    text: [
+      `Stripe says the subscription of ${job.customerEmail} ended (job ${job.id}, app ${job.data.app ?? 'none'}).`,
+      'The hub keeps running: the provisioner does not yet export a hub before tearing it down,',
+      'and never destroys one without an export. Export it, send the operator the file, then',
+      `POST /teardown {"slug": "${job.slug ?? ''}", "force": true}.`,
+    ].join('\n'),
+  };
+}

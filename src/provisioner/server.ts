@@ -12,7 +12,7 @@ import { CloudflareDns } from './cloudflare-dns.ts';
 import { type ProvisionerConfig, secretsOf } from './config.ts';
 import type { HubFly } from './hub-fly.ts';
 import { type Job, Jobs } from './jobs.ts';
-import type { Mailer } from './mailer.ts';
+import { type Mailer, subscriptionEndedMail } from './mailer.ts';
 import { JobRunner } from './runner.ts';
 import { hubOrigin, leftovers } from './steps.ts';
 import { openProvisionerDb } from './store.ts';
@@ -112,6 +112,18 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
               log(`job ${id}: accepted from Stripe`);
               runner.kick(id);
             },
+            cancelled: (id) => {
+              jobs.patchData(id, { cancelledAt: Date.now() });
+              const job = jobs.get(id);
+              log(`job ${id}: subscription ended; the hub waits for an export-first teardown`);
+              if (job) {
+                deps.mailer
+                  .send(subscriptionEndedMail(config.mail.adminEmail, job))
+                  .catch((error: Error) =>
+                    log(`job ${id}: the cancellation mail failed: ${error.message}`),
+                  );
+              }
+            },
           });
           return json(answer.status, answer.body);
         },
@@ -123,7 +135,14 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
           return json(200, describe(job));
         }),
       },
-      '/jobs': { GET: admin(() => json(200, { jobs: jobs.list().map(summary) })) },
+      '/jobs': {
+        GET: admin((req) => {
+          // ?state=failed is the sweeper's list.
+          const state = new URL(req.url).searchParams.get('state');
+          const all = jobs.list().filter((j) => !state || j.state === state);
+          return json(200, { jobs: all.map(summary) });
+        }),
+      },
       '/retry': {
         POST: admin(async (req) => {
           const target = await findTarget(req);
@@ -191,6 +210,7 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
       app: job.data.app ?? null,
       origin: job.slug ? hubOrigin(config, job.slug) : null,
       error: job.error,
+      cancelled_at: job.data.cancelledAt ? new Date(job.data.cancelledAt).toISOString() : null,
       created_at: new Date(job.createdAt).toISOString(),
       updated_at: new Date(job.updatedAt).toISOString(),
     };

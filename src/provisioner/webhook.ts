@@ -29,6 +29,8 @@ const Session = z.looseObject({
 const idOf = (v: string | { id: string } | null | undefined) =>
   typeof v === 'string' ? v : (v?.id ?? null);
 
+const Subscription = z.looseObject({ id: z.string().min(1) });
+
 export type WebhookAnswer = { status: number; body: Record<string, unknown> };
 
 /** The hub's own setup-token format: `parachute-bootstrap-` and 43 base64url characters. */
@@ -39,7 +41,14 @@ export function newSetupToken(): string {
 export async function handleStripeWebhook(
   raw: Uint8Array,
   signature: string | null,
-  options: { secret: string; toleranceS: number; jobs: Jobs; started: (jobId: number) => void },
+  options: {
+    secret: string;
+    toleranceS: number;
+    jobs: Jobs;
+    started: (jobId: number) => void;
+    /** A subscription ended (first delivery only): its hub is to be exported, then torn down. */
+    cancelled: (jobId: number) => void;
+  },
 ): Promise<WebhookAnswer> {
   if (!signature) {
     return {
@@ -62,6 +71,20 @@ export async function handleStripeWebhook(
       body: {
         error: 'invalid_signature',
         message: 'The Stripe signature does not match this endpoint, or it is too old.',
+      },
+    };
+  }
+  if (event.type === 'customer.subscription.deleted') {
+    const sub = Subscription.safeParse(event.data.object);
+    const first = options.jobs.recordEvent({ id: event.id, type: event.type });
+    const job = sub.success ? options.jobs.bySubscription(sub.data.id) : null;
+    if (first && job) options.cancelled(job.id);
+    return {
+      status: 200,
+      body: {
+        received: true,
+        job: job?.id ?? null,
+        outcome: first ? 'cancelled' : 'duplicate_event',
       },
     };
   }

@@ -20,6 +20,7 @@ export function checkoutEvent(options: {
   slug?: string;
   type?: string;
   paymentStatus?: string;
+  subscription?: string;
 }): string {
   const created = Math.floor(Date.now() / 1000);
   return JSON.stringify(
@@ -44,13 +45,36 @@ export function checkoutEvent(options: {
           customer: `cus_${crypto.randomUUID().slice(0, 14)}`,
           customer_details: { email: options.email, name: 'Test Customer' },
           metadata: options.slug ? { slug: options.slug } : {},
-          subscription: `sub_${crypto.randomUUID().slice(0, 14)}`,
+          subscription: options.subscription ?? `sub_${crypto.randomUUID().slice(0, 14)}`,
         },
       },
     },
     null,
     2,
   );
+}
+
+/** customer.subscription.deleted, as Stripe sends it when a subscription ends. */
+export function subscriptionDeletedEvent(subscription: string, eventId?: string): string {
+  return JSON.stringify({
+    id: eventId ?? `evt_${crypto.randomUUID().replaceAll('-', '')}`,
+    object: 'event',
+    api_version: '2025-09-30.clover',
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type: 'customer.subscription.deleted',
+    data: {
+      object: {
+        id: subscription,
+        object: 'subscription',
+        status: 'canceled',
+        canceled_at: Math.floor(Date.now() / 1000),
+        customer: `cus_${crypto.randomUUID().slice(0, 14)}`,
+      },
+    },
+  });
 }
 
 /** The Stripe-Signature header for `payload`, made by Stripe's library. */

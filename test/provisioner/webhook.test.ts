@@ -16,6 +16,7 @@ import {
   postWebhook,
   provisionerEnv,
   sign,
+  subscriptionDeletedEvent,
   until,
 } from '../helpers/provisioner.ts';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
@@ -287,4 +288,40 @@ test('two payments asking for the same name at once get two hubs with different 
   // Stripe's ids are kept for the teardown a cancelled subscription starts.
   const { body } = await status(p, 'twin');
   expect(String(body.stripe_subscription)).toStartWith('sub_');
+});
+
+test('a cancelled subscription (delivered twice) alerts the admin once and destroys nothing without an export', async () => {
+  const p = start();
+  const email = 'barbara@example.test';
+  const subscription = `sub_${crypto.randomUUID().slice(0, 14)}`;
+  const paid = checkoutEvent({ email, slug: 'barbara', subscription });
+  await postWebhook(p.url, paid, await sign(paid));
+  await smtp.waitFor(email);
+  await until('the job to be done', () =>
+    p.jobs.bySlug('barbara')?.state === 'done' ? true : undefined,
+  );
+
+  const cancel = subscriptionDeletedEvent(subscription);
+  const header = await sign(cancel);
+  const outcomes = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await postWebhook(p.url, cancel, header);
+    expect(res.status).toBe(200);
+    outcomes.push(((await res.json()) as { outcome: string }).outcome);
+  }
+  expect(outcomes).toEqual(['cancelled', 'duplicate_event']);
+  const alert = await smtp.waitFor('ops@example.test', 10_000, /Subscription ended: hub barbara/);
+  expect(alert.text).toContain('never destroys one without an export');
+  expect(smtp.mails.filter((m) => /Subscription ended: hub barbara/.test(m.subject))).toHaveLength(
+    1,
+  );
+  expect(sim.apps.has('parachute-barbara')).toBe(true);
+  const { body } = await status(p, 'barbara');
+  expect(body.state).toBe('done');
+  expect(body.cancelled_at).toBeString();
+  // A forged cancellation is refused like any unsigned event.
+  const forged = subscriptionDeletedEvent(subscription);
+  expect(
+    (await postWebhook(p.url, forged, await sign(forged, { secret: 'whsec_forged' }))).status,
+  ).toBe(400);
 });
