@@ -17,7 +17,11 @@ export interface ProvisionerConfig {
     image: string;
     /** Where hubs' launchers fetch the release from, when not the default channel. */
     releaseUrl: string | undefined;
+    /** PARACHUTE_FLY_EDGE: tests reach https://NAME.fly.dev through a local fake edge. */
+    edge: string | undefined;
   };
+  /** The provisioner's own public URL, for the export links it mails (default: where it listens). */
+  publicUrl: string | undefined;
   stripe: { webhookSecret: string; toleranceS: number };
   dns: { token: string; zoneId: string; domain: string; api: string };
   mail: { smtpUrl: string; from: string; adminEmail: string };
@@ -49,6 +53,7 @@ export const CONFIG_HELP = [
   'Optional:',
   '  PROVISIONER_HOME           state folder (default ~/.parachute-provisioner); provisioner.db lives here',
   '  PORT, PROVISIONER_BIND_HOST  listen address (default 8080 on 127.0.0.1)',
+  '  PROVISIONER_PUBLIC_URL     its public https URL: export links in teardown mails point here',
   '  FLY_REGION (iad), PROVISIONER_APP_PREFIX (parachute-), PROVISIONER_VOLUME_GB (1),',
   '  PARACHUTE_FLY_IMAGE, PARACHUTE_RELEASE_URL, FLY_API_HOSTNAME, CLOUDFLARE_API_BASE,',
   '  STRIPE_TOLERANCE_S (300), PROVISIONER_STEP_ATTEMPTS (6), PROVISIONER_RETRY_BASE_MS (2000),',
@@ -104,6 +109,7 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
       appPrefix: optional('PROVISIONER_APP_PREFIX', 'parachute-'),
       image: '',
       releaseUrl: env.PARACHUTE_RELEASE_URL?.trim() || undefined,
+      edge: env.PARACHUTE_FLY_EDGE?.trim() || undefined,
     },
     stripe: {
       webhookSecret: need('STRIPE_WEBHOOK_SECRET', (v) =>
@@ -136,6 +142,7 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
         v.includes('@') ? null : 'must be an email address',
       ),
     },
+    publicUrl: env.PROVISIONER_PUBLIC_URL?.trim().replace(/\/+$/, '') || undefined,
     hubVersion: need('PROVISIONER_HUB_VERSION', (v) =>
       /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(v)
         ? null
@@ -156,6 +163,8 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
     'FLY_API_HOSTNAME',
     'CLOUDFLARE_API_BASE',
     'PARACHUTE_RELEASE_URL',
+    'PARACHUTE_FLY_EDGE',
+    'PROVISIONER_PUBLIC_URL',
   ] as const) {
     const v = env[name]?.trim();
     const wrong = v ? url(v) : null;

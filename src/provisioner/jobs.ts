@@ -16,7 +16,17 @@ export const STEPS = [
   'fly_certificate',
   'email_setup_link',
 ] as const;
-export type StepName = (typeof STEPS)[number];
+/** The steps appended to a job when its hub is torn down: never a destroy before an export. */
+export const TEARDOWN_STEPS = [
+  'export_hub',
+  'email_export_link',
+  'destroy_app',
+  'delete_dns',
+] as const;
+export type StepName = (typeof STEPS)[number] | (typeof TEARDOWN_STEPS)[number];
+
+/** How long the export link mailed at teardown works. */
+export const EXPORT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 /** What the steps made: enough to resume, to show, and to clean up. */
 export interface JobData {
@@ -31,6 +41,12 @@ export interface JobData {
   mailedAt?: number;
   /** When Stripe said the subscription ended (the hub waits for its export-first teardown). */
   cancelledAt?: number;
+  /** The export made before the teardown (a file under PROVISIONER_HOME/exports). */
+  exportFile?: string;
+  exportBytes?: number;
+  /** A hub never claimed has nothing to export. */
+  exportSkipped?: 'unclaimed';
+  exportMailedAt?: number;
 }
 
 export type JobState = 'running' | 'done' | 'failed' | 'torn_down';
@@ -46,6 +62,7 @@ export interface Job {
   state: JobState;
   data: JobData;
   setupToken: string | null;
+  exportToken: string;
   error: string | null;
   createdAt: number;
   updatedAt: number;
@@ -74,6 +91,7 @@ interface JobRow {
   state: JobState;
   data: string;
   setup_token: string | null;
+  export_token: string;
   error: string | null;
   created_at: number;
   updated_at: number;
@@ -91,6 +109,7 @@ function toJob(r: JobRow): Job {
     state: r.state,
     data: JSON.parse(r.data) as JobData,
     setupToken: r.setup_token,
+    exportToken: r.export_token,
     error: r.error,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -114,7 +133,7 @@ export class Jobs {
       customer?: string | null;
       subscription?: string | null;
     },
-    setupToken: string,
+    tokens: { setup: string; export: string },
   ): { outcome: AcceptOutcome; jobId: number | null } {
     return this.db.transaction(() => {
       const now = Date.now();
@@ -134,8 +153,8 @@ export class Jobs {
         const row = this.db
           .query(
             `INSERT INTO jobs (checkout_session, customer_email, stripe_customer, stripe_subscription,
-               wanted_slug, state, setup_token, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id`,
+               wanted_slug, state, setup_token, export_token, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id`,
           )
           .get(
             session.id,
@@ -143,7 +162,8 @@ export class Jobs {
             session.customer ?? null,
             session.subscription ?? null,
             session.wantedSlug,
-            setupToken,
+            tokens.setup,
+            tokens.export,
             now,
             now,
           ) as {
@@ -305,13 +325,74 @@ export class Jobs {
     })();
   }
 
-  /** The last step done: the setup token is no longer kept. */
+  /** The last step done: the setup token is no longer kept; after a teardown's steps, torn down. */
   finish(jobId: number): void {
+    const tornDown = this.db
+      .query(`SELECT 1 FROM job_steps WHERE job_id = ? AND step = 'export_hub'`)
+      .get(jobId);
     this.db
       .query(
-        `UPDATE jobs SET state = 'done', setup_token = NULL, error = NULL, updated_at = ? WHERE id = ?`,
+        `UPDATE jobs SET state = ?, setup_token = NULL, error = NULL, updated_at = ? WHERE id = ?`,
       )
-      .run(Date.now(), jobId);
+      .run(tornDown ? 'torn_down' : 'done', Date.now(), jobId);
+  }
+
+  /**
+   * Appends the teardown steps to a live hub's job and runs it again; false
+   * when the job is not a live hub or its teardown had already begun.
+   */
+  startTeardown(jobId: number): boolean {
+    return this.db.transaction(() => {
+      const job = this.get(jobId);
+      if (job?.state !== 'done') return false;
+      const insert = this.db.prepare(
+        `INSERT OR IGNORE INTO job_steps (job_id, position, step, state) VALUES (?, ?, ?, 'pending')`,
+      );
+      let added = 0;
+      TEARDOWN_STEPS.forEach((step, i) => {
+        added += insert.run(jobId, 100 + i, step).changes;
+      });
+      if (added === 0) return false;
+      this.db
+        .query(`UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ?`)
+        .run(Date.now(), jobId);
+      return true;
+    })();
+  }
+
+  addExport(e: {
+    tokenHash: string;
+    jobId: number;
+    file: string;
+    bytes: number;
+    expiresAt: number;
+  }) {
+    this.db
+      .query(
+        'INSERT INTO exports (token_hash, job_id, file, bytes, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(e.tokenHash, e.jobId, e.file, e.bytes, e.expiresAt, Date.now());
+  }
+
+  exportByHash(tokenHash: string): { file: string; bytes: number; expiresAt: number } | null {
+    const r = this.db
+      .query('SELECT file, bytes, expires_at FROM exports WHERE token_hash = ?')
+      .get(tokenHash) as { file: string; bytes: number; expires_at: number } | null;
+    return r ? { file: r.file, bytes: r.bytes, expiresAt: r.expires_at } : null;
+  }
+
+  /** Export files past their link's life: deleted by the caller, then forgotten here. */
+  expiredExports(now = Date.now()): { tokenHash: string; file: string }[] {
+    return (
+      this.db.query('SELECT token_hash, file FROM exports WHERE expires_at <= ?').all(now) as {
+        token_hash: string;
+        file: string;
+      }[]
+    ).map((r) => ({ tokenHash: r.token_hash, file: r.file }));
+  }
+
+  forgetExport(tokenHash: string): void {
+    this.db.query('DELETE FROM exports WHERE token_hash = ?').run(tokenHash);
   }
 
   /** A failed job back to running: its failed step gets a fresh attempt budget. */

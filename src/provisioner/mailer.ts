@@ -76,12 +76,44 @@ export function subscriptionEndedMail(
 ): Mail {
   return {
     to,
-    subject: `Subscription ended: hub ${job.slug ?? job.id} waits for its teardown`,
+    subject: `Subscription ended: hub ${job.slug ?? job.id} needs you`,
     text: [
-      `Stripe says the subscription of ${job.customerEmail} ended (job ${job.id}, app ${job.data.app ?? 'none'}).`,
-      'The hub keeps running: the provisioner does not yet export a hub before tearing it down,',
-      'and never destroys one without an export. Export it, send the operator the file, then',
-      `POST /teardown {"slug": "${job.slug ?? ''}", "force": true}.`,
+      `Stripe says the subscription of ${job.customerEmail} ended (job ${job.id}, app ${job.data.app ?? 'none'}),`,
+      'while its job was still provisioning or had failed, so no teardown was started:',
+      'the provisioner never destroys a hub without an export. Once the job is done,',
+      `POST /teardown {"slug": "${job.slug ?? ''}"} exports it, mails the operator, then removes it;`,
+      'for a job that failed, POST /teardown removes what it left.',
+    ].join('\n'),
+  };
+}
+
+export function exportLinkMail(
+  to: string,
+  hostname: string,
+  link: string | null,
+  expiresAt: number,
+): Mail {
+  if (!link) {
+    return {
+      to,
+      subject: 'Your Parachute hub has been closed',
+      text: [
+        `Your subscription ended, so the hub at ${hostname} has been removed.`,
+        'It was never set up, so it held no data of yours: there is nothing to download.',
+      ].join('\n'),
+    };
+  }
+  return {
+    to,
+    subject: 'Your Parachute hub has been closed: download your data',
+    text: [
+      `Your subscription ended, so the hub at ${hostname} is being removed.`,
+      'Everything it held (accounts, modules and their data) is in one export file:',
+      `  ${link}`,
+      `The link works until ${new Date(expiresAt).toUTCString()} (30 days).`,
+      'To run the hub yourself, download the parachute binary and run',
+      '  parachute import <the file>',
+      'Keep this mail private: anyone with the link can download your data.',
     ].join('\n'),
   };
 }

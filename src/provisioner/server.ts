@@ -6,6 +6,8 @@
 //   POST /teardown       {slug | job, force?}                 (admin bearer)
 //   GET  /health         liveness for Fly's check
 import type { Database } from 'bun:sqlite';
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { z } from 'zod';
 import { constantTimeEqual } from '../auth/hash.ts';
 import { CloudflareDns } from './cloudflare-dns.ts';
@@ -49,6 +51,7 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
     mailer: deps.mailer,
     log,
     secrets: secretsOf(config),
+    publicUrl: () => config.publicUrl ?? localUrl(),
   });
 
   const json = (status: number, body: unknown) => Response.json(body, { status });
@@ -101,6 +104,29 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
     maxRequestBodySize: MAX_BODY,
     routes: {
       '/health': { GET: () => json(200, { ok: true }) },
+      // The link mailed at teardown: the token is the credential (256 bits, stored hashed).
+      '/exports/:token': {
+        GET: (req) => {
+          const hash = createHash('sha256').update(req.params.token).digest('hex');
+          const found = jobs.exportByHash(hash);
+          if (!found || !existsSync(found.file)) {
+            return json(404, { error: 'not_found', message: 'No export at this link.' });
+          }
+          if (found.expiresAt <= Date.now()) {
+            return json(410, {
+              error: 'expired',
+              message: 'This download link has expired (links work for 30 days).',
+            });
+          }
+          return new Response(Bun.file(found.file), {
+            headers: {
+              'content-type': 'application/gzip',
+              'content-disposition': 'attachment; filename="parachute-export.tar.gz"',
+              'cache-control': 'no-store',
+            },
+          });
+        },
+      },
       '/provision': {
         POST: async (req) => {
           const raw = new Uint8Array(await req.arrayBuffer());
@@ -114,8 +140,16 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
             },
             cancelled: (id) => {
               jobs.patchData(id, { cancelledAt: Date.now() });
+              if (jobs.startTeardown(id)) {
+                log(`job ${id}: subscription ended; teardown started (export first)`);
+                runner.kick(id);
+                return;
+              }
+              // Still provisioning, or failed: a person decides.
               const job = jobs.get(id);
-              log(`job ${id}: subscription ended; the hub waits for an export-first teardown`);
+              log(
+                `job ${id}: subscription ended while the job is ${job?.state}; the admin is told`,
+              );
               if (job) {
                 deps.mailer
                   .send(subscriptionEndedMail(config.mail.adminEmail, job))
@@ -168,7 +202,9 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
             jobs,
             fly: deps.fly,
             dns,
+            kick: (id) => runner.kick(id),
           });
+          if (answer.status === 202) log(`job ${job.id}: teardown started (export first)`);
           if (answer.status === 200)
             log(`job ${job.id}: torn down (${JSON.stringify(answer.body.removed)})`);
           return json(answer.status, answer.body);
@@ -216,14 +252,29 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
     };
   }
 
+  /** Export files past their link's 30 days are deleted (at start, then hourly). */
+  function purgeExpiredExports() {
+    for (const e of jobs.expiredExports()) {
+      rmSync(e.file, { force: true });
+      jobs.forgetExport(e.tokenHash);
+    }
+  }
+  function localUrl() {
+    return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
+  }
+
+  purgeExpiredExports();
+  const purge = setInterval(purgeExpiredExports, 3600_000);
+  purge.unref();
   runner.resumeAll();
   const port = server.port ?? config.port;
   return {
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    url: localUrl(),
     port,
     jobs,
     runner,
     async stop() {
+      clearInterval(purge);
       runner.stop();
       await server.stop(true);
       await Promise.race([runner.idle(), new Promise((r) => setTimeout(r, 2000))]);

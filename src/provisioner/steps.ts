@@ -1,11 +1,14 @@
 // What each provisioning step does. A step may run again after a crash
 // between doing it and recording it, so each one is idempotent: it looks up
 // what exists before creating anything.
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { CloudflareDns } from './cloudflare-dns.ts';
 import type { ProvisionerConfig } from './config.ts';
+import { downloadHubExport } from './hub-export.ts';
 import { type HubFly, PermanentStepError } from './hub-fly.ts';
-import type { Job, JobData, Jobs, StepName } from './jobs.ts';
-import { type Mailer, setupLinkMail } from './mailer.ts';
+import { EXPORT_TTL_MS, type Job, type JobData, type Jobs, type StepName } from './jobs.ts';
+import { exportLinkMail, type Mailer, setupLinkMail } from './mailer.ts';
 import { slugCandidates } from './slug.ts';
 
 export interface StepDeps {
@@ -14,6 +17,8 @@ export interface StepDeps {
   fly: HubFly;
   dns: CloudflareDns;
   mailer: Mailer;
+  /** Where the provisioner is reached from outside (export links). */
+  publicUrl: () => string;
 }
 
 export interface StepResult {
@@ -35,6 +40,7 @@ export function hubOrigin(config: ProvisionerConfig, slug: string): string {
 /** The resources a job made that cost money or hold a name, for the alert and the sweeper. */
 export function leftovers(job: Job): string[] {
   const out: string[] = [];
+  if (job.state === 'torn_down') return out;
   if (job.data.app)
     out.push(
       `Fly app ${job.data.app}${job.data.volumeId ? ` (volume ${job.data.volumeId}` : ''}${job.data.machineId ? `, machine ${job.data.machineId}` : ''}${job.data.volumeId ? ')' : ''}`,
@@ -88,6 +94,8 @@ export const runStep: Record<StepName, (deps: StepDeps, job: Job) => Promise<Ste
     const version = await fly.setSecrets(need(job.data.app, 'app'), {
       PARACHUTE_HUB_ORIGIN: hubOrigin(config, need(job.slug, 'slug')),
       PARACHUTE_SETUP_TOKEN: need(job.setupToken, 'setup token'),
+      // How a teardown exports the hub before destroying it (the hub withholds it from modules).
+      PARACHUTE_EXPORT_TOKEN: job.exportToken,
     });
     return { patch: { secretsVersion: version } };
   },
@@ -134,5 +142,54 @@ export const runStep: Record<StepName, (deps: StepDeps, job: Job) => Promise<Ste
       ),
     );
     return { patch: { mailedAt: Date.now() } };
+  },
+
+  // ---- teardown (appended to a live hub's job): export first, then destroy ----
+
+  async export_hub({ config }, job) {
+    const dest = join(config.home, 'exports', `${job.slug ?? job.id}-${Date.now()}.tar.gz`);
+    const outcome = await downloadHubExport(
+      need(job.data.app, 'app'),
+      job.exportToken,
+      dest,
+      config.fly.edge,
+    );
+    if (outcome.kind === 'unclaimed') return { patch: { exportSkipped: 'unclaimed' } };
+    return { patch: { exportFile: dest, exportBytes: outcome.bytes } };
+  },
+
+  async email_export_link({ jobs, mailer, publicUrl }, job) {
+    const origin = job.slug ? `${job.data.hostname ?? job.slug}` : String(job.id);
+    if (job.data.exportSkipped) {
+      await mailer.send(exportLinkMail(job.customerEmail, origin, null, 0));
+      return { patch: { exportMailedAt: Date.now() } };
+    }
+    // The link's token is stored (hashed) before the mail goes: a link mailed always works.
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = Date.now() + EXPORT_TTL_MS;
+    jobs.addExport({
+      tokenHash: createHash('sha256').update(token).digest('hex'),
+      jobId: job.id,
+      file: need(job.data.exportFile, 'export file'),
+      bytes: job.data.exportBytes ?? 0,
+      expiresAt,
+    });
+    await mailer.send(
+      exportLinkMail(job.customerEmail, origin, `${publicUrl()}/exports/${token}`, expiresAt),
+    );
+    return { patch: { exportMailedAt: Date.now() } };
+  },
+
+  async destroy_app({ fly }, job) {
+    if (!job.data.exportFile && !job.data.exportSkipped) {
+      throw new PermanentStepError('refusing to destroy a hub whose export is not recorded');
+    }
+    await fly.destroyApp(need(job.data.app, 'app'));
+    return { patch: {} };
+  },
+
+  async delete_dns({ dns }, job) {
+    if (job.data.dnsRecordId) await dns.deleteRecord(job.data.dnsRecordId);
+    return { patch: {} };
   },
 };

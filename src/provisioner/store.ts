@@ -28,6 +28,8 @@ const migrations: Migration[] = [
         data             TEXT NOT NULL DEFAULT '{}',
         -- The preset setup token: kept only until the setup link is mailed.
         setup_token      TEXT,
+        -- PARACHUTE_EXPORT_TOKEN of the hub: how a teardown exports it first.
+        export_token     TEXT NOT NULL,
         error            TEXT,
         created_at       INTEGER NOT NULL,
         updated_at       INTEGER NOT NULL
@@ -51,6 +53,15 @@ const migrations: Migration[] = [
         started_at      INTEGER,
         finished_at     INTEGER,
         PRIMARY KEY (job_id, step)
+      ) STRICT;
+      -- Exports made before a teardown, downloadable by the link mailed to the operator.
+      CREATE TABLE exports (
+        token_hash TEXT PRIMARY KEY,
+        job_id     INTEGER NOT NULL REFERENCES jobs(id),
+        file       TEXT NOT NULL,
+        bytes      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
       ) STRICT;
     `,
   },

@@ -1,8 +1,9 @@
-// POST /teardown, this session's part: removing what a job made (its Fly app,
-// which cascades to machine, volume, IPs and secrets, and its DNS record).
-// A failed job never served anyone, so it is removed as asked: this is the
-// sweeper for failed jobs. A live hub is only destroyed with `force`, because
-// the export-first teardown (issue 20 point 4) is not built yet.
+// POST /teardown. A live hub is exported first: its job gets the teardown
+// steps (export, mail the operator a 30-day link, destroy the app, delete the
+// DNS record) and runs again, durably, like provisioning. Without a verified
+// export nothing is destroyed unless the admin sends `force`. A job that
+// failed while provisioning never served anyone: it is removed at once (the
+// sweeper for failed jobs).
 import type { CloudflareDns } from './cloudflare-dns.ts';
 import type { HubFly } from './hub-fly.ts';
 import type { Job, Jobs } from './jobs.ts';
@@ -12,32 +13,45 @@ export type TeardownAnswer = { status: number; body: Record<string, unknown> };
 export async function teardown(
   job: Job,
   force: boolean,
-  deps: { jobs: Jobs; fly: HubFly; dns: CloudflareDns },
+  deps: { jobs: Jobs; fly: HubFly; dns: CloudflareDns; kick: (jobId: number) => void },
 ): Promise<TeardownAnswer> {
+  const tearingDown = deps.jobs.steps(job.id).some((s) => s.step === 'export_hub');
+  if (job.state === 'torn_down') return { status: 200, body: { torn_down: job.slug, removed: [] } };
   if (job.state === 'running') {
     return {
       status: 409,
       body: {
-        error: 'job_running',
-        message: `Job ${job.id} is still running. Wait until GET /status/${job.slug ?? '<slug>'} says done or failed.`,
+        error: tearingDown ? 'teardown_running' : 'job_running',
+        message: `Job ${job.id} is running. Wait until GET /status/${job.slug ?? '<slug>'} says done or failed.`,
       },
     };
   }
   if (job.state === 'done' && !force) {
+    deps.jobs.startTeardown(job.id);
+    deps.kick(job.id);
+    return {
+      status: 202,
+      body: {
+        teardown: 'started',
+        message: `Exporting the hub, mailing ${job.customerEmail} a download link, then removing it: follow GET /status/${job.slug}.`,
+      },
+    };
+  }
+  if (job.state === 'failed' && tearingDown && !force) {
     return {
       status: 409,
       body: {
-        error: 'export_required',
+        error: 'export_failed',
         message:
-          'This hub is live: a teardown must export it first, and export-first teardown is not built yet. Send {"force": true} only to destroy it WITHOUT an export (the operator loses their data).',
+          'This teardown stopped before the hub was removed (see its steps). POST /retry to try again, or send {"force": true} to destroy it WITHOUT an export (the operator loses their data).',
       },
     };
   }
   const removed: string[] = [];
-  if (job.data.app && job.state !== 'torn_down') {
-    if (await deps.fly.destroyApp(job.data.app)) removed.push(`Fly app ${job.data.app}`);
+  if (job.data.app && (await deps.fly.destroyApp(job.data.app))) {
+    removed.push(`Fly app ${job.data.app}`);
   }
-  if (job.data.dnsRecordId && job.state !== 'torn_down') {
+  if (job.data.dnsRecordId) {
     await deps.dns.deleteRecord(job.data.dnsRecordId);
     removed.push(`DNS record ${job.data.hostname}`);
   }

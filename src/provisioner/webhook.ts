@@ -125,7 +125,7 @@ export async function handleStripeWebhook(
       customer: idOf(s.customer),
       subscription: idOf(s.subscription),
     },
-    newSetupToken(),
+    { setup: newSetupToken(), export: `parachute-export-${randomBytes(32).toString('base64url')}` },
   );
   if (outcome === 'created' && jobId !== null) options.started(jobId);
   return { status: 200, body: { received: true, job: jobId, outcome } };

@@ -131,6 +131,8 @@ export function provisionerEnv(fakes: {
     PROVISIONER_ADMIN_TOKEN: ADMIN_TOKEN,
     PROVISIONER_RETRY_BASE_MS: '100',
     PROVISIONER_HEALTH_TIMEOUT_S: '60',
+    // Requests for https://NAME.fly.dev never leave loopback: the sim answers them 404.
+    PARACHUTE_FLY_EDGE: fakes.sim.api,
     ...fakes.extra,
   };
 }

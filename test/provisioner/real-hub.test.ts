@@ -4,14 +4,19 @@
 // Cloudflare's API is faked with a realistic delay, mail goes through a real
 // SMTP server. The token in the mail creates the hub's admin. The time from
 // the signed payment event to the mail is the exit criterion (< 2 min).
+import { Database } from 'bun:sqlite';
 import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkExport } from '../../src/backup/import.ts';
 import { loadConfig } from '../../src/provisioner/config.ts';
 import { FlyMachinesHubFly } from '../../src/provisioner/hub-fly.ts';
 import { SmtpMailer } from '../../src/provisioner/mailer.ts';
 import { type Provisioner, startProvisioner } from '../../src/provisioner/server.ts';
 import { VERSION } from '../../src/version.ts';
 import { ADMIN } from '../helpers/api.ts';
-import { isolatedBinary } from '../helpers/binary.ts';
+import { isolatedBinary, runBinary } from '../helpers/binary.ts';
 import { type FakeDns, startFakeDns } from '../helpers/fake-dns.ts';
 import { type FakeFly, startFakeFly } from '../helpers/fake-fly.ts';
 import { EdgeClient } from '../helpers/fly-edge.ts';
@@ -22,6 +27,8 @@ import {
   postWebhook,
   provisionerEnv,
   sign,
+  subscriptionDeletedEvent,
+  until,
 } from '../helpers/provisioner.ts';
 import { assetForThisMachine, ReleaseServer } from '../helpers/release-server.ts';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
@@ -51,6 +58,7 @@ beforeAll(async () => {
         PARACHUTE_FLY_IMAGE: IMAGE,
         PARACHUTE_RELEASE_URL: release.url,
         PROVISIONER_HUB_VERSION: VERSION,
+        PARACHUTE_FLY_EDGE: fly.edge,
       },
     }),
   );
@@ -101,3 +109,45 @@ test('a payment becomes a running hub whose mailed setup token creates its admin
   expect(again.status).toBeGreaterThanOrEqual(400);
   expect(fly.secrets('parachute-margaret').PARACHUTE_HUB_ORIGIN).toBe(`https://margaret.${DOMAIN}`);
 }, 150_000);
+
+test('a cancelled subscription exports the hub, mails the operator a working download link, then removes the app and its DNS name', async () => {
+  const app = 'parachute-margaret';
+  // The provider's export route takes only its own token, never a guess.
+  const wrong = await new EdgeClient(fly.edge, app).get('/api/hub/provider-export', {
+    authorization: 'Bearer parachute-export-guess',
+  });
+  expect(wrong.status).toBe(401);
+
+  const job = provisioner.jobs.bySlug('margaret');
+  const cancel = subscriptionDeletedEvent(job?.stripeSubscription as string);
+  expect((await postWebhook(provisioner.url, cancel, await sign(cancel))).status).toBe(200);
+  const mail = await smtp.waitFor('margaret@example.test', 60_000, /download your data/);
+  const link = /http:\/\/127\.0\.0\.1:\d+\/exports\/[A-Za-z0-9_-]{43}/.exec(mail.text)?.[0];
+  expect(link).toBeDefined();
+  await until(
+    'the teardown to finish',
+    () => (provisioner.jobs.bySlug('margaret')?.state === 'torn_down' ? true : undefined),
+    60_000,
+  );
+  expect(fly.appNames()).not.toContain(app);
+  expect(dns.records().some((r) => r.name === `margaret.${DOMAIN}`)).toBe(false);
+
+  // The link gives the whole hub: an archive `parachute import` accepts, holding the admin made above.
+  const res = await fetch(link as string);
+  expect(res.status).toBe(200);
+  const file = join(mkdtempSync(join(tmpdir(), 'provisioner-export-')), 'hub.tar.gz');
+  await Bun.write(file, res);
+  const manifest = await checkExport(file);
+  expect(JSON.stringify(manifest)).toContain('hub.db');
+  const home = mkdtempSync(join(tmpdir(), 'provisioner-import-'));
+  const { bin } = isolatedBinary();
+  const imported = await runBinary(bin, ['import', file], {
+    env: { PARACHUTE_HOME: join(home, 'hub') },
+  });
+  expect(imported.code).toBe(0);
+  const db = new Database(join(home, 'hub', 'hub.db'), { readonly: true });
+  expect(db.query('SELECT username FROM users').all()).toEqual([{ username: ADMIN.username }]);
+  db.close();
+  // Another token is not a link.
+  expect((await fetch(`${(link as string).slice(0, -43)}${'A'.repeat(43)}`)).status).toBe(404);
+}, 120_000);

@@ -87,6 +87,9 @@ test('a paid checkout becomes a hub: Fly app, IPs, volume, secrets, machine, DNS
   const app = sim.apps.get(`parachute-${slug}`);
   expect(app?.secrets.get('PARACHUTE_SETUP_TOKEN')).toBe(token as string);
   expect(app?.secrets.get('PARACHUTE_HUB_ORIGIN')).toBe(origin);
+  expect(app?.secrets.get('PARACHUTE_EXPORT_TOKEN')).toMatch(
+    /^parachute-export-[A-Za-z0-9_-]{43}$/,
+  );
   expect(app?.ips.map((i) => i.type).sort()).toEqual(['shared_v4', 'v6']);
   expect(app?.volumes).toHaveLength(1);
   expect(app?.machines).toHaveLength(1);
@@ -222,7 +225,7 @@ test('admin endpoints refuse a missing or wrong bearer', async () => {
   expect(sim.calls.length).toBe(flyBefore);
 });
 
-test('a step that keeps failing retries with backoff, fails the job and alerts the admin; retry finishes it; a live hub is torn down only with force', async () => {
+test('a step that keeps failing retries with backoff, fails the job and alerts the admin; retry finishes it; a live hub’s teardown exports first, so an unreachable hub is not destroyed unless forced', async () => {
   const p = start({ PROVISIONER_STEP_ATTEMPTS: '3', PROVISIONER_RETRY_BASE_MS: '200' });
   dns.failNext(1000, 'POST');
   const email = 'linus@example.test';
@@ -252,16 +255,33 @@ test('a step that keeps failing retries with backoff, fails the job and alerts t
     p.jobs.bySlug('linus')?.state === 'done' ? true : undefined,
   );
 
-  // Teardown of a live hub needs an export first (not built): refused without force.
+  // Teardown of a live hub exports it first; here the hub cannot be reached, so nothing is destroyed.
+  const started = await admin(p.url, '/teardown', { slug: 'linus' });
+  expect(started.status).toBe(202);
+  await until('the teardown to fail at its export', async () => {
+    const s = await status(p, 'linus');
+    return s.body.state === 'failed' ? s : undefined;
+  });
+  const stuck = await status(p, 'linus');
+  expect(stuck.body.steps.find((s) => s.step === 'export_hub')).toMatchObject({
+    state: 'failed',
+    attempts: 3,
+  });
+  expect(stuck.body.steps.find((s) => s.step === 'destroy_app')?.state).toBe('pending');
+  expect(sim.apps.has('parachute-linus')).toBe(true);
+  await smtp.waitFor('ops@example.test', 10_000, /job \d+ failed \(linus\)/);
   const refused = await admin(p.url, '/teardown', { slug: 'linus' });
   expect(refused.status).toBe(409);
-  expect(((await refused.json()) as { error: string }).error).toBe('export_required');
+  expect(((await refused.json()) as { error: string }).error).toBe('export_failed');
   expect(sim.apps.has('parachute-linus')).toBe(true);
+  // Only the admin's explicit force destroys without an export.
   const forced = await admin(p.url, '/teardown', { slug: 'linus', force: true });
   expect(forced.status).toBe(200);
   expect(sim.apps.has('parachute-linus')).toBe(false);
   expect(dns.records().some((r) => r.name === `linus.${DOMAIN}`)).toBe(false);
-  expect((await status(p, 'linus')).body.state).toBe('torn_down');
+  const gone = await status(p, 'linus');
+  expect(gone.body.state).toBe('torn_down');
+  expect(gone.body.resources).toEqual([]);
 });
 
 test('two payments asking for the same name at once get two hubs with different slugs; a name Fly says is someone else’s is skipped', async () => {
@@ -290,8 +310,8 @@ test('two payments asking for the same name at once get two hubs with different 
   expect(String(body.stripe_subscription)).toStartWith('sub_');
 });
 
-test('a cancelled subscription (delivered twice) alerts the admin once and destroys nothing without an export', async () => {
-  const p = start();
+test('a cancelled subscription (delivered twice) starts one teardown, which destroys nothing while the hub cannot be exported', async () => {
+  const p = start({ PROVISIONER_STEP_ATTEMPTS: '2', PROVISIONER_RETRY_BASE_MS: '100' });
   const email = 'barbara@example.test';
   const subscription = `sub_${crypto.randomUUID().slice(0, 14)}`;
   const paid = checkoutEvent({ email, slug: 'barbara', subscription });
@@ -300,6 +320,13 @@ test('a cancelled subscription (delivered twice) alerts the admin once and destr
   await until('the job to be done', () =>
     p.jobs.bySlug('barbara')?.state === 'done' ? true : undefined,
   );
+
+  // A forged cancellation is refused like any unsigned event.
+  const forged = subscriptionDeletedEvent(subscription);
+  expect(
+    (await postWebhook(p.url, forged, await sign(forged, { secret: 'whsec_forged' }))).status,
+  ).toBe(400);
+  expect(p.jobs.bySlug('barbara')?.state).toBe('done');
 
   const cancel = subscriptionDeletedEvent(subscription);
   const header = await sign(cancel);
@@ -310,18 +337,15 @@ test('a cancelled subscription (delivered twice) alerts the admin once and destr
     outcomes.push(((await res.json()) as { outcome: string }).outcome);
   }
   expect(outcomes).toEqual(['cancelled', 'duplicate_event']);
-  const alert = await smtp.waitFor('ops@example.test', 10_000, /Subscription ended: hub barbara/);
-  expect(alert.text).toContain('never destroys one without an export');
-  expect(smtp.mails.filter((m) => /Subscription ended: hub barbara/.test(m.subject))).toHaveLength(
-    1,
-  );
-  expect(sim.apps.has('parachute-barbara')).toBe(true);
-  const { body } = await status(p, 'barbara');
-  expect(body.state).toBe('done');
+  const { body } = await until('the teardown to stop at its export', async () => {
+    const s = await status(p, 'barbara');
+    return s.body.state === 'failed' ? s : undefined;
+  });
   expect(body.cancelled_at).toBeString();
-  // A forged cancellation is refused like any unsigned event.
-  const forged = subscriptionDeletedEvent(subscription);
-  expect(
-    (await postWebhook(p.url, forged, await sign(forged, { secret: 'whsec_forged' }))).status,
-  ).toBe(400);
+  expect(body.steps.filter((s) => s.step === 'export_hub')).toEqual([
+    expect.objectContaining({ state: 'failed', attempts: 2 }),
+  ]);
+  expect(sim.apps.has('parachute-barbara')).toBe(true);
+  expect(dns.records().some((r) => r.name === `barbara.${DOMAIN}`)).toBe(true);
+  expect(smtp.mails.filter((m) => m.to.includes(email))).toHaveLength(1);
 });
