@@ -158,6 +158,16 @@ describe('apps, tokens and business errors', () => {
     expect(billing.status).toBe(422);
     expect(billing.json.error).toContain('payment information');
     expect((await api('GET', '/v1/apps/broke')).status).toBe(404);
+
+    // Billing removed after the app was made: the machine create is refused.
+    fly.setBilling('personal', false);
+    const machine = await api('POST', '/v1/apps/deployed/machines', {
+      region: 'iad',
+      config: echoConfig(),
+    });
+    expect(machine.status).toBe(422);
+    expect(machine.json.error).toContain('https://fly.io/dashboard/personal/billing');
+    expect((await api('GET', '/v1/apps/deployed/machines')).json).toEqual([]);
   });
 
   test('secrets: bulk set with null deletes returns a version; listing has no values', async () => {

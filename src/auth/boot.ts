@@ -2,10 +2,11 @@ import type { Database } from 'bun:sqlite';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { log } from '../platform/log.ts';
 import { hubPaths } from '../platform/paths.ts';
+import { getSetting } from '../store/settings.ts';
 import { bootstrapBanner, presetSetupToken } from './bootstrap.ts';
 import { AuthContext } from './context.ts';
 import { seedInitialAdmin } from './initial-admin.ts';
-import { mintOperatorToken, operatorTokenStale } from './operator-token.ts';
+import { mintOperatorToken, operatorTokenStale, readOperatorToken } from './operator-token.ts';
 import { sessions } from './sessions.ts';
 import { SigningKeys } from './signing-keys.ts';
 
@@ -53,7 +54,9 @@ async function maintain(ctx: AuthContext): Promise<void> {
   const path = hubPaths(ctx.home).operatorToken;
   const why = operatorTokenStale(path, ctx.origin);
   if (why) {
-    await mintOperatorToken(ctx, path);
+    // Just moved (fly/staged-import.ts): the old host keeps using its copy of the token.
+    const moved = readOperatorToken(path)?.iss === getSetting(ctx.db, 'moved_from');
+    await mintOperatorToken(ctx, path, { keepPrevious: moved });
     log.info(`operator token re-minted (${why}): ${path}`);
   }
 }

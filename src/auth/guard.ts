@@ -4,6 +4,7 @@ import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import { csrfProblem, isMutation } from './csrf.ts';
 import { authError } from './errors.ts';
 import { TokenError, verifyToken } from './jwt.ts';
+import { movedOperatorIssuer } from './operator-token.ts';
 import { type Session, sessions } from './sessions.ts';
 import type { User } from './users.ts';
 import { users } from './users.ts';
@@ -76,7 +77,14 @@ export async function verifyBearer(
   audience: string | string[] | null,
 ): Promise<VerifiedBearer | Denied> {
   try {
-    const claims = await verifyToken(ctx.keys, ctx.db, token, { issuers: ctx.origins, audience });
+    // The old host's operator token after a move: its issuer, for the operator audience alone.
+    const moved = movedOperatorIssuer(ctx.db, token);
+    if (moved && audience !== null && ![audience].flat().includes('operator')) {
+      return deny(401, 'unauthenticated', 'The bearer token was refused: not for this audience.');
+    }
+    const claims = moved
+      ? await verifyToken(ctx.keys, ctx.db, token, { issuers: [moved], audience: 'operator' })
+      : await verifyToken(ctx.keys, ctx.db, token, { issuers: ctx.origins, audience });
     const scopes = (claims.scope ?? '').split(' ').filter(Boolean);
     const user = claims.sub?.startsWith('usr_') ? users.byId(ctx.db, claims.sub) : null;
     if (

@@ -1,6 +1,8 @@
+import type { Database } from 'bun:sqlite';
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
+import { getSetting, setSetting } from '../store/settings.ts';
 import type { AuthContext } from './context.ts';
 import { revokeJti, signToken } from './jwt.ts';
 
@@ -23,11 +25,14 @@ export function readOperatorToken(
 /**
  * Mints a new operator token (aud=operator, 90 days) into
  * $PARACHUTE_HOME/operator.token with mode 0600, and revokes the one it
- * replaces so a leaked old copy stops working.
+ * replaces so a leaked old copy stops working; a revocation also ends the
+ * moved-from operator token's acceptance (movedOperatorIssuer). `keepPrevious`:
+ * the first boot after a move, whose old host keeps its copy.
  */
 export async function mintOperatorToken(
   ctx: Pick<AuthContext, 'db' | 'keys' | 'origin'>,
   path: string,
+  options: { keepPrevious?: boolean } = {},
 ): Promise<{ exp: number }> {
   const previous = readOperatorToken(path);
   const { token, exp } = await signToken(ctx.keys, {
@@ -38,8 +43,28 @@ export async function mintOperatorToken(
     ttlSeconds: OPERATOR_TTL_SECONDS,
   });
   writeFileAtomic(path, `${token}\n`, { mode: 0o600 });
+  if (options.keepPrevious) return { exp };
   if (previous?.jti && previous.exp) revokeJti(ctx.db, previous.jti, previous.exp);
+  setSetting(ctx.db, 'moved_from', null);
   return { exp };
+}
+
+/**
+ * The issuer of the operator token a hub brought when it was moved onto Fly
+ * (the old host's origin), when `token` claims it; else null. That token, and
+ * only an operator token, is still accepted from that issuer, so the old
+ * host's `parachute export --from fly` works after the move, until the
+ * operator token is rotated.
+ */
+export function movedOperatorIssuer(db: Database, token: string): string | null {
+  const moved = getSetting(db, 'moved_from');
+  if (!moved) return null;
+  try {
+    const claims = decodeJwt(token);
+    return claims.iss === moved && claims.sub === 'operator' ? moved : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Why the operator token should be re-minted now, or null if it is fine. */

@@ -97,8 +97,10 @@ export function importRoutes(ctx: AuthContext, modules: ModuleManager) {
         await checkExport(file);
       } catch (error) {
         rmSync(file, { force: true });
-        log.warn(`import refused: ${(error as Error).message}`);
-        return status(400, errorBody('invalid_export', (error as Error).message));
+        // Named as the sender knows it, not by the path it was staged at.
+        const message = (error as Error).message.replaceAll(file, 'the uploaded export');
+        log.warn(`import refused: ${message}`);
+        return status(400, errorBody('invalid_export', message));
       }
       log.info('import: the export is verified; restarting into it');
       // After this answer has gone: the hub stops cleanly and the launcher imports.

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { LAUNCHER_NAME, underLauncher } from '../fly/launcher-exit.ts';
 import { volumeBinary } from '../fly/volume-binary.ts';
 import { OperatorError } from '../platform/operator-error.ts';
@@ -31,8 +30,10 @@ export async function upgradeHub(flags: ParsedFlags, env: Env = process.env): Pr
   if (to !== undefined && !/^v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*$/.test(to))
     throw new UsageError(`--to wants a version such as 0.2.0, not "${to}"`);
   try {
-    const onVolume = volumeBinary(cliHome(env));
-    if (!underLauncher(env) && existsSync(onVolume) && process.execPath !== onVolume) {
+    const home = cliHome(env);
+    const onVolume = volumeBinary(home);
+    const launched = readRuntime(home)?.launcher === LAUNCHER_NAME;
+    if (!underLauncher(env) && launched && process.execPath !== onVolume) {
       // A shell on a Fly machine runs the image's parachute (the launcher): the hub binary is on the volume.
       return await Bun.spawn([onVolume, ...process.argv.slice(2)], {
         env: { ...env, PARACHUTE_LAUNCHER: LAUNCHER_NAME },

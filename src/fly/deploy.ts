@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { OperatorError } from '../platform/operator-error.ts';
 import { VERSION } from '../version.ts';
 import { flyAppOrigin } from './app-url.ts';
-import { createAppFailed, nameTaken, placementFailed, rerun, stepFailed } from './deploy-errors.ts';
+import { createAppFailed, nameTaken, placementFailed, stepFailed } from './deploy-errors.ts';
 import { HUB_MACHINE, HUB_ROLE, HUB_VOLUME, hubMachineConfig } from './machine-config.ts';
 import { setupRequired, waitChecks, waitEdgeHealth, waitStarted } from './machine-wait.ts';
 import {
@@ -175,18 +175,17 @@ async function ensureIps(api: MachinesApi, app: string, say: Say): Promise<void>
     { type: 'shared_v4', has: (ip) => ip.includes('.') },
     { type: 'v6', has: (ip) => ip.includes(':') },
   ];
-  let ips = await api.listIps(app);
+  const ips = await api.listIps(app);
   const made: string[] = [];
   for (const { type, has } of wanted) {
     if (ips.some((i) => has(i.ip))) continue;
-    try {
-      await api.assignIp(app, type);
-    } catch (error) {
-      if (!(error instanceof FlyNoAnswer)) throw error;
-      // Lost answer: the next list says whether it happened.
-      ips = await api.listIps(app);
-      if (!ips.some((i) => has(i.ip))) await api.assignIp(app, type);
-    }
+    await createOnce(
+      async () => {
+        await api.assignIp(app, type);
+        return true;
+      },
+      async () => ((await api.listIps(app)).some((i) => has(i.ip)) ? true : null),
+    );
     made.push(type);
   }
   say(
@@ -278,18 +277,14 @@ async function ensureVolume(api: MachinesApi, plan: DeployPlan, say: Say): Promi
   }
   let volume: Volume;
   try {
-    volume = await api.createVolume(app, { name: HUB_VOLUME, region, size_gb: plan.sizeGb });
+    volume = await createOnce(
+      () => api.createVolume(app, { name: HUB_VOLUME, region, size_gb: plan.sizeGb }),
+      find,
+    );
   } catch (error) {
     if (error instanceof FlyApiError && error.status < 500)
       throw placementFailed(app, 'volume', region, error);
-    if (!(error instanceof FlyNoAnswer)) throw error;
-    const after = await find();
-    if (!after)
-      throw new OperatorError(
-        `creating the volume got no answer and it does not exist.`,
-        rerun(app),
-      );
-    volume = after;
+    throw error;
   }
   say(`volume    ${volume.id} (${HUB_VOLUME}, ${plan.sizeGb} GB) in ${volume.region}: created`);
   return volume;
@@ -319,24 +314,42 @@ async function createMachine(
   if (secretsVersion !== null) body.min_secrets_version = secretsVersion;
   let machine: Machine;
   try {
-    machine = await api.createMachine(app, body);
+    // A lost answer: listed by metadata before anything else.
+    machine = await createOnce(
+      () => api.createMachine(app, body),
+      () => findMachine(api, app),
+    );
   } catch (error) {
     if (error instanceof FlyApiError && error.status < 500)
       throw placementFailed(app, 'machine', volume.region, error);
-    if (!(error instanceof FlyNoAnswer)) throw error;
-    // The answer was lost: list by metadata before anything else.
-    const after = await findMachine(api, app);
-    if (!after)
-      throw new OperatorError(
-        'creating the machine got no answer and it does not exist.',
-        rerun(app),
-      );
-    machine = after;
+    throw error;
   }
   say(
     `machine   ${machine.id} (${HUB_MACHINE}, shared-cpu-1x, 512 MB) in ${machine.region ?? volume.region}: created, version ${version}`,
   );
   return machine;
+}
+
+/**
+ * Sends a create. When its answer is lost, or is an error on Fly's side
+ * (5xx), it may still have happened: `find` looks, and what it finds is
+ * used. Only when nothing is there does the step fail (and a re-run sends
+ * it again): never a blind second create.
+ */
+async function createOnce<T>(
+  create: () => Promise<T>,
+  find: () => Promise<T | null | undefined>,
+): Promise<T> {
+  try {
+    return await create();
+  } catch (error) {
+    const unsure =
+      error instanceof FlyNoAnswer || (error instanceof FlyApiError && error.status >= 500);
+    if (!unsure) throw error;
+    const found = await find();
+    if (found) return found;
+    throw error;
+  }
 }
 
 /** `--destroy`: the app and everything in it (machines, the volume and its data, IPs, secrets). */

@@ -69,9 +69,11 @@ async function archiveModules(archive: string): Promise<string[]> {
     for await (const chunk of entry.body) chunks.push(chunk);
     try {
       const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        services?: { name?: string }[];
+        services?: { name?: string; paths?: string[] }[];
       };
-      names = (doc.services ?? []).flatMap((s) => (s.name ? [s.name] : []));
+      names = (doc.services ?? []).flatMap((s) =>
+        s.name ? [s.paths?.[0] ? `${s.name} (${s.paths[0]})` : s.name] : [],
+      );
     } catch {
       // Verified by checkExport already; a summary without names is fine.
     }

@@ -1,5 +1,5 @@
 import { Database } from 'bun:sqlite';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SKIP_TOP } from '../backup/export.ts';
 import { importExport } from '../backup/import.ts';
@@ -74,6 +74,17 @@ export async function importStaged(home: string, say: (message: string) => void)
   }
 }
 
+/** The `iss` of the imported operator.token, read without verifying (the hub verifies it on use). */
+function operatorTokenIssuer(home: string): string | null {
+  try {
+    const token = readFileSync(join(home, 'operator.token'), 'utf8').trim();
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
+    return typeof payload.iss === 'string' ? payload.iss : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Clears the imported hub's saved origin (the old host's) and records the
  * import in its audit log. Plain SQL on the settings and audit tables: the
@@ -90,6 +101,14 @@ function takeFlyOrigin(
       value: string;
     } | null;
     db.run("DELETE FROM settings WHERE key = 'origin'");
+    // The old host's operator token stays good here (auth/operator-token.ts movedOperatorIssuer).
+    const issuer = operatorTokenIssuer(home);
+    if (issuer) {
+      db.run(
+        "INSERT INTO settings (key, value, updated_at) VALUES ('moved_from', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [issuer, Date.now()],
+      );
+    }
     record(db, {
       actor: { id: null, name: 'operator' },
       ip: 'launcher',

@@ -1,6 +1,7 @@
 import type { Database } from 'bun:sqlite';
 import { startAuth } from '../auth/boot.ts';
 import { BackupScheduler } from '../backup/backup-scheduler.ts';
+import { LAUNCHER_NAME, underLauncher } from '../fly/launcher-exit.ts';
 import { ModuleIsolation } from '../modules/isolation.ts';
 import { type Mount, matchMount } from '../modules/mounts.ts';
 import { moduleOfHost } from '../platform/apps-domain.ts';
@@ -81,6 +82,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     port,
     hostname: config.hostname,
     started_at: new Date().toISOString(),
+    ...(underLauncher(config.env ?? process.env) ? { launcher: LAUNCHER_NAME } : {}),
   };
   writeRuntime(config.home, runtime);
 

@@ -22,6 +22,8 @@ test('a child gets the hub env minus secrets, its .env, and the hub’s PORT/ori
       LANG: 'C.UTF-8',
       PARACHUTE_INITIAL_ADMIN_PASSWORD: 'secret',
       PARACHUTE_INITIAL_ADMIN_PASSWORD_FILE: '/run/secrets/admin',
+      PARACHUTE_SETUP_TOKEN: 'parachute-bootstrap-preset',
+      PARACHUTE_IMPORT_TOKEN: 'one-time',
       NOTIFY_SOCKET: '/run/x',
     },
     home,

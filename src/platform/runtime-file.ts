@@ -10,6 +10,8 @@ export interface HubRuntime {
   hostname: string;
   /** The issuer origin; absent while the hub is still booting. */
   origin?: string;
+  /** `fly-boot` when the Fly launcher runs it (and restarts it on SIGUSR2, exit 75). */
+  launcher?: string;
   started_at: string;
 }
 

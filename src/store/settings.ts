@@ -5,7 +5,12 @@ import type { Database } from 'bun:sqlite';
  * domain), and what the hub remembers across restarts (the backup state its
  * webhook was last told about).
  */
-export type SettingKey = 'origin' | 'apps_domain' | 'backup_alerted';
+export type SettingKey =
+  | 'origin'
+  | 'apps_domain'
+  | 'backup_alerted'
+  // The issuer of the operator token a hub moved to Fly brought along (fly/staged-import.ts).
+  | 'moved_from';
 
 /** Reads one setting, or null when it was never set. */
 export function getSetting(db: Database, key: SettingKey): string | null {

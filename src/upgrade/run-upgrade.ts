@@ -176,10 +176,11 @@ export async function runUpgrade(plan: UpgradePlan): Promise<UpgradeStatus> {
  */
 function askLauncherRestart(home: string): void {
   const runtime = readRuntime(home);
-  if (!runtime) {
+  // Only a hub that says it runs under the launcher handles SIGUSR2 (to others it is fatal).
+  if (runtime?.launcher !== 'fly-boot') {
     throw new OperatorError(
-      'no running hub was found in run/hub.json to restart.',
-      'Start the machine again (its launcher runs the new binary).',
+      'no hub running under the Fly launcher was found in run/hub.json to restart.',
+      'Restart the machine (its launcher runs the new binary): `fly machine restart`.',
     );
   }
   process.kill(runtime.pid, 'SIGUSR2');

@@ -43,7 +43,9 @@
  *   written. States created → starting → started (once spawned) →
  *   stopping → stopped; update goes replacing → starting → started.
  *   Checks (config.checks and services[].checks, http or tcp) run every
- *   second against the process: `passing` on a 2xx, else `critical`.
+ *   second against the process: `passing` on a 2xx, else `critical`
+ *   (also before the first run). `started` only means the process was
+ *   spawned, as on Fly it only means the VM booted: wait for the checks.
  *   Restart policy (default on-failure, max_retries 10): the process is
  *   started again in the same instance (same instance_id), on a fresh rootfs.
  * - The edge (fake-fly-edge.ts) plays https://NAME.fly.dev.
@@ -55,10 +57,22 @@
  *   meet), status `unknown`, on app and machine create. Insufficient
  *   capacity: 422 `insufficient_capacity` on volume and machine create in a
  *   full region. An unmapped image: 422 `failed to get manifest`.
+ * - Tests switch the world with fly.setBilling(org, bool),
+ *   fly.setRegionFull(region, bool) and `takenNames` (apps of another org);
+ *   fly.secrets(app), fly.volumes(app) and fly.machines() (state, env, pid,
+ *   logs) show what the API did; fly.calls logs every request (method, path,
+ *   step, status, ms; status 0 when dropped).
+ * - Faults are queued per step, first in first out, each `times` times:
+ *   fail / error / billing / capacity / nameTaken answer before doing the
+ *   work, failAfter and lose after it, storm answers 429; on the pseudo-step
+ *   'machine.boot', hang keeps the next boot `starting` and fail stops it.
+ * - The edge answers 502 while a started machine's process is not yet
+ *   listening (Fly's proxy would retry a little first).
+ * - No volume snapshots, no suspend, no machine cordon/exec/metadata endpoints.
  * - One host: no zones, no placement; a machine mounting a volume must be
  *   in the volume's region (422 otherwise); a volume mounts on one machine.
  * - Check intervals and grace periods are ignored (every second); autostart
- *   and autostop are ignored; no suspend; `current_version` is ignored.
+ *   and autostop are ignored; `current_version` is ignored.
  * - A restart after a crash waits no backoff.
  * - App delete answers 202 at once and stops the machines in the background.
  * - `lose` needs a socket the fake can drop, so the API is node:http (not
@@ -331,6 +345,8 @@ export async function startFakeFly(options: FakeFlyOptions) {
         : null;
   const checkEveryMs = options.checkEveryMs ?? 1000;
   const tempDirs: string[] = [];
+  /** Set by stop(): no machine boots after it. */
+  let closed = false;
   const background = new Set<Promise<unknown>>();
   const allVms = new Set<Vm>();
   const tempDir = (prefix: string) => {
@@ -572,7 +588,7 @@ export async function startFakeFly(options: FakeFlyOptions) {
     setState(m, 'starting', { type: 'start', status: 'pending' });
     const fault = takeFault('machine.boot', ['hang', 'fail']);
     await sleep(options.bootMs ?? (options.latencyMs === 'realistic' ? REALISTIC_BOOT_MS : 0));
-    if (generation !== m.generation || fault?.kind === 'hang') return;
+    if (closed || generation !== m.generation || fault?.kind === 'hang') return;
     if (fault) {
       setState(m, 'stopped', { type: 'exit', status: 'failed' });
       return;
@@ -611,7 +627,9 @@ export async function startFakeFly(options: FakeFlyOptions) {
       setState(m, 'stopped', { type: 'exit', status: code === 0 ? 'stopped' : 'failed' });
       const policy = m.config.restart?.policy ?? 'on-failure';
       const retries = m.config.restart?.max_retries ?? 10;
-      if (policy === 'always' || (policy === 'on-failure' && code !== 0 && m.restarts < retries)) {
+      const again =
+        policy === 'always' || (policy === 'on-failure' && code !== 0 && m.restarts < retries);
+      if (again && !closed) {
         m.restarts += 1;
         track(boot(m));
       }
@@ -1416,6 +1434,7 @@ export async function startFakeFly(options: FakeFlyOptions) {
     livePids: () => [...allVms].flatMap((vm) => vm.livePids()),
     /** Stops both servers and every machine process, and removes the volumes and rootfs folders. */
     async stop() {
+      closed = true;
       const running = [...apps.values()]
         .flatMap((a) => [...a.machines.values()])
         .filter((m) => m.vm);
