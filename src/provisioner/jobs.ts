@@ -47,6 +47,8 @@ export interface JobData {
   /** A hub never claimed has nothing to export. */
   exportSkipped?: 'unclaimed';
   exportMailedAt?: number;
+  /** The version the last rollout left it on. */
+  hubVersion?: string;
 }
 
 export type JobState = 'running' | 'done' | 'failed' | 'torn_down';
