@@ -32,6 +32,8 @@ export interface ProvisionerConfig {
   retry: { attempts: number; baseMs: number; maxMs: number };
   /** How long one try of "wait for health" may take. */
   healthTimeoutS: number;
+  /** Steps in flight at once across all jobs (waiting for health does not count). */
+  concurrency: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -57,7 +59,7 @@ export const CONFIG_HELP = [
   '  FLY_REGION (iad), PROVISIONER_APP_PREFIX (parachute-), PROVISIONER_VOLUME_GB (1),',
   '  PARACHUTE_FLY_IMAGE, PARACHUTE_RELEASE_URL, FLY_API_HOSTNAME, CLOUDFLARE_API_BASE,',
   '  STRIPE_TOLERANCE_S (300), PROVISIONER_STEP_ATTEMPTS (6), PROVISIONER_RETRY_BASE_MS (2000),',
-  '  PROVISIONER_HEALTH_TIMEOUT_S (300)',
+  '  PROVISIONER_HEALTH_TIMEOUT_S (300), PROVISIONER_CONCURRENCY (8 steps in flight at once)',
 ].join('\n');
 
 /** Reads and checks every variable; throws one OperatorError listing all that are wrong. */
@@ -158,6 +160,7 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
       maxMs: 5 * 60_000,
     },
     healthTimeoutS: integer('PROVISIONER_HEALTH_TIMEOUT_S', 300, 1, 3600),
+    concurrency: integer('PROVISIONER_CONCURRENCY', 8, 1, 256),
   };
   for (const name of [
     'FLY_API_HOSTNAME',

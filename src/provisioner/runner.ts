@@ -18,6 +18,9 @@ export class JobRunner {
   private readonly active = new Map<number, Promise<void>>();
   private readonly sleepers = new Set<() => void>();
   private stopped = false;
+  /** Steps in flight, and jobs waiting for a slot: a burst of payments queues here, not at Fly's rate limits. */
+  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(private readonly o: RunnerOptions) {}
 
@@ -46,6 +49,7 @@ export class JobRunner {
   stop(): void {
     this.stopped = true;
     for (const wake of this.sleepers) wake();
+    for (const waiter of this.slotWaiters.splice(0)) waiter();
   }
 
   private async run(id: number): Promise<void> {
@@ -63,28 +67,54 @@ export class JobRunner {
         await this.sleep(next.nextAttemptAt - Date.now());
         continue;
       }
-      jobs.stepStarting(id, next.step);
-      const attempt = next.attempts + 1;
-      this.o.log(`job ${id} (${job.slug ?? 'no slug yet'}): ${next.step} (try ${attempt})`);
+      // Waiting for a machine to boot only polls its own machine: it takes no slot.
+      const slot = next.step !== 'wait_health';
+      if (slot) await this.acquire();
+      let failedJob = false;
       try {
-        const result = await runStep[next.step](this.o, job);
         if (this.stopped) return;
-        jobs.stepDone(id, next.step, result.patch, result.slug);
-      } catch (error) {
-        if (this.stopped) return;
-        const text = this.scrub(message(error), job.setupToken ? [job.setupToken] : []);
-        const outOfBudget = error instanceof PermanentStepError || attempt >= config.retry.attempts;
-        const retryAt = outOfBudget ? null : Date.now() + backoff(attempt, config.retry);
-        jobs.stepFailed(id, next.step, text, retryAt);
-        this.o.log(
-          `job ${id}: ${next.step} failed: ${text}${retryAt ? ` (retry in ${Math.round((retryAt - Date.now()) / 1000)} s)` : ' (job failed)'}`,
-        );
-        if (retryAt === null) {
-          await this.alert(id);
-          return;
+        jobs.stepStarting(id, next.step);
+        const attempt = next.attempts + 1;
+        this.o.log(`job ${id} (${job.slug ?? 'no slug yet'}): ${next.step} (try ${attempt})`);
+        try {
+          const result = await runStep[next.step](this.o, job);
+          if (this.stopped) return;
+          jobs.stepDone(id, next.step, result.patch, result.slug);
+        } catch (error) {
+          if (this.stopped) return;
+          const text = this.scrub(message(error), job.setupToken ? [job.setupToken] : []);
+          const outOfBudget =
+            error instanceof PermanentStepError || attempt >= config.retry.attempts;
+          const retryAt = outOfBudget ? null : Date.now() + backoff(attempt, config.retry);
+          jobs.stepFailed(id, next.step, text, retryAt);
+          this.o.log(
+            `job ${id}: ${next.step} failed: ${text}${retryAt ? ` (retry in ${Math.round((retryAt - Date.now()) / 1000)} s)` : ' (job failed)'}`,
+          );
+          failedJob = retryAt === null;
         }
+      } finally {
+        if (slot) this.release();
+      }
+      if (failedJob) {
+        await this.alert(id);
+        return;
       }
     }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.inFlight < this.o.config.concurrency) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /** Hands the slot straight to the next waiter, or frees it. */
+  private release(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.inFlight--;
   }
 
   private async alert(id: number): Promise<void> {
