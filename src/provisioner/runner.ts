@@ -20,7 +20,7 @@ export class JobRunner {
   private stopped = false;
   /** Steps in flight, and jobs waiting for a slot: a burst of payments queues here, not at Fly's rate limits. */
   private inFlight = 0;
-  private readonly slotWaiters: (() => void)[] = [];
+  private readonly slotWaiters: { jobId: number; go: () => void }[] = [];
 
   constructor(private readonly o: RunnerOptions) {}
 
@@ -49,7 +49,7 @@ export class JobRunner {
   stop(): void {
     this.stopped = true;
     for (const wake of this.sleepers) wake();
-    for (const waiter of this.slotWaiters.splice(0)) waiter();
+    for (const waiter of this.slotWaiters.splice(0)) waiter.go();
   }
 
   private async run(id: number): Promise<void> {
@@ -69,7 +69,7 @@ export class JobRunner {
       }
       // Waiting for a machine to boot only polls its own machine: it takes no slot.
       const slot = next.step !== 'wait_health';
-      if (slot) await this.acquire();
+      if (slot) await this.acquire(id);
       let failedJob = false;
       try {
         if (this.stopped) return;
@@ -102,19 +102,29 @@ export class JobRunner {
     }
   }
 
-  private async acquire(): Promise<void> {
+  private async acquire(jobId: number): Promise<void> {
     if (this.inFlight < this.o.config.concurrency) {
       this.inFlight++;
       return;
     }
-    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    await new Promise<void>((go) => this.slotWaiters.push({ jobId, go }));
   }
 
-  /** Hands the slot straight to the next waiter, or frees it. */
+  /**
+   * Hands the slot straight to the oldest job waiting, or frees it. Oldest
+   * first, so under a burst the first payments finish first instead of all
+   * jobs creeping forward together.
+   */
   private release(): void {
-    const next = this.slotWaiters.shift();
-    if (next) next();
-    else this.inFlight--;
+    if (this.slotWaiters.length === 0) {
+      this.inFlight--;
+      return;
+    }
+    let oldest = 0;
+    this.slotWaiters.forEach((w, i) => {
+      if (w.jobId < (this.slotWaiters[oldest]?.jobId ?? Infinity)) oldest = i;
+    });
+    this.slotWaiters.splice(oldest, 1)[0]?.go();
   }
 
   private async alert(id: number): Promise<void> {

@@ -4,7 +4,12 @@
 // codes and error bodies of ../shared/notes/fly-machines-api.md. Machines are
 // simulated (no process): started at once, their health check passing
 // unless the test holds it. The full fake with real hub machines is
-// test/helpers/fake-fly.ts (issue 19); this one stays small so many jobs fit.
+// test/helpers/fake-fly.ts (issue 19); this one stays small so many jobs fit
+// (the 1,000-operator simulation, bench/provisioner.ts), with the fake's
+// documented rate limits and realistic latencies as options, leases and
+// updates for rollouts, and an edge whose https://NAME.fly.dev/health answers
+// the version in the machine's env.
+import { Buckets, FLY_RATE_LIMITS, latencyOf } from './fake-fly-limits.ts';
 
 export interface SimCall {
   method: string;
@@ -27,6 +32,7 @@ interface SimApp {
     instance_id: string;
     config: Record<string, unknown>;
     min_secrets_version?: number;
+    lease?: { nonce: string; expires: number };
   }[];
   certificates: string[];
 }
@@ -34,6 +40,10 @@ interface SimApp {
 export interface FlySim {
   /** Give as FLY_API_HOSTNAME. */
   api: string;
+  /** Give as PARACHUTE_FLY_EDGE: answers https://NAME.fly.dev/health for simulated machines. */
+  edge: string;
+  /** 429s answered. */
+  rateLimited: number;
   token: string;
   org: string;
   calls: SimCall[];
@@ -55,7 +65,31 @@ export interface FlySim {
 const err = (status: number, error: string, code = 'unknown') =>
   Response.json({ error, status: code }, { status });
 
-export function startFlySim(options: { org?: string } = {}): FlySim {
+/** The fake's step names (fake-fly.ts), which its latency table and rate limits key on. */
+function stepOf(method: string, parts: string[]): string {
+  const [, , name, kind, sub, action] = parts;
+  if (!name) return 'app.create';
+  if (!kind) return method === 'DELETE' ? 'app.delete' : 'app.get';
+  if (kind === 'ip_assignments') return method === 'GET' ? 'ip.list' : 'ip.assign';
+  if (kind === 'secrets') return method === 'GET' ? 'secrets.list' : 'secrets.set';
+  if (kind === 'volumes') return method === 'GET' ? 'volume.list' : 'volume.create';
+  if (kind === 'certificates') return method === 'GET' ? 'cert.get' : 'cert.create';
+  if (!sub) return method === 'GET' ? 'machine.list' : 'machine.create';
+  if (action === 'wait') return 'machine.wait';
+  if (action === 'lease') return method === 'DELETE' ? 'lease.release' : 'lease';
+  return method === 'GET' ? 'machine.get' : 'machine.update';
+}
+
+export function startFlySim(
+  options: {
+    org?: string;
+    /** Per call, as fake-fly's `latencyMs`. */
+    latencyMs?: number | 'realistic';
+    /** Fly's documented limits (fake-fly-limits.ts). */
+    rateLimit?: boolean;
+  } = {},
+): FlySim {
+  const buckets = options.rateLimit ? new Buckets(FLY_RATE_LIMITS) : null;
   const token = `FlyV1 fm2_sim_${crypto.randomUUID()}`;
   const org = options.org ?? 'sim-org';
   const apps = new Map<string, SimApp>();
@@ -67,6 +101,8 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
 
   const sim: FlySim = {
     api: '',
+    edge: '',
+    rateLimited: 0,
     token,
     org,
     calls,
@@ -216,6 +252,31 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
       if (!machine) return err(404, `machine ${sub} not found`);
       if (action === 'wait') return Response.json({ ok: true });
       if (!action && req.method === 'GET') return Response.json(machineJson(machine));
+      const held = machine.lease && machine.lease.expires > Date.now() ? machine.lease : null;
+      const nonce = req.headers.get('fly-machine-lease-nonce');
+      if (action === 'lease' && req.method === 'POST') {
+        if (held && held.nonce !== nonce) return err(409, 'lease currently held');
+        const ttl = Number(url.searchParams.get('ttl') ?? 30);
+        machine.lease = { nonce: held?.nonce ?? id('n'), expires: Date.now() + ttl * 1000 };
+        return Response.json({
+          status: 'success',
+          data: {
+            nonce: machine.lease.nonce,
+            expires_at: Math.floor(machine.lease.expires / 1000),
+          },
+        });
+      }
+      if (action === 'lease' && req.method === 'DELETE') {
+        if (held && held.nonce === nonce) machine.lease = undefined;
+        return Response.json({ ok: true });
+      }
+      if (!action && req.method === 'POST') {
+        if (held && held.nonce !== nonce) return err(409, 'machine is leased by someone else');
+        // A full replace, as Fly does: a new instance boots with the new config.
+        machine.config = (body.config ?? {}) as Record<string, unknown>;
+        machine.instance_id = id('i');
+        return Response.json(machineJson(machine));
+      }
     }
     if (kind === 'certificates') {
       if (req.method === 'GET' && sub) {
@@ -236,6 +297,18 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
     port: 0,
     hostname: '127.0.0.1',
     async fetch(req) {
+      const url = new URL(req.url);
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      if (parts[0] === 'v1' && parts[1] === 'apps' && req.headers.get('authorization') === token) {
+        const step = stepOf(req.method, parts);
+        await Bun.sleep(latencyOf(options.latencyMs, step, req.method === 'GET'));
+        const scope = (parts[4] && parts[3] === 'machines' ? parts[4] : parts[2]) ?? org;
+        if (buckets && !buckets.take(step, scope)) {
+          sim.rateLimited++;
+          calls.push({ method: req.method, path: url.pathname, status: 429 });
+          return err(429, 'rate limit exceeded', 'rate_limited');
+        }
+      }
       const res = await answer(req);
       const path = new URL(req.url).pathname;
       if (pause && pause.method === req.method && pause.path.test(path)) {
@@ -250,6 +323,26 @@ export function startFlySim(options: { org?: string } = {}): FlySim {
       return res;
     },
   });
+  // https://NAME.fly.dev/health of a simulated machine: the version its env says.
+  const edge = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch(req) {
+      const host = (req.headers.get('host') ?? '').replace(/:\d+$/, '');
+      const name = /^([a-z0-9-]+)\.fly\.dev$/.exec(host)?.[1];
+      const machine = name ? apps.get(name)?.machines[0] : undefined;
+      if (!machine || new URL(req.url).pathname !== '/health')
+        return new Response('not found\n', { status: 404 });
+      if (sim.holdHealth) return Response.json({ status: 'starting' }, { status: 503 });
+      const env = (machine.config.env ?? {}) as Record<string, string>;
+      return Response.json({ status: 'ok', version: env.PARACHUTE_VERSION ?? null });
+    },
+  });
   sim.api = `http://127.0.0.1:${server.port}`;
+  sim.edge = `http://127.0.0.1:${edge.port}`;
+  sim.stop = async () => {
+    await server.stop(true);
+    await edge.stop(true);
+  };
   return sim;
 }

@@ -10,6 +10,8 @@ export interface SunkMail {
   subject: string;
   /** The body with quoted-printable soft breaks and escapes undone. */
   text: string;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface SmtpSink {
@@ -46,6 +48,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           raw,
           subject,
           text,
+          at: Date.now(),
         });
         callback();
       });
