@@ -22,6 +22,7 @@ import { type FakeFly, startFakeFly } from '../helpers/fake-fly.ts';
 import { EdgeClient } from '../helpers/fly-edge.ts';
 import type { FlySim } from '../helpers/fly-sim.ts';
 import {
+  ADMIN_TOKEN,
   checkoutEvent,
   DOMAIN,
   postWebhook,
@@ -150,4 +151,29 @@ test('a cancelled subscription exports the hub, mails the operator a working dow
   db.close();
   // Another token is not a link.
   expect((await fetch(`${(link as string).slice(0, -43)}${'A'.repeat(43)}`)).status).toBe(404);
+}, 120_000);
+
+test('a hub never claimed is torn down without an export (it holds nothing) and its operator is told so', async () => {
+  const email = 'unclaimed@example.test';
+  const payload = checkoutEvent({ email, slug: 'unclaimed' });
+  expect((await postWebhook(provisioner.url, payload, await sign(payload))).status).toBe(200);
+  await smtp.waitFor(email, 60_000, /ready/);
+  await until('the job to be done', () =>
+    provisioner.jobs.bySlug('unclaimed')?.state === 'done' ? true : undefined,
+  );
+  const res = await fetch(`${provisioner.url}/teardown`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ slug: 'unclaimed' }),
+  });
+  expect(res.status).toBe(202);
+  const mail = await smtp.waitFor(email, 60_000, /closed/);
+  expect(mail.text).toContain('never set up');
+  await until(
+    'the teardown to finish',
+    () => (provisioner.jobs.bySlug('unclaimed')?.state === 'torn_down' ? true : undefined),
+    60_000,
+  );
+  expect(provisioner.jobs.bySlug('unclaimed')?.data.exportSkipped).toBe('unclaimed');
+  expect(fly.appNames()).not.toContain('parachute-unclaimed');
 }, 120_000);
