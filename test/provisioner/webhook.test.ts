@@ -124,6 +124,7 @@ test('a paid checkout becomes a hub: Fly app, IPs, volume, secrets, machine, DNS
   ]);
   // The setup token is nowhere in what the admin API shows, and no longer kept once mailed.
   expect(JSON.stringify(body)).not.toContain(token as string);
+  expect(JSON.stringify(body)).not.toContain(app?.secrets.get('PARACHUTE_EXPORT_TOKEN') as string);
   expect(p.jobs.bySlug(slug)?.setupToken).toBeNull();
 });
 
