@@ -1,9 +1,10 @@
 // The provisioner's HTTP service. Routes:
 //   POST /provision      Stripe webhook (signature-checked, see webhook.ts)
 //   GET  /status/:slug   a job and its steps                 (admin bearer)
-//   GET  /jobs           every job, newest last              (admin bearer)
+//   GET  /jobs[?state=]  every job, oldest first              (admin bearer)
 //   POST /retry          {slug | job}: a failed job again     (admin bearer)
-//   POST /teardown       {slug | job, force?}                 (admin bearer)
+//   POST /teardown       {slug | job, force?}: export first   (admin bearer)
+//   GET  /exports/:token the export mailed at teardown        (the token)
 //   GET  /health         liveness for Fly's check
 import type { Database } from 'bun:sqlite';
 import { createHash } from 'node:crypto';
