@@ -1,9 +1,5 @@
 import { OperatorError } from '../platform/operator-error.ts';
 import { CONFIG_HELP, loadConfig } from '../provisioner/config.ts';
-import { FlyMachinesHubFly } from '../provisioner/hub-fly.ts';
-import { SmtpMailer } from '../provisioner/mailer.ts';
-import { runRollout } from '../provisioner/rollout-command.ts';
-import { startProvisioner } from '../provisioner/server.ts';
 import { type Command, EXIT, UsageError } from './command.ts';
 import { reportOperatorError } from './report.ts';
 
@@ -28,6 +24,8 @@ export const provisioner: Command = {
   async run(args) {
     const [verb, ...rest] = args;
     if (verb === 'rollout') {
+      // Loaded only here: Stripe's and nodemailer's code never weighs on a hub process.
+      const { runRollout } = await import('../provisioner/rollout-command.ts');
       try {
         return await runRollout(rest);
       } catch (error) {
@@ -45,6 +43,11 @@ export const provisioner: Command = {
     } catch (error) {
       return reportOperatorError(error);
     }
+    const [{ FlyMachinesHubFly }, { SmtpMailer }, { startProvisioner }] = await Promise.all([
+      import('../provisioner/hub-fly.ts'),
+      import('../provisioner/mailer.ts'),
+      import('../provisioner/server.ts'),
+    ]);
     const mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
     const fly = new FlyMachinesHubFly({
       token: config.fly.token,
@@ -53,7 +56,7 @@ export const provisioner: Command = {
       image: config.fly.image,
       releaseUrl: config.fly.releaseUrl,
     });
-    let service: ReturnType<typeof startProvisioner>;
+    let service: Awaited<ReturnType<typeof startProvisioner>>;
     try {
       service = startProvisioner(config, { fly, mailer });
     } catch (error) {
