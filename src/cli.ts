@@ -6,6 +6,7 @@ import { importCommand } from './commands/import.ts';
 import { init } from './commands/init.ts';
 import { install } from './commands/install.ts';
 import { logs } from './commands/logs.ts';
+import { provisioner } from './commands/provisioner.ts';
 import { restart } from './commands/restart.ts';
 import { serve } from './commands/serve.ts';
 import { setupToken } from './commands/setup-token.ts';
@@ -36,6 +37,7 @@ const commands: Command[] = [
   exportCommand,
   importCommand,
   deploy,
+  provisioner,
 ];
 
 /** Verbs that --help does not list: run by platforms, not people. */

@@ -69,7 +69,7 @@ export function exportRoutes(ctx: AuthContext) {
 }
 
 /** The file's bytes as a stream; the file is deleted once sent or abandoned. */
-function streamThenDelete(path: string, ended: () => void): ReadableStream<Uint8Array> {
+export function streamThenDelete(path: string, ended: () => void): ReadableStream<Uint8Array> {
   const reader = Bun.file(path).stream().getReader();
   const done = () => {
     rmSync(path, { force: true });

@@ -24,6 +24,7 @@ import { backupRoutes } from '../backup/backup-routes.ts';
 import type { BackupScheduler } from '../backup/backup-scheduler.ts';
 import { exportRoutes } from '../backup/export-routes.ts';
 import { importRoutes } from '../backup/import-routes.ts';
+import { providerExportRoutes } from '../backup/provider-export-routes.ts';
 import type { ModuleIsolation } from '../modules/isolation.ts';
 import { isolationRoutes } from '../modules/isolation-routes.ts';
 import type { ModuleManager } from '../modules/manager.ts';
@@ -135,6 +136,8 @@ export function createApp(deps: AppDeps) {
       .use(hubInfoRoutes(deps.auth, latest))
       // GET /api/hub/export (admin): the whole hub as one .tar.gz (parachute import restores it)
       .use(exportRoutes(deps.auth))
+      // GET /api/hub/provider-export (the hosting provider's PARACHUTE_EXPORT_TOKEN): the export before a teardown
+      .use(providerExportRoutes(deps.auth))
       // POST /api/hub/import (the one-time import token, an empty hub under the Fly launcher)
       .use(importRoutes(deps.auth, deps.modules))
       // GET /api/hub/logs (the hub's own recent log lines; ?follow=1 streams)

@@ -10,6 +10,8 @@ const WITHHELD = [
   // One-time secrets of a Fly deploy (README, "Deploy to Fly").
   'PARACHUTE_SETUP_TOKEN',
   'PARACHUTE_IMPORT_TOKEN',
+  // The hosting provider's export credential (README, "Hosting many hubs").
+  'PARACHUTE_EXPORT_TOKEN',
   'NOTIFY_SOCKET',
 ];
 
