@@ -32,6 +32,8 @@ export interface ProvisionerConfig {
   retry: { attempts: number; baseMs: number; maxMs: number };
   /** How long one try of "wait for health" may take. */
   healthTimeoutS: number;
+  /** How long one try of "wait for the certificate" may take. */
+  certificateTimeoutS: number;
   /** Steps in flight at once across all jobs (waiting for health does not count). */
   concurrency: number;
 }
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): ProvisionerConfig {
       maxMs: 5 * 60_000,
     },
     healthTimeoutS: integer('PROVISIONER_HEALTH_TIMEOUT_S', 300, 1, 3600),
+    certificateTimeoutS: integer('PROVISIONER_CERTIFICATE_TIMEOUT_S', 300, 1, 3600),
     concurrency: integer('PROVISIONER_CONCURRENCY', 8, 1, 256),
   };
   for (const name of [

@@ -31,6 +31,8 @@ export interface HubFly {
   /** Resolves once the machine started and its /health check passes. */
   waitHealthy(app: string, machineId: string, timeoutS: number): Promise<void>;
   ensureCertificate(app: string, hostname: string): Promise<void>;
+  /** Asks Fly to validate the certificate now; true once it is issued (`configured`). */
+  certificateConfigured(app: string, hostname: string): Promise<boolean>;
   /** Deletes the app and everything in it (machines, volume, IPs, secrets); false if it was gone. */
   destroyApp(app: string): Promise<boolean>;
 }
@@ -158,6 +160,16 @@ export class FlyMachinesHubFly implements HubFly {
     );
     if (status !== 404) return;
     await this.api.call('POST', `${path}/acme`, z.unknown(), { body: { hostname } });
+  }
+
+  async certificateConfigured(app: string, hostname: string): Promise<boolean> {
+    const path = `/apps/${encodeURIComponent(app)}/certificates/${encodeURIComponent(hostname)}`;
+    const { data } = await this.api.call(
+      'POST',
+      `${path}/check`,
+      z.object({ configured: z.boolean().optional() }).passthrough(),
+    );
+    return data?.configured === true;
   }
 
   async destroyApp(app: string): Promise<boolean> {

@@ -14,6 +14,7 @@ export const STEPS = [
   'wait_health',
   'dns_cname',
   'fly_certificate',
+  'certificate_ready',
   'email_setup_link',
 ] as const;
 /** The steps appended to a job when its hub is torn down: never a destroy before an export. */
@@ -38,6 +39,8 @@ export interface JobData {
   machineId?: string;
   dnsRecordId?: string;
   certificate?: string;
+  /** When Fly said the certificate is issued (ms). */
+  certificateReadyAt?: number;
   mailedAt?: number;
   /** When Stripe said the subscription ended (the hub waits for its export-first teardown). */
   cancelledAt?: number;

@@ -67,8 +67,8 @@ export class JobRunner {
         await this.sleep(next.nextAttemptAt - Date.now());
         continue;
       }
-      // Waiting for a machine to boot only polls its own machine: it takes no slot.
-      const slot = next.step !== 'wait_health';
+      // Waiting for a machine to boot, or for its certificate, only polls: it takes no slot.
+      const slot = next.step !== 'wait_health' && next.step !== 'certificate_ready';
       if (slot) await this.acquire(id);
       let failedJob = false;
       try {

@@ -131,6 +131,25 @@ export const runStep: Record<StepName, (deps: StepDeps, job: Job) => Promise<Ste
     return { patch: { certificate: hostname } };
   },
 
+  // The link mailed next must open over HTTPS: wait until Fly has the
+  // certificate (Let's Encrypt validates once the CNAME resolves). Polling
+  // only, so it takes no slot (runner.ts); past the limit the step fails and
+  // is retried with backoff like any other.
+  async certificate_ready({ config, fly }, job) {
+    const app = need(job.data.app, 'app');
+    const hostname = need(job.data.hostname, 'hostname');
+    const deadline = Date.now() + config.certificateTimeoutS * 1000;
+    while (!(await fly.certificateConfigured(app, hostname))) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Fly has not issued the certificate for ${hostname} after ${config.certificateTimeoutS} s: check that its CNAME points at ${app}.fly.dev`,
+        );
+      }
+      await Bun.sleep(2000);
+    }
+    return { patch: { certificateReadyAt: Date.now() } };
+  },
+
   async email_setup_link({ config, mailer }, job) {
     // At least once: a crash after the SMTP server took the mail and before
     // this step is recorded sends it again on restart (better than none).

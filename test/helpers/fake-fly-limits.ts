@@ -86,6 +86,12 @@ export const REALISTIC_LATENCY_MS: Record<string, number> = {
   'cert.create': 500,
 };
 export const REALISTIC_BOOT_MS = 2500;
+/**
+ * An ACME certificate is `configured` this long after it was requested
+ * (an estimate: Let's Encrypt's TLS-ALPN validation through Fly's proxy
+ * once the CNAME resolves, typically seconds).
+ */
+export const REALISTIC_CERT_MS = 5000;
 
 /** Milliseconds to hold a call to `step` (a GET when `read`). */
 export function latencyOf(

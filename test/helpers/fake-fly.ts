@@ -13,7 +13,8 @@
  * - /v1 endpoints for apps, ip_assignments, secrets, volumes, machines
  *   (create, get, list with `metadata.K=V`/`region`/`include_deleted`,
  *   update as a full config replace with a new instance_id, stop, start,
- *   delete, lease, wait) and a minimal certificates/acme; status codes
+ *   delete, lease, wait) and a minimal certificates/acme (a certificate
+ *   is `configured` certIssueMs after it is requested; GET and POST …/check show it); status codes
  *   201 app create, 202 app delete, 404 free name, 403 name in another org,
  *   422 name_taken, 409 lease held, 408 wait timeout, 401 bad token.
  * - Error bodies `{"error": "...", "status": "..."}` and a `fly-request-id`
@@ -97,6 +98,7 @@ import {
   latencyOf,
   type RateLimits,
   REALISTIC_BOOT_MS,
+  REALISTIC_CERT_MS,
 } from './fake-fly-limits.ts';
 import { Vm } from './fake-fly-vm.ts';
 
@@ -152,6 +154,7 @@ export type Step =
   | 'lease.release'
   | 'cert.create'
   | 'cert.get'
+  | 'cert.check'
   /** Not an endpoint: the next boot of any machine (`hang` keeps it `starting`, `fail` stops it). */
   | 'machine.boot';
 
@@ -193,6 +196,8 @@ export interface FakeFlyOptions {
   rateLimit?: boolean | RateLimits;
   /** How often checks run; default 1000. */
   checkEveryMs?: number;
+  /** How long after its request an ACME certificate is `configured`; default 0, or REALISTIC_CERT_MS with latencyMs 'realistic'. */
+  certIssueMs?: number;
 }
 
 class FlyError extends Error {
@@ -1204,22 +1209,36 @@ export async function startFakeFly(options: FakeFlyOptions) {
       const hostname = ctx.body?.hostname;
       if (typeof hostname !== 'string' || !hostname.includes('.'))
         throw new FlyError(400, 'hostname is required', 'invalid_request');
+      const issueMs =
+        options.certIssueMs ?? (options.latencyMs === 'realistic' ? REALISTIC_CERT_MS : 0);
       const cert = {
         hostname,
-        configured: false,
         acme_requested: true,
-        status: 'pending',
         created_at: now(),
+        issue_at: Date.now() + issueMs,
       };
       app.certificates.set(hostname, cert);
-      return { status: 201, body: cert };
+      return { status: 201, body: certJson(cert) };
     }),
     route('GET', `${A}/certificates/(?<hostname>[^/]+)`, 'cert.get', (ctx) => {
       const cert = appFor(ctx).certificates.get(ctx.params.hostname as string);
       if (!cert) throw new FlyError(404, 'certificate not found', 'not_found');
-      return { status: 200, body: cert };
+      return { status: 200, body: certJson(cert) };
+    }),
+    // Asks Fly to validate again now; answers the certificate as GET does.
+    route('POST', `${A}/certificates/(?<hostname>[^/]+)/check`, 'cert.check', (ctx) => {
+      const cert = appFor(ctx).certificates.get(ctx.params.hostname as string);
+      if (!cert) throw new FlyError(404, 'certificate not found', 'not_found');
+      return { status: 200, body: certJson(cert) };
     }),
   ];
+
+  /** A certificate as Fly shows it: `configured` once issued (issue_at is the fake's own). */
+  function certJson(cert: Json) {
+    const { issue_at, ...rest } = cert as Json & { issue_at: number };
+    const configured = Date.now() >= issue_at;
+    return { ...rest, configured, status: configured ? 'ready' : 'pending' };
+  }
 
   function volumeFor(ctx: Ctx): Volume {
     const volume = appFor(ctx).volumes.get(ctx.params.volume as string);

@@ -284,6 +284,12 @@ export function startFlySim(
           ? Response.json({ hostname: sub, configured: true })
           : err(404, 'certificate not found');
       }
+      // A simulated certificate is issued at once.
+      if (req.method === 'POST' && sub && action === 'check') {
+        return app.certificates.includes(sub)
+          ? Response.json({ hostname: sub, configured: true })
+          : err(404, 'certificate not found');
+      }
       if (req.method === 'POST' && sub === 'acme') {
         const hostname = String(body.hostname);
         if (!app.certificates.includes(hostname)) app.certificates.push(hostname);

@@ -95,6 +95,13 @@ test('a payment becomes a running hub whose mailed setup token creates its admin
   expect(seconds).toBeLessThan(120);
 
   expect(mail.text).toContain(`https://margaret.${DOMAIN}/admin/setup`);
+  // The link opens over HTTPS when it arrives: Fly had issued the certificate
+  // (the fake takes Fly's realistic few seconds after it is requested).
+  const cert = await fetch(
+    `${fly.api}/v1/apps/parachute-margaret/certificates/margaret.${DOMAIN}`,
+    { headers: { authorization: fly.token } },
+  );
+  expect(((await cert.json()) as { configured: boolean }).configured).toBe(true);
   const token = /parachute-bootstrap-[A-Za-z0-9_-]{43}/.exec(mail.text)?.[0] as string;
   // The real hub behind Fly's edge takes the mailed token once, and only once.
   const hub = new EdgeClient(fly.edge, 'parachute-margaret');

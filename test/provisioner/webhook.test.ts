@@ -120,6 +120,7 @@ test('a paid checkout becomes a hub: Fly app, IPs, volume, secrets, machine, DNS
     'wait_health:done',
     'dns_cname:done',
     'fly_certificate:done',
+    'certificate_ready:done',
     'email_setup_link:done',
   ]);
   // The setup token is nowhere in what the admin API shows, and no longer kept once mailed.
