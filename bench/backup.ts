@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, freshHub } from '../test/helpers/api.ts';
+import { type BackupRun, backUpNow } from '../test/helpers/backups.ts';
 import { runBinary } from '../test/helpers/binary.ts';
 import { packFixture } from '../test/helpers/fixtures.ts';
 import { operatorClient } from '../test/helpers/modules.ts';
@@ -51,31 +52,14 @@ async function probeWhile<T>(
   return { result, health, proxied };
 }
 
-type Run = {
-  id: number;
-  state: string;
+type Run = BackupRun & {
+  stored_bytes: number;
   started_at: number;
   finished_at: number;
   bytes: number;
-  stored_bytes: number;
-  error: string | null;
-  drill: { ms: number; databases: number; rows: number };
+  drill: { ms: number };
 };
-
-async function backupOnce(): Promise<Run> {
-  const started = await call('POST', '/api/hub/backups/run');
-  if (started.status !== 202) throw new Error(`backup did not start: ${started.text}`);
-  const id = (started.json.run as Run).id;
-  return waitFor(
-    'the backup',
-    async () => {
-      const runs = (await call('GET', '/api/hub/backups')).json.runs as Run[];
-      const run = runs.find((r) => r.id === id);
-      return run && run.state !== 'running' ? run : undefined;
-    },
-    600_000,
-  );
-}
+const backupOnce = async () => (await backUpNow(call, 600_000)) as Run;
 
 try {
   const installed = await runBinary(bin, ['install', await packFixture('ledger')], { env });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { S3Client } from 'bun';
 import { decryptFile, newDrillIdentity, recipientOf } from '../src/backup/age-file.ts';
 import { checkExport } from '../src/backup/import.ts';
-import { waitFor } from './helpers/binary.ts';
+import { type BackupRun, backUpNow } from './helpers/backups.ts';
 import { hubWithOperator, type OperatorCall, trackHubs } from './helpers/modules.ts';
 import { type FaultProxy, faultProxy, type S3Server, startS3Server } from './helpers/s3-server.ts';
 
@@ -24,15 +24,6 @@ let proxy: FaultProxy;
 let operatorIdentity: string;
 let operatorRecipient: string;
 let call: OperatorCall;
-
-type Run = {
-  id: number;
-  state: string;
-  stage: string;
-  object: string | null;
-  error: string | null;
-  drill: { ok: boolean; databases: number; rows: number } | null;
-};
 
 beforeAll(async () => {
   s3 = await startS3Server();
@@ -84,20 +75,7 @@ async function objectNames(): Promise<string[]> {
   return (listed.contents ?? []).map((o) => o.key.slice(PREFIX.length)).sort();
 }
 
-async function runOnce(): Promise<Run> {
-  const started = await call('POST', '/api/hub/backups/run');
-  expect(started.status).toBe(202);
-  const id = (started.json.run as Run).id;
-  return waitFor(
-    'the backup run to end',
-    async () => {
-      const runs = (await call('GET', '/api/hub/backups')).json.runs as Run[];
-      const run = runs.find((r) => r.id === id);
-      return run && run.state !== 'running' ? run : undefined;
-    },
-    60_000,
-  );
-}
+const runOnce = () => backUpNow(call);
 
 describe('scheduled backups to S3-compatible storage', () => {
   test('wrong credentials are refused when saving, and nothing is saved', async () => {
@@ -163,7 +141,7 @@ describe('scheduled backups to S3-compatible storage', () => {
   test('an object that comes back corrupted fails the drill and is not kept', async () => {
     const before = await objectNames();
     proxy.set('corruptGets');
-    let run: Run;
+    let run: BackupRun;
     try {
       run = await runOnce();
     } finally {

@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, ApiClient, freshHub } from './helpers/api.ts';
+import { type BackupRun, backupRunEnded } from './helpers/backups.ts';
 import { runBinary, waitFor } from './helpers/binary.ts';
 import {
   hubWithOperator,
@@ -35,16 +36,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const PASSPHRASE = 'a long passphrase nobody guesses';
 
-type Run = {
-  id: number;
-  state: string;
-  stage: string;
-  object: string | null;
-  trigger: string;
-  error: string | null;
-  stored_bytes: number | null;
-  drill: { ok: boolean; databases: number; tables: number; rows: number } | null;
-};
+type Run = BackupRun;
 type View = {
   config: Record<string, unknown> | null;
   status: { state: string; message: string; next_run_at: number | null };
@@ -53,18 +45,7 @@ type View = {
 
 const view = async (call: OperatorCall) => (await call('GET', '/api/hub/backups')).json as View;
 
-/** Waits until run `id` (or, without one, the newest run) has ended; returns it. */
-function finished(call: OperatorCall, id?: number, timeoutMs = 60_000): Promise<Run> {
-  return waitFor(
-    'the backup run to end',
-    async () => {
-      const runs = (await view(call)).runs;
-      const run = id === undefined ? runs[0] : runs.find((r) => r.id === id);
-      return run && run.state !== 'running' ? run : undefined;
-    },
-    timeoutMs,
-  );
-}
+const finished = backupRunEnded;
 
 function localConfig(folder: string, extra: Record<string, unknown> = {}) {
   return {

@@ -3,6 +3,7 @@ import type { AuthContext } from './context.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import { csrfProblem, isMutation } from './csrf.ts';
 import { authError } from './errors.ts';
+import { constantTimeEqual } from './hash.ts';
 import { TokenError, verifyToken } from './jwt.ts';
 import { movedOperatorIssuer } from './operator-token.ts';
 import { type Session, sessions } from './sessions.ts';
@@ -98,6 +99,17 @@ export async function verifyBearer(
     const reason = error instanceof TokenError ? error.reason : 'invalid token';
     return deny(401, 'unauthenticated', `The bearer token was refused: ${reason}.`);
   }
+}
+
+/**
+ * True when the request's bearer token is `expected`, a secret the operator's
+ * platform set in the environment (a one-time import token, the hosting
+ * provider's export token), compared in constant time; false when either is missing.
+ */
+export function bearerIs(request: Request, expected: string | undefined): boolean {
+  const want = expected?.trim();
+  const given = bearerToken(request);
+  return Boolean(want && given && constantTimeEqual(given, want));
 }
 
 /** The token in an `Authorization: Bearer` header (scheme case-insensitive), or null. */

@@ -10,7 +10,8 @@ import {
 import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
 import type { AuthContext } from '../auth/context.ts';
-import { constantTimeEqual, sha256Hex } from '../auth/hash.ts';
+import { bearerIs } from '../auth/guard.ts';
+import { sha256Hex } from '../auth/hash.ts';
 import { IMPORT_EXIT, requestLauncherExit, underLauncher } from '../fly/launcher-exit.ts';
 import { stagedImportFile } from '../fly/staged-import.ts';
 import { errorBody } from '../hub/error-body.ts';
@@ -43,9 +44,7 @@ export function importRoutes(ctx: AuthContext, modules: ModuleManager) {
   return new Elysia({ name: 'hub.import' }).post(
     HUB_IMPORT_PATH,
     async ({ request, status }) => {
-      const expected = ctx.env.PARACHUTE_IMPORT_TOKEN?.trim();
-      const given = /^Bearer (.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim();
-      if (!expected || !given || !constantTimeEqual(given, expected)) {
+      if (!bearerIs(request, ctx.env.PARACHUTE_IMPORT_TOKEN)) {
         return status(
           401,
           errorBody(
@@ -63,8 +62,9 @@ export function importRoutes(ctx: AuthContext, modules: ModuleManager) {
           ),
         );
       }
+      const spent = sha256Hex((ctx.env.PARACHUTE_IMPORT_TOKEN ?? '').trim());
       const marker = usedTokenMarker(ctx.home);
-      if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === sha256Hex(expected)) {
+      if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === spent) {
         return status(
           409,
           errorBody(
@@ -85,7 +85,7 @@ export function importRoutes(ctx: AuthContext, modules: ModuleManager) {
       if (Number(request.headers.get('content-length') ?? 0) > IMPORT_LIMIT)
         return tooLarge(status);
       // Spent from here on, whatever follows: a second try needs a new token.
-      writeFileAtomic(marker, `${sha256Hex(expected)}\n`, { mode: 0o600 });
+      writeFileAtomic(marker, `${spent}\n`, { mode: 0o600 });
       log.info('import: receiving an export with the import token');
       const file = stagedImportFile(ctx.home);
       const received = await receive(request, file);

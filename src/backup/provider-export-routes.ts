@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Elysia } from 'elysia';
 import { audit } from '../auth/audit.ts';
 import type { AuthContext } from '../auth/context.ts';
-import { constantTimeEqual } from '../auth/hash.ts';
+import { bearerIs } from '../auth/guard.ts';
 import { errorBody } from '../hub/error-body.ts';
 import { log } from '../platform/log.ts';
 import { writeExport } from './export.ts';
@@ -28,9 +28,7 @@ export function providerExportRoutes(ctx: AuthContext) {
   return new Elysia({ name: 'hub.provider-export' }).get(
     PROVIDER_EXPORT_PATH,
     async ({ request, status }) => {
-      const expected = ctx.env.PARACHUTE_EXPORT_TOKEN?.trim();
-      const given = /^Bearer (.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim();
-      if (!expected || !given || !constantTimeEqual(given, expected)) {
+      if (!bearerIs(request, ctx.env.PARACHUTE_EXPORT_TOKEN)) {
         return status(
           401,
           errorBody(

@@ -6,22 +6,8 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
  * on, so the caller can require -y instead.
  */
 export function askOnTty(question: string): boolean | null {
-  let fd: number;
-  try {
-    fd = openSync('/dev/tty', 'r+');
-  } catch {
-    return null;
-  }
-  try {
-    writeSync(fd, `${question} [y/N] `);
-    const buffer = Buffer.alloc(256);
-    const n = readSync(fd, buffer, 0, buffer.length, null);
-    return /^y(es)?$/i.test(buffer.subarray(0, n).toString('utf8').trim());
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  const answer = readLineFromTty(`${question} [y/N]`, { echo: true });
+  return answer === null ? null : /^y(es)?$/i.test(answer.trim());
 }
 
 /**
@@ -29,6 +15,20 @@ export function askOnTty(question: string): boolean | null {
  * /dev/tty, restored afterwards). Null when there is no terminal.
  */
 export function askSecretOnTty(question: string): string | null {
+  return readLineFromTty(question, { echo: false });
+}
+
+/**
+ * Asks for a line of text on the terminal (echoed), for confirmations that
+ * must be typed out (an app's name before destroying it). Null when there is
+ * no terminal.
+ */
+export function askLineOnTty(question: string): string | null {
+  return readLineFromTty(question, { echo: true })?.trim() ?? null;
+}
+
+/** One line read from /dev/tty after `question`, without its newline; null without a terminal. */
+function readLineFromTty(question: string, options: { echo: boolean }): string | null {
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r+');
@@ -37,7 +37,7 @@ export function askSecretOnTty(question: string): string | null {
   }
   const stty = (mode: string) =>
     Bun.spawnSync(['stty', mode], { stdin: fd, stdout: 'ignore', stderr: 'ignore' }).exitCode === 0;
-  const hidden = stty('-echo');
+  const hidden = !options.echo && stty('-echo');
   try {
     writeSync(fd, `${question} `);
     const buffer = Buffer.alloc(4096);
@@ -50,33 +50,12 @@ export function askSecretOnTty(question: string): string | null {
     return null;
   } finally {
     if (hidden) stty('echo');
-    try {
-      writeSync(fd, '\n');
-    } catch {}
-    closeSync(fd);
-  }
-}
-
-/**
- * Asks for a line of text on the terminal (echoed), for confirmations that
- * must be typed out (an app's name before destroying it). Null when there is
- * no terminal.
- */
-export function askLineOnTty(question: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync('/dev/tty', 'r+');
-  } catch {
-    return null;
-  }
-  try {
-    writeSync(fd, `${question} `);
-    const buffer = Buffer.alloc(1024);
-    const n = readSync(fd, buffer, 0, buffer.length, null);
-    return buffer.subarray(0, n).toString('utf8').trim();
-  } catch {
-    return null;
-  } finally {
+    if (!options.echo) {
+      // The Enter the person typed was not echoed either.
+      try {
+        writeSync(fd, '\n');
+      } catch {}
+    }
     closeSync(fd);
   }
 }

@@ -10,7 +10,7 @@ import type { Database } from 'bun:sqlite';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { z } from 'zod';
-import { constantTimeEqual } from '../auth/hash.ts';
+import { bearerIs } from '../auth/guard.ts';
 import { CloudflareDns } from './cloudflare-dns.ts';
 import { type ProvisionerConfig, secretsOf } from './config.ts';
 import type { HubFly } from './hub-fly.ts';
@@ -56,11 +56,7 @@ export function startProvisioner(config: ProvisionerConfig, deps: ProvisionerDep
   });
 
   const json = (status: number, body: unknown) => Response.json(body, { status });
-  const isAdmin = (req: Request) => {
-    const header = req.headers.get('authorization') ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    return token !== '' && constantTimeEqual(token, config.adminToken);
-  };
+  const isAdmin = (req: Request) => bearerIs(req, config.adminToken);
   const unauthorized = () =>
     json(401, {
       error: 'unauthorized',

@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../helpers/binary.ts';
-import { hubWithOperator, type OperatorCall, trackHubs } from '../helpers/modules.ts';
+import { backUpNow } from '../helpers/backups.ts';
+import { hubWithOperator, trackHubs } from '../helpers/modules.ts';
 
 const hubs = trackHubs();
 const work = mkdtempSync(join(tmpdir(), 'parachute-backup-full-'));
@@ -32,20 +32,6 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-type Run = { id: number; state: string; stage: string; object: string | null; error: string };
-
-async function finished(call: OperatorCall, id: number): Promise<Run> {
-  return waitFor(
-    'the backup run to end',
-    async () => {
-      const runs = (await call('GET', '/api/hub/backups')).json.runs as Run[];
-      const run = runs.find((r) => r.id === id);
-      return run && run.state !== 'running' ? run : undefined;
-    },
-    60_000,
-  );
-}
-
 test('a full backup disk fails the run clearly and keeps the last good archive', async () => {
   const { hub, url, call } = await hubWithOperator(hubs);
   const folder = join(disk, 'backups');
@@ -55,14 +41,12 @@ test('a full backup disk fails the run clearly and keeps the last good archive',
     encryption: { kind: 'passphrase', passphrase: 'a long passphrase nobody guesses' },
   });
   expect(saved.status).toBe(200);
-  const first = await call('POST', '/api/hub/backups/run');
-  const good = await finished(call, (first.json.run as Run).id);
+  const good = await backUpNow(call);
   expect(good.state).toBe('ok');
   // The hub grows past what the disk holds: 4 MiB that gzip cannot shrink.
   mkdirSync(join(hub.home, 'notes'), { recursive: true });
   writeFileSync(join(hub.home, 'notes', 'scan.bin'), randomBytes(4 * 1024 * 1024));
-  const second = await call('POST', '/api/hub/backups/run');
-  const failed = await finished(call, (second.json.run as Run).id);
+  const failed = await backUpNow(call);
   expect(failed.state).toBe('failed');
   expect(failed.stage).toBe('upload');
   expect(failed.error).toContain(`the backup folder ${folder} is full`);
