@@ -4,6 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
+import type { ProvisionerConfig } from '../../src/provisioner/config.ts';
+import { FlyMachinesHubFly } from '../../src/provisioner/hub-fly.ts';
+import { SmtpMailer } from '../../src/provisioner/mailer.ts';
+import { startProvisioner } from '../../src/provisioner/server.ts';
 import type { FakeDns } from './fake-dns.ts';
 import type { FlySim } from './fly-sim.ts';
 import type { SmtpSink } from './smtp-sink.ts';
@@ -150,4 +154,28 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(50);
   }
+}
+
+/**
+ * The provisioner in this process as `parachute provisioner serve` builds it:
+ * the real Fly client (against the Machines API in `config.fly.api`) and real
+ * SMTP. `stop` ends both.
+ */
+export function provisionerOnFly(config: ProvisionerConfig) {
+  const mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
+  const fly = new FlyMachinesHubFly({
+    token: config.fly.token,
+    org: config.fly.org,
+    api: config.fly.api,
+    image: config.fly.image,
+    releaseUrl: config.fly.releaseUrl,
+  });
+  const provisioner = startProvisioner(config, { fly, mailer, log: () => {} });
+  return {
+    provisioner,
+    stop: async () => {
+      await provisioner.stop();
+      mailer.close();
+    },
+  };
 }

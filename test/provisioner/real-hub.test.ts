@@ -11,9 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkExport } from '../../src/backup/import.ts';
 import { loadConfig } from '../../src/provisioner/config.ts';
-import { FlyMachinesHubFly } from '../../src/provisioner/hub-fly.ts';
-import { SmtpMailer } from '../../src/provisioner/mailer.ts';
-import { type Provisioner, startProvisioner } from '../../src/provisioner/server.ts';
+import type { Provisioner } from '../../src/provisioner/server.ts';
 import { VERSION } from '../../src/version.ts';
 import { ADMIN } from '../helpers/api.ts';
 import { isolatedBinary, runBinary } from '../helpers/binary.ts';
@@ -27,6 +25,7 @@ import {
   DOMAIN,
   postWebhook,
   provisionerEnv,
+  provisionerOnFly,
   sign,
   subscriptionDeletedEvent,
   until,
@@ -41,7 +40,7 @@ let release: ReleaseServer;
 let dns: FakeDns;
 let smtp: SmtpSink;
 let provisioner: Provisioner;
-let mailer: SmtpMailer;
+let stopProvisioner: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   const { bin } = isolatedBinary();
@@ -63,20 +62,11 @@ beforeAll(async () => {
       },
     }),
   );
-  mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-  const hubFly = new FlyMachinesHubFly({
-    token: config.fly.token,
-    org: config.fly.org,
-    api: config.fly.api,
-    image: config.fly.image,
-    releaseUrl: config.fly.releaseUrl,
-  });
-  provisioner = startProvisioner(config, { fly: hubFly, mailer, log: () => {} });
+  ({ provisioner, stop: stopProvisioner } = provisionerOnFly(config));
 });
 
 afterAll(async () => {
-  await provisioner?.stop();
-  mailer?.close();
+  await stopProvisioner?.();
   await fly?.stop();
   release?.stop();
   await dns?.stop();

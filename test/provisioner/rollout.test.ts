@@ -6,9 +6,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/provisioner/config.ts';
-import { FlyMachinesHubFly } from '../../src/provisioner/hub-fly.ts';
-import { SmtpMailer } from '../../src/provisioner/mailer.ts';
-import { type Provisioner, startProvisioner } from '../../src/provisioner/server.ts';
+import type { Provisioner } from '../../src/provisioner/server.ts';
 import { VERSION } from '../../src/version.ts';
 import { isolatedBinary } from '../helpers/binary.ts';
 import { type FakeDns, startFakeDns } from '../helpers/fake-dns.ts';
@@ -16,7 +14,14 @@ import { type FakeFly, startFakeFly } from '../helpers/fake-fly.ts';
 import { edgeFetch } from '../helpers/fly-edge.ts';
 import type { FlySim } from '../helpers/fly-sim.ts';
 import { buildVersion, NEW_VERSION, removeBuild } from '../helpers/newer-build.ts';
-import { checkoutEvent, postWebhook, provisionerEnv, sign, until } from '../helpers/provisioner.ts';
+import {
+  checkoutEvent,
+  postWebhook,
+  provisionerEnv,
+  provisionerOnFly,
+  sign,
+  until,
+} from '../helpers/provisioner.ts';
 import { assetForThisMachine, ReleaseServer } from '../helpers/release-server.ts';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
 
@@ -30,7 +35,7 @@ let release: ReleaseServer;
 let dns: FakeDns;
 let smtp: SmtpSink;
 let provisioner: Provisioner;
-let mailer: SmtpMailer;
+let stopProvisioner: (() => Promise<void>) | undefined;
 let env: Record<string, string>;
 let newer: string | undefined;
 
@@ -54,20 +59,11 @@ beforeAll(async () => {
     },
   });
   const config = loadConfig(env);
-  mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-  const hubFly = new FlyMachinesHubFly({
-    token: config.fly.token,
-    org: config.fly.org,
-    api: config.fly.api,
-    image: config.fly.image,
-    releaseUrl: config.fly.releaseUrl,
-  });
-  provisioner = startProvisioner(config, { fly: hubFly, mailer, log: () => {} });
+  ({ provisioner, stop: stopProvisioner } = provisionerOnFly(config));
 });
 
 afterAll(async () => {
-  await provisioner?.stop();
-  mailer?.close();
+  await stopProvisioner?.();
   await fly?.stop();
   release?.stop();
   await dns?.stop();
