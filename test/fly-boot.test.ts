@@ -428,7 +428,8 @@ describe('POST /api/hub/import: moving a hub onto the launcher', () => {
   };
 
   test('a hub not run by the launcher refuses it', async () => {
-    const { url } = await freshHub({ PARACHUTE_IMPORT_TOKEN: TOKEN_1 });
+    const { hub, url } = await freshHub({ PARACHUTE_IMPORT_TOKEN: TOKEN_1 });
+    hubs.push(hub);
     const res = await post(url, TOKEN_1, Bun.file(archive));
     expect(res.status).toBe(409);
     expect(await errorOf(res)).toBe('no_launcher');
