@@ -5,18 +5,14 @@
 // download. Every failure must say what is wrong and what to do.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import {
-  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
-  readFileSync,
   rmSync,
   statSync,
   utimesSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +26,7 @@ import {
   backupName,
   openTarget,
 } from '../src/backup/targets/target.ts';
-import { OperatorError } from '../src/platform/operator-error.ts';
+import { randomFile, refusal, sameBytes } from './helpers/backup-files.ts';
 import { type FaultProxy, faultProxy, type S3Server, startS3Server } from './helpers/s3-server.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'parachute-targets-'));
@@ -47,27 +43,6 @@ afterAll(async () => {
   await s3?.stop();
   rmSync(work, { recursive: true, force: true });
 });
-
-/** A file of `mb` MiB of random bytes. */
-function randomFile(name: string, mb: number): string {
-  const path = join(work, name);
-  const fd = openSync(path, 'w');
-  const block = new Uint8Array(65536);
-  for (let i = 0; i < mb * 16; i++) writeSync(fd, crypto.getRandomValues(block));
-  closeSync(fd);
-  return path;
-}
-
-const same = (a: string, b: string) => Bun.hash(readFileSync(a)) === Bun.hash(readFileSync(b));
-
-async function refusal(promise: Promise<unknown>): Promise<OperatorError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OperatorError);
-  return error as OperatorError;
-}
 
 function s3Target(
   overrides: Partial<{
@@ -116,7 +91,7 @@ describe('S3 target', () => {
     const target = s3Target();
     expect(target.describe()).toBe(`S3 bucket ${s3.bucket} at ${proxy.endpoint} (prefix hub-one/)`);
     await target.probe();
-    const file = randomFile('s3-round.bin', 12);
+    const file = randomFile(work, 's3-round.bin', 12 * 1024);
     proxy.requests.length = 0;
     expect(await target.put(name, file)).toBe(12 << 20);
     // Multipart: the upload was started with ?uploads and sent in parts.
@@ -132,7 +107,7 @@ describe('S3 target', () => {
 
     const back = join(work, 's3-round.out');
     expect(await target.get(name, back)).toBe(12 << 20);
-    expect(same(file, back)).toBe(true);
+    expect(sameBytes(file, back)).toBe(true);
 
     await target.remove(name);
     await target.remove(name); // already gone: fine
@@ -143,7 +118,7 @@ describe('S3 target', () => {
   test('list shows only finished backups under its own prefix', async () => {
     const target = s3Target();
     const other = s3Target({ prefix: '/hub-two/' });
-    const file = randomFile('s3-small.bin', 1);
+    const file = randomFile(work, 's3-small.bin', 1 * 1024);
     await target.put(name, file);
     await other.put(backupName(new Date('2026-12-01T03:00:00.000Z')), file);
     const client = new S3Client({
@@ -174,7 +149,7 @@ describe('S3 target', () => {
       `S3 refused the credentials when asked to write a test object to bucket ${s3.bucket} at ${proxy.endpoint} (SignatureDoesNotMatch)`,
     );
     expect(error.hint).toContain('access key id and secret key');
-    const put = await refusal(target.put(name, randomFile('s3-cred.bin', 6)));
+    const put = await refusal(target.put(name, randomFile(work, 's3-cred.bin', 6 * 1024)));
     expect(put.message).toContain('S3 refused the credentials when asked to upload');
     expect((await refusal(target.list())).message).toContain('S3 refused the credentials');
   }, 30_000);
@@ -200,7 +175,7 @@ describe('S3 target', () => {
         `cannot reach the S3 endpoint ${proxy.endpoint}: ConnectionRefused`,
       );
       expect(error.hint).toContain('that the service is up');
-      const put = await refusal(target.put(name, randomFile('s3-down.bin', 6)));
+      const put = await refusal(target.put(name, randomFile(work, 's3-down.bin', 6 * 1024)));
       expect(put.message).toStartWith('cannot reach the S3 endpoint');
       expect((await refusal(target.list())).message).toStartWith('cannot reach the S3 endpoint');
     } finally {
@@ -253,7 +228,7 @@ describe('S3 target', () => {
   test('a corrupted object is caught by age when decrypted, and nothing is kept', async () => {
     const target = s3Target();
     const identity = await newDrillIdentity();
-    const plain = randomFile('s3-corrupt.tar.gz', 3);
+    const plain = randomFile(work, 's3-corrupt.tar.gz', 3 * 1024);
     const sealed = join(work, 's3-corrupt.age');
     await encryptFile(plain, sealed, {
       kind: 'recipient',
@@ -278,12 +253,12 @@ describe('S3 target', () => {
     const again = join(work, 's3-intact.fetched');
     await target.get(name, again);
     await decryptFile(again, out, { identities: [identity] });
-    expect(same(plain, out)).toBe(true);
+    expect(sameBytes(plain, out)).toBe(true);
   }, 30_000);
 
   test('a download cut off halfway fails clearly and leaves no file', async () => {
     const target = s3Target();
-    await target.put(name, randomFile('s3-cut.bin', 2));
+    await target.put(name, randomFile(work, 's3-cut.bin', 2 * 1024));
     const dest = join(work, 's3-cut.fetched');
     proxy.set('truncateGets');
     try {
@@ -304,7 +279,7 @@ describe('S3 target', () => {
 
   test('figures: put and get of 100 MiB against s3rver', async () => {
     const target = s3Target({ endpoint: s3.endpoint, prefix: 'bench' });
-    const file = randomFile('s3-bench.bin', 100);
+    const file = randomFile(work, 's3-bench.bin', 100 * 1024);
     let t = performance.now();
     await target.put(name, file);
     const putMs = performance.now() - t;
@@ -315,7 +290,7 @@ describe('S3 target', () => {
     console.log(
       `S3 (s3rver on loopback) 100 MiB: put ${(100_000 / putMs).toFixed(0)} MiB/s, get ${(100_000 / getMs).toFixed(0)} MiB/s`,
     );
-    expect(same(file, back)).toBe(true);
+    expect(sameBytes(file, back)).toBe(true);
     await target.remove(name);
     rmSync(file);
     rmSync(back);
@@ -332,13 +307,13 @@ describe('local folder target', () => {
     await target.probe();
     expect(statSync(folder).mode & 0o777).toBe(0o700);
     expect(readdirSync(folder)).toEqual([]); // the probe cleans up
-    const file = randomFile('local-round.bin', 8);
+    const file = randomFile(work, 'local-round.bin', 8 * 1024);
     expect(await target.put(name, file)).toBe(8 << 20);
     expect(statSync(join(folder, name)).mode & 0o777).toBe(0o600);
     expect((await target.list()).map((o) => [o.name, o.size])).toEqual([[name, 8 << 20]]);
     const back = join(work, 'local-round.out');
     expect(await target.get(name, back)).toBe(8 << 20);
-    expect(same(file, back)).toBe(true);
+    expect(sameBytes(file, back)).toBe(true);
     await target.remove(name);
     await target.remove(name);
     expect(await target.list()).toEqual([]);

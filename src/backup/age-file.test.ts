@@ -4,20 +4,17 @@
 // whatever the file's size.
 import { afterAll, describe, expect, test } from 'bun:test';
 import {
-  closeSync,
   existsSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   rmSync,
   statSync,
   truncateSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OperatorError } from '../platform/operator-error.ts';
+import { randomFile, refusal, sameBytes } from '../../test/helpers/backup-files.ts';
 import {
   decryptFile,
   encryptFile,
@@ -33,29 +30,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const PASS = { kind: 'passphrase', passphrase: 'correct horse battery staple' } as const;
 
-/** A file of `mb` MiB of random bytes (getRandomValues fills 64 KiB at a time). */
-function randomFile(name: string, mb: number): string {
-  const path = join(dir, name);
-  const fd = openSync(path, 'w');
-  const block = new Uint8Array(65536);
-  for (let i = 0; i < mb * 16; i++) writeSync(fd, crypto.getRandomValues(block));
-  closeSync(fd);
-  return path;
-}
-
-const same = (a: string, b: string) => Bun.hash(readFileSync(a)) === Bun.hash(readFileSync(b));
-
-async function refusal(promise: Promise<unknown>): Promise<OperatorError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OperatorError);
-  return error as OperatorError;
-}
-
 describe('passphrase', () => {
-  const plain = randomFile('plain-pass.tar.gz', 5);
+  const plain = randomFile(dir, 'plain-pass.tar.gz', 5 * 1024);
   const sealed = join(dir, 'pass.tar.gz.age');
 
   test('round trip of a multi-MB file; the sealed file is age, 0600, not the plaintext', async () => {
@@ -69,7 +45,7 @@ describe('passphrase', () => {
     expect(await decryptFile(sealed, out, { passphrase: PASS.passphrase })).toBe(
       statSync(plain).size,
     );
-    expect(same(plain, out)).toBe(true);
+    expect(sameBytes(plain, out)).toBe(true);
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
@@ -89,7 +65,7 @@ describe('passphrase', () => {
 });
 
 describe('recipient', () => {
-  const plain = randomFile('plain-rcpt.tar.gz', 3);
+  const plain = randomFile(dir, 'plain-rcpt.tar.gz', 3 * 1024);
   const sealed = join(dir, 'rcpt.tar.gz.age');
   let operator: string;
   let drill: string;
@@ -109,7 +85,7 @@ describe('recipient', () => {
     ]) {
       const out = join(dir, `rcpt-${who}.out`);
       await decryptFile(sealed, out, { identities: [identity ?? ''] });
-      expect(same(plain, out)).toBe(true);
+      expect(sameBytes(plain, out)).toBe(true);
     }
     const stranger = await newDrillIdentity();
     const out = join(dir, 'rcpt-stranger.out');
@@ -205,7 +181,7 @@ describe('streaming', () => {
   // the given size: a 200 MiB file must cost no more than a 20 MiB one, give
   // or take, which a whole-file buffer (200+ MiB) could never pass.
   async function peakRss(mb: number): Promise<{ rss: number; encMs: number; decMs: number }> {
-    const plain = randomFile(`stream-${mb}.bin`, mb);
+    const plain = randomFile(dir, `stream-${mb}.bin`, mb * 1024);
     const script = join(dir, 'stream-child.ts');
     writeFileSync(
       script,

@@ -5,22 +5,13 @@
  * half-written copy is left that could pass for a backup.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptFile, encryptFile } from '../../src/backup/age-file.ts';
 import { LocalTarget } from '../../src/backup/targets/local-target.ts';
 import { backupName } from '../../src/backup/targets/target.ts';
-import { OperatorError } from '../../src/platform/operator-error.ts';
+import { randomFile, refusal } from '../helpers/backup-files.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'parachute-full-'));
 const disk = join(work, 'small-disk');
@@ -39,33 +30,15 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function randomFile(name: string, kib: number): string {
-  const path = join(work, name);
-  const fd = openSync(path, 'w');
-  const block = new Uint8Array(1024);
-  for (let i = 0; i < kib; i++) writeSync(fd, crypto.getRandomValues(block));
-  closeSync(fd);
-  return path;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<OperatorError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OperatorError);
-  return error as OperatorError;
-}
-
 test('a full backup folder: a clear message with the free space, and no partial copy', async () => {
   const folder = join(disk, 'backups');
   const target = new LocalTarget(folder);
   await target.probe();
   // A first backup fits; the second does not.
   const first = backupName(new Date('2026-12-01T03:00:00.000Z'));
-  await target.put(first, randomFile('first.age', 1200));
+  await target.put(first, randomFile(work, 'first.age', 1200));
   const second = backupName(new Date('2026-12-02T03:00:00.000Z'));
-  const error = await refusal(target.put(second, randomFile('second.age', 1200)));
+  const error = await refusal(target.put(second, randomFile(work, 'second.age', 1200)));
   expect(error.message).toMatch(
     new RegExp(
       `^the backup folder ${folder} is full \\(\\d+(\\.\\d)? KiB free; this backup needs 1\\.2 MiB\\)$`,
@@ -82,7 +55,7 @@ test('a full backup folder: a clear message with the free space, and no partial 
 });
 
 test('decrypting onto a full disk says so and leaves nothing behind', async () => {
-  const plain = randomFile('plain.tar.gz', 3000);
+  const plain = randomFile(work, 'plain.tar.gz', 3000);
   const sealed = join(work, 'plain.tar.gz.age');
   const passphrase = 'a long enough passphrase';
   await encryptFile(plain, sealed, { kind: 'passphrase', passphrase });
