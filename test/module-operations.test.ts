@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from
 import { join } from 'node:path';
 import { portIsFree } from '../src/modules/ports.ts';
 import { ready, spawnHub, waitFor } from './helpers/binary.ts';
-import { copyFixture, packFixture, unusedPort } from './helpers/fixtures.ts';
+import { copyFixture, heldTarball, packFixture, unusedPort } from './helpers/fixtures.ts';
 import {
   finishOperation,
   hubWithOperator,
@@ -15,33 +15,6 @@ import {
 } from './helpers/modules.ts';
 
 const hubs = trackHubs();
-
-/**
- * A tarball served on loopback that is held back until `release()`: an
- * install of its URL runs (its `bun add` waiting for the download) for as
- * long as the test wants, so what happens meanwhile is certain, not timing.
- */
-async function heldTarball(fixture: string) {
-  const bytes = await Bun.file(await packFixture(fixture)).arrayBuffer();
-  let release = () => {};
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let requested = () => {};
-  const asked = new Promise<void>((resolve) => {
-    requested = resolve;
-  });
-  const server = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    async fetch() {
-      requested();
-      await released;
-      return new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } });
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/${fixture}.tgz`, asked, release, server };
-}
 
 describe('module operations run one at a time hub-wide', () => {
   test('while an install runs, a second install, an upgrade and an uninstall get 409 naming it; then each runs', async () => {

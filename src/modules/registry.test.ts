@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { assignPort } from './ports.ts';
 import { pathConflict, Registry } from './registry.ts';
@@ -40,6 +40,45 @@ describe('Registry', () => {
       { ...row('hub-installed', 1941), version: '1.1.0', moduleNote: 'kept' },
       { ...row('parachute-vault', 1940, ['/vault/default']), vaultSchema: 3 },
     ]);
+  });
+
+  test('a module that writes while the hub writes keeps its change: the hub starts over from it', () => {
+    // A module self-registers (a tmp file renamed over services.json) while the hub's copy is being written.
+    const path = fresh();
+    writeFileSync(path, JSON.stringify({ services: [row('booting', 1950)] }));
+    let writes = 0;
+    const registry = new Registry(path, {
+      beforeReplace: () => {
+        if (writes++ > 0) return;
+        const doc = JSON.parse(readFileSync(path, 'utf8'));
+        doc.services[0].uis = { ops: { path: '/booting/ops', audience: 'operator' } };
+        writeFileSync(`${path}.module.tmp`, JSON.stringify(doc));
+        renameSync(`${path}.module.tmp`, path);
+      },
+    });
+    registry.upsert(row('installed', 1951));
+    const after = JSON.parse(readFileSync(path, 'utf8'));
+    expect(after.services).toEqual([
+      { ...row('booting', 1950), uis: { ops: { path: '/booting/ops', audience: 'operator' } } },
+      row('installed', 1951),
+    ]);
+    expect(writes).toBe(2);
+    // Nothing of the dropped copy is left beside the file.
+    expect(readdirSync(dirname(path))).toEqual(['services.json']);
+  });
+
+  test('a writer that never stops still gets the hub change in, after a few tries', () => {
+    const path = fresh();
+    let writes = 0;
+    const registry = new Registry(path, {
+      beforeReplace: () => {
+        writes++;
+        writeFileSync(path, JSON.stringify({ services: [], tick: writes }));
+      },
+    });
+    registry.upsert(row('installed', 1951));
+    expect(writes).toBe(5);
+    expect(JSON.parse(readFileSync(path, 'utf8')).services).toEqual([row('installed', 1951)]);
   });
 
   test('bad rows and duplicate ports are skipped with a reason; the others load', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../platform/atomic-write.ts';
 import { OperatorError } from '../platform/operator-error.ts';
 import { describeIssue, ServiceRow, ServicesFile } from './schema.ts';
@@ -14,6 +14,9 @@ export interface RegistrySnapshot {
   rows: ServiceRow[];
   skipped: SkippedRow[];
 }
+
+/** How often a change is redone because a module rewrote services.json meanwhile. */
+const MAX_WRITE_ATTEMPTS = 5;
 
 /** Paths the hub always owns (modules.md section 2). */
 export const RESERVED_PATHS = [
@@ -35,7 +38,11 @@ export const RESERVED_PATHS = [
  * every field and row the hub does not know left exactly as it was.
  */
 export class Registry {
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** For tests: runs after the hub's copy is on disk, just before it would replace the file. */
+    private readonly hooks: { beforeReplace?: () => void } = {},
+  ) {}
 
   /** The usable rows; bad rows are skipped with a reason. A malformed file is an OperatorError. */
   read(): RegistrySnapshot {
@@ -95,15 +102,45 @@ export class Registry {
     return removed;
   }
 
+  /**
+   * Applies `mutate` to the file as it is and writes it back. A module that
+   * rewrites the file while the hub writes and fsyncs its copy (modules
+   * self-register at boot, often while another module installs) would lose
+   * its change to the hub's rename: the hub then starts over from what the
+   * module wrote. `mutate` may run more than once.
+   */
   private change(mutate: (services: unknown[]) => void): void {
-    const doc = this.readDocument();
-    mutate(doc.services);
-    writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`);
+    for (let attempt = 1; ; attempt++) {
+      const text = this.readText();
+      const doc = this.parse(text);
+      mutate(doc.services);
+      const written = writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`, {
+        // A writer that never stops gets no more chances than this; the hub's change still lands.
+        stillCurrent: () => {
+          this.hooks.beforeReplace?.();
+          return attempt >= MAX_WRITE_ATTEMPTS || this.readText() === text;
+        },
+      });
+      if (written) return;
+    }
+  }
+
+  /** The file's text, or null when there is none. */
+  private readText(): string | null {
+    try {
+      return readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
   }
 
   private readDocument(): { services: unknown[] } & Record<string, unknown> {
-    if (!existsSync(this.path)) return { services: [] };
-    const text = readFileSync(this.path, 'utf8');
+    return this.parse(this.readText());
+  }
+
+  private parse(text: string | null): { services: unknown[] } & Record<string, unknown> {
+    if (text === null) return { services: [] };
     let json: unknown;
     try {
       json = JSON.parse(text);

@@ -11,8 +11,17 @@ import { basename, dirname, join } from 'node:path';
 export function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  options: { mode?: number } = {},
-): void {
+  options: {
+    mode?: number;
+    /**
+     * Asked after the new content is on disk, just before it replaces the
+     * target; false drops it and leaves the target as it is. For files
+     * other processes rewrite too: the check narrows the window in which
+     * their write is lost from the whole write and fsync to a stat.
+     */
+    stillCurrent?: () => boolean;
+  } = {},
+): boolean {
   const mode = options.mode ?? 0o644;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
@@ -25,6 +34,10 @@ export function writeFileAtomic(
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
+    if (options.stillCurrent && !options.stillCurrent()) {
+      unlinkSync(tmp);
+      return false;
+    }
     renameSync(tmp, path);
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
@@ -36,6 +49,7 @@ export function writeFileAtomic(
     throw error;
   }
   fsyncDirectory(dir);
+  return true;
 }
 
 function fsyncDirectory(dir: string): void {

@@ -205,3 +205,30 @@ async function packFolder(name: string, folder: string): Promise<string> {
   }
   return join(dest, tgz);
 }
+
+/**
+ * A tarball served on loopback that is held back until `release()`: an
+ * install of its URL runs (its `bun add` waiting for the download) for as
+ * long as the test wants, so what happens meanwhile is certain, not timing.
+ */
+export async function heldTarball(fixture: string) {
+  const bytes = await Bun.file(await packFixture(fixture)).arrayBuffer();
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let requested = () => {};
+  const asked = new Promise<void>((resolve) => {
+    requested = resolve;
+  });
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch() {
+      requested();
+      await released;
+      return new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/${fixture}.tgz`, asked, release, server };
+}

@@ -67,6 +67,29 @@ function freePort(): number {
   return port as number;
 }
 
+/**
+ * Awaits `step`; when it fails, the error carries what the box knows (the
+ * recorded upgrade, both units' journals), so a failure in CI says why.
+ */
+async function explainOnFailure<T>(
+  box: Box,
+  step: Promise<T>,
+  page: () => Promise<string>,
+): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    const facts = await box.exec([
+      'sh',
+      '-c',
+      'cat /var/lib/parachute/upgrade.json; systemctl status --no-pager parachute parachute-upgrade.path parachute-upgrade.service; journalctl --no-pager -n 120 -u parachute -u parachute-upgrade',
+    ]);
+    throw new Error(
+      `${(error as Error).message}\n${await page()}\n--- in the box:\n${facts.stdout}${facts.stderr}`,
+    );
+  }
+}
+
 async function versionAt(port: number): Promise<string | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/health`, {
@@ -233,7 +256,11 @@ describe('system unit: the Upgrade screen in Chromium (root trigger)', () => {
       .click({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Yes, upgrade' }).click();
     const outcome = page.getByTestId('upgrade-outcome');
-    await outcome.getByText(`Upgraded: the hub runs ${NEW_VERSION}.`).waitFor({ timeout: 90_000 });
+    await explainOnFailure(
+      box,
+      outcome.getByText(`Upgraded: the hub runs ${NEW_VERSION}.`).waitFor({ timeout: 90_000 }),
+      async () => `the page shows: ${await outcome.innerText().catch(() => '(no outcome)')}`,
+    );
     // The page reloaded into the new hub's admin UI, which reports the new version.
     await page.getByTestId('hub-version').getByText(`v${NEW_VERSION}`).waitFor({ timeout: 30_000 });
     await outcome.getByText(`Upgraded: the hub runs ${NEW_VERSION}.`).waitFor();
@@ -245,9 +272,13 @@ describe('system unit: the Upgrade screen in Chromium (root trigger)', () => {
     await page.getByRole('button', { name: 'Check again' }).click();
     await page.getByRole('button', { name: 'Upgrade to 99.0.1' }).click({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Yes, upgrade' }).click();
-    await outcome
-      .getByText('99.0.1 did not start, so the hub was rolled back: 99.0.0 runs again')
-      .waitFor({ timeout: 120_000 });
+    await explainOnFailure(
+      box,
+      outcome
+        .getByText('99.0.1 did not start, so the hub was rolled back: 99.0.0 runs again')
+        .waitFor({ timeout: 120_000 }),
+      async () => `the page shows: ${await outcome.innerText().catch(() => '(no outcome)')}`,
+    );
     await shot(page, 'upgrade-system-rolled-back');
     expect(await versionAt(port)).toBe(NEW_VERSION);
     // The request file is gone (the trigger would otherwise fire again).
