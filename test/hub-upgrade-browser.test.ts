@@ -103,3 +103,43 @@ test('the Overview flags the new version; the Upgrade screen upgrades and says w
   expect(overflow).toBe(false);
   await shot(small, 'upgrade-phone-dark');
 }, 120_000);
+
+test('a page opened while the hub asks the channel shows the answer when it comes, without a reload', async () => {
+  // A channel that holds its answer until the test lets it go.
+  let answer = () => {};
+  const answered = new Promise<void>((resolve) => {
+    answer = resolve;
+  });
+  let asked = 0;
+  const slow = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(request) {
+      if (new URL(request.url).pathname !== '/VERSION') return new Response('', { status: 404 });
+      asked++;
+      await answered;
+      return new Response(`${NEW_VERSION}\n`);
+    },
+  });
+  try {
+    const started = await hubWithOperator(hubs, {
+      PARACHUTE_RELEASE_URL: `http://127.0.0.1:${slow.port}`,
+      INVOCATION_ID: '',
+    });
+    const page = await (await browser.newContext()).newPage();
+    await submitSignIn(page, started.url, ADMIN.username, ADMIN.password);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.goto(`${started.url}/admin/upgrade`);
+    const versions = page.getByTestId('upgrade-versions');
+    await versions.getByText('checking the release channel').waitFor();
+    await waitFor('the hub to ask the channel', () => (asked > 0 ? true : undefined));
+    answer();
+    await versions.getByText(NEW_VERSION).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('button', { name: `Upgrade to ${NEW_VERSION}` }).count()).toBe(1);
+    // One look at the channel, however many times the page asked the hub meanwhile.
+    expect(asked).toBe(1);
+  } finally {
+    answer();
+    slow.stop(true);
+  }
+}, 60_000);

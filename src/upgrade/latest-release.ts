@@ -11,6 +11,8 @@ export interface UpgradeAvailability {
   /** Why latest is null: no channel configured, still checking, or the check failed. */
   reason: string | null;
   checked_at: string | null;
+  /** A look at the channel is under way: asking again in a moment gets its answer. */
+  checking: boolean;
 }
 
 /** How long a channel answer is reused; a failed check is retried sooner. */
@@ -23,7 +25,7 @@ const RETRY_MS = 5 * 60_000;
  * old, so no page ever waits on the channel.
  */
 export class LatestRelease {
-  private known: UpgradeAvailability;
+  private known: Omit<UpgradeAvailability, 'checking'>;
   private checkedAt = 0;
   private checking: Promise<void> | null = null;
 
@@ -40,10 +42,10 @@ export class LatestRelease {
   }
 
   peek(): UpgradeAvailability {
-    if (!this.env.PARACHUTE_RELEASE_URL?.trim()) return this.known;
+    if (!this.env.PARACHUTE_RELEASE_URL?.trim()) return { ...this.known, checking: false };
     const age = Date.now() - this.checkedAt;
     if (!this.checking && age > (this.known.latest ? FRESH_MS : RETRY_MS)) void this.check();
-    return this.known;
+    return { ...this.known, checking: this.checking !== null };
   }
 
   /** Checks the channel now (the Upgrade page's "check again"). */

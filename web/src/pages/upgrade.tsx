@@ -12,6 +12,8 @@ interface UpgradeInfo {
   available: boolean;
   reason: string | null;
   checked_at: string | null;
+  /** The hub is looking at the release channel now. */
+  checking: boolean;
   can_upgrade: boolean;
   refusal: { message: string; hint: string } | null;
   status: UpgradeStatus | null;
@@ -71,6 +73,13 @@ function AdminUpgrade() {
       if (first?.status?.state === 'running') setWatching(first.status.id);
     });
   }, []);
+
+  // The hub looks at the channel in the background: ask again until it has its answer.
+  useEffect(() => {
+    if (!info?.checking || watching) return;
+    const timer = setTimeout(() => void load(), POLL_MS);
+    return () => clearTimeout(timer);
+  }, [info, watching]);
 
   useEffect(() => {
     if (!watching) return;
