@@ -177,6 +177,12 @@ export class ModuleManager {
   private reload(): void {
     let snapshot: RegistrySnapshot;
     try {
+      const restored = this.deps.registry.restoreLost();
+      if (restored.length > 0) {
+        log.warn(
+          `services.json lost the row of ${restored.join(', ')} to a module that rewrote the file at the same moment; the hub put it back`,
+        );
+      }
       snapshot = this.deps.registry.read();
     } catch (error) {
       this.noteReadProblem((error as Error).message);

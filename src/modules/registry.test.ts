@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OperatorError } from '../platform/operator-error.ts';
 import { assignPort } from './ports.ts';
-import { pathConflict, Registry } from './registry.ts';
+import { pathConflict, REPAIR_WINDOW_MS, Registry } from './registry.ts';
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'parachute-registry-')), 'services.json');
 const row = (name: string, port: number, paths = [`/${name}`]) => ({
@@ -79,6 +79,40 @@ describe('Registry', () => {
     registry.upsert(row('installed', 1951));
     expect(writes).toBe(5);
     expect(JSON.parse(readFileSync(path, 'utf8')).services).toEqual([row('installed', 1951)]);
+  });
+
+  test('a row a module dropped right after the hub wrote it is put back, with what the module wrote', () => {
+    // A module read the file just before the hub added a row, then renamed its copy over it.
+    const path = fresh();
+    writeFileSync(path, JSON.stringify({ services: [row('booting', 1950)] }));
+    const before = readFileSync(path, 'utf8');
+    let clock = 0;
+    const registry = new Registry(path, { now: () => clock });
+    registry.upsert({ ...row('installed', 1951), displayName: 'Installed' });
+    const stale = JSON.parse(before);
+    stale.services[0].uis = { ops: { path: '/booting/ops', audience: 'operator' } };
+    writeFileSync(path, JSON.stringify(stale));
+    clock = 1_000;
+    expect(registry.restoreLost()).toEqual(['installed']);
+    expect(JSON.parse(readFileSync(path, 'utf8')).services).toEqual([
+      { ...row('booting', 1950), uis: { ops: { path: '/booting/ops', audience: 'operator' } } },
+      { ...row('installed', 1951), displayName: 'Installed' },
+    ]);
+    expect(registry.restoreLost()).toEqual([]);
+    // Long after: a row gone is gone on purpose (someone edited the file), and stays gone.
+    writeFileSync(path, JSON.stringify(stale));
+    clock = 1_000 + REPAIR_WINDOW_MS;
+    expect(registry.restoreLost()).toEqual([]);
+    expect(JSON.parse(readFileSync(path, 'utf8')).services).toHaveLength(1);
+  });
+
+  test('a row the hub removed is not put back', () => {
+    const path = fresh();
+    const registry = new Registry(path, { now: () => 0 });
+    registry.upsert(row('installed', 1951));
+    expect(registry.remove('installed')).toBe(true);
+    expect(registry.restoreLost()).toEqual([]);
+    expect(JSON.parse(readFileSync(path, 'utf8')).services).toEqual([]);
   });
 
   test('bad rows and duplicate ports are skipped with a reason; the others load', () => {

@@ -17,6 +17,8 @@ export interface RegistrySnapshot {
 
 /** How often a change is redone because a module rewrote services.json meanwhile. */
 const MAX_WRITE_ATTEMPTS = 5;
+/** How long after writing a row the hub puts it back if a module's rewrite dropped it. */
+export const REPAIR_WINDOW_MS = 30_000;
 
 /** Paths the hub always owns (modules.md section 2). */
 export const RESERVED_PATHS = [
@@ -38,10 +40,17 @@ export const RESERVED_PATHS = [
  * every field and row the hub does not know left exactly as it was.
  */
 export class Registry {
+  /** Rows the hub wrote lately, until when a module's rewrite that drops one is undone. */
+  private readonly recent = new Map<string, { row: unknown; until: number }>();
+
   constructor(
     readonly path: string,
-    /** For tests: runs after the hub's copy is on disk, just before it would replace the file. */
-    private readonly hooks: { beforeReplace?: () => void } = {},
+    private readonly hooks: {
+      /** For tests: runs after the hub's copy is on disk, just before it would replace the file. */
+      beforeReplace?: () => void;
+      /** For tests: the clock the repair window is measured on. */
+      now?: () => number;
+    } = {},
   ) {}
 
   /** The usable rows; bad rows are skipped with a reason. A malformed file is an OperatorError. */
@@ -82,15 +91,41 @@ export class Registry {
 
   /** Inserts or replaces the row named `row.name`, keeping fields of the old row the new one does not set. */
   upsert(row: ServiceRow): void {
+    let written: unknown = row;
     this.change((services) => {
       const i = services.findIndex((r) => nameOf(r) === row.name);
       if (i === -1) services.push(row);
       else services[i] = { ...(services[i] as object), ...row };
+      written = services[i === -1 ? services.length - 1 : i];
     });
+    this.recent.set(row.name, { row: written, until: this.now() + REPAIR_WINDOW_MS });
+  }
+
+  /**
+   * Puts back rows the hub wrote in the last few seconds that are gone from
+   * the file, and returns their names. A module that rewrites services.json
+   * from a copy it read just before the hub's write (at boot, while another
+   * module installs) drops the hub's row with it; modules only ever edit
+   * their own rows, so a row gone that soon was lost, not removed.
+   */
+  restoreLost(): string[] {
+    const now = this.now();
+    for (const [name, entry] of this.recent) if (entry.until <= now) this.recent.delete(name);
+    if (this.recent.size === 0) return [];
+    const present = new Set(this.readDocument().services.map(nameOf));
+    const lost = [...this.recent].filter(([name]) => !present.has(name));
+    if (lost.length === 0) return [];
+    this.change((services) => {
+      for (const [name, { row }] of lost) {
+        if (!services.some((r) => nameOf(r) === name)) services.push(row);
+      }
+    });
+    return lost.map(([name]) => name);
   }
 
   /** Removes the row named `name`; true if there was one. */
   remove(name: string): boolean {
+    this.recent.delete(name);
     let removed = false;
     this.change((services) => {
       const i = services.findIndex((r) => nameOf(r) === name);
@@ -123,6 +158,10 @@ export class Registry {
       });
       if (written) return;
     }
+  }
+
+  private now(): number {
+    return this.hooks.now?.() ?? performance.now();
   }
 
   /** The file's text, or null when there is none. */

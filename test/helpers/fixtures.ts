@@ -28,6 +28,7 @@ export const FIXTURES = [
   'scribe',
   'surface',
   'ledger',
+  'stale-writer',
 ] as const;
 
 export type Fixture = (typeof FIXTURES)[number];
