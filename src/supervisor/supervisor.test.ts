@@ -6,6 +6,7 @@ import { portIsFree } from '../modules/ports.ts';
 import { ChildrenFile } from './children-file.ts';
 import type { LogChunk } from './log-buffer.ts';
 import { groupAlive, type ProcessGroups, processGroups } from './process-group.ts';
+import { acceptsConnections } from './readiness.ts';
 import {
   type ModuleSpec,
   ShuttingDownError,
@@ -359,8 +360,15 @@ describe('orphan reaping', () => {
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore'],
     });
-    // A cold `bun` start on a loaded 2-core CI machine has taken over 10 s.
-    await until('orphan listening', () => !portIsFree(port), 30_000);
+    // Probed by connecting, as the supervisor's gate does: a probe that binds
+    // the port (portIsFree) can hold it at the instant the orphan binds, and
+    // the orphan then dies of EADDRINUSE (this timed out once in CI).
+    const deadline = performance.now() + 30_000;
+    while (!(await acceptsConnections(port))) {
+      if (orphan.exitCode !== null) throw new Error(`the orphan exited ${orphan.exitCode}`);
+      if (performance.now() > deadline) throw new Error('timed out waiting for the orphan');
+      await Bun.sleep(10);
+    }
     const { processStartTime } = await import('./process-group.ts');
     const stranger = Bun.spawn(['sleep', '30'], { detached: true });
     const file = new ChildrenFile(join(dir, 'children.json'));
