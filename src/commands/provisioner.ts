@@ -43,19 +43,11 @@ export const provisioner: Command = {
     } catch (error) {
       return reportOperatorError(error);
     }
-    const [{ FlyMachinesHubFly }, { SmtpMailer }, { startProvisioner }] = await Promise.all([
-      import('../provisioner/hub-fly.ts'),
-      import('../provisioner/mailer.ts'),
+    const [{ liveDeps }, { startProvisioner }] = await Promise.all([
+      import('../provisioner/live-deps.ts'),
       import('../provisioner/server.ts'),
     ]);
-    const mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-    const fly = new FlyMachinesHubFly({
-      token: config.fly.token,
-      org: config.fly.org,
-      api: config.fly.api,
-      image: config.fly.image,
-      releaseUrl: config.fly.releaseUrl,
-    });
+    const { fly, mailer } = liveDeps(config);
     let service: Awaited<ReturnType<typeof startProvisioner>>;
     try {
       service = startProvisioner(config, { fly, mailer });

@@ -4,13 +4,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
-import type { ProvisionerConfig } from '../../src/provisioner/config.ts';
-import { FlyMachinesHubFly } from '../../src/provisioner/hub-fly.ts';
-import { SmtpMailer } from '../../src/provisioner/mailer.ts';
+import { loadConfig, type ProvisionerConfig } from '../../src/provisioner/config.ts';
+import { liveDeps } from '../../src/provisioner/live-deps.ts';
 import { startProvisioner } from '../../src/provisioner/server.ts';
-import type { FakeDns } from './fake-dns.ts';
+import { VERSION } from '../../src/version.ts';
+import { isolatedBinary } from './binary.ts';
+import { type FakeDns, startFakeDns } from './fake-dns.ts';
+import { type FakeFlyOptions, startFakeFly } from './fake-fly.ts';
 import type { FlySim } from './fly-sim.ts';
-import type { SmtpSink } from './smtp-sink.ts';
+import { assetForThisMachine, ReleaseServer } from './release-server.ts';
+import { type SmtpSink, startSmtpSink } from './smtp-sink.ts';
 
 export const WEBHOOK_SECRET = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('hex')}`;
 export const ADMIN_TOKEN = `admin-${crypto.randomUUID()}-${crypto.randomUUID()}`;
@@ -162,14 +165,7 @@ export async function until<T>(
  * SMTP. `stop` ends both.
  */
 export function provisionerOnFly(config: ProvisionerConfig) {
-  const mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-  const fly = new FlyMachinesHubFly({
-    token: config.fly.token,
-    org: config.fly.org,
-    api: config.fly.api,
-    image: config.fly.image,
-    releaseUrl: config.fly.releaseUrl,
-  });
+  const { fly, mailer } = liveDeps(config);
   const provisioner = startProvisioner(config, { fly, mailer, log: () => {} });
   return {
     provisioner,
@@ -178,4 +174,56 @@ export function provisionerOnFly(config: ProvisionerConfig) {
       mailer.close();
     },
   };
+}
+
+/**
+ * A provisioner (provisionerOnFly) on the fake Fly Machines API whose
+ * machines run the real hub binary through its launcher, booted from
+ * `image`; the release channel serves that binary; fake Cloudflare DNS and a
+ * real SMTP sink. `stop` ends all of it (machines included).
+ */
+export async function realHubFleet(options: {
+  image: string;
+  fly?: Partial<FakeFlyOptions>;
+  dns?: Parameters<typeof startFakeDns>[0];
+  extra?: Record<string, string>;
+}) {
+  const stops: (() => unknown)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const { bin } = isolatedBinary();
+    const release = new ReleaseServer(assetForThisMachine(), { binary: bin, version: VERSION });
+    stops.push(() => release.stop());
+    const fly = await startFakeFly({
+      image: { [options.image]: bin },
+      rateLimit: true,
+      ...options.fly,
+    });
+    stops.push(() => fly.stop());
+    const dns = startFakeDns(options.dns);
+    stops.push(() => dns.stop());
+    const smtp = await startSmtpSink();
+    stops.push(() => smtp.stop());
+    const sim = { token: fly.token, org: 'personal', api: fly.api } as FlySim;
+    const env = provisionerEnv({
+      sim,
+      dns,
+      smtp,
+      extra: {
+        PARACHUTE_FLY_IMAGE: options.image,
+        PARACHUTE_RELEASE_URL: release.url,
+        PROVISIONER_HUB_VERSION: VERSION,
+        PARACHUTE_FLY_EDGE: fly.edge,
+        ...options.extra,
+      },
+    });
+    const started = provisionerOnFly(loadConfig(env));
+    stops.push(started.stop);
+    return { fly, release, dns, smtp, env, provisioner: started.provisioner, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

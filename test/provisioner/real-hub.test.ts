@@ -10,67 +10,48 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkExport } from '../../src/backup/import.ts';
-import { loadConfig } from '../../src/provisioner/config.ts';
 import type { Provisioner } from '../../src/provisioner/server.ts';
-import { VERSION } from '../../src/version.ts';
 import { ADMIN } from '../helpers/api.ts';
 import { isolatedBinary, runBinary } from '../helpers/binary.ts';
-import { type FakeDns, startFakeDns } from '../helpers/fake-dns.ts';
-import { type FakeFly, startFakeFly } from '../helpers/fake-fly.ts';
+import type { FakeDns } from '../helpers/fake-dns.ts';
+import type { FakeFly } from '../helpers/fake-fly.ts';
 import { EdgeClient } from '../helpers/fly-edge.ts';
-import type { FlySim } from '../helpers/fly-sim.ts';
 import {
   ADMIN_TOKEN,
   checkoutEvent,
   DOMAIN,
   postWebhook,
-  provisionerEnv,
-  provisionerOnFly,
+  realHubFleet,
   sign,
   subscriptionDeletedEvent,
   until,
 } from '../helpers/provisioner.ts';
-import { assetForThisMachine, ReleaseServer } from '../helpers/release-server.ts';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
 const IMAGE = 'registry.test/parachute-hub:provisioner';
 
 let fly: FakeFly;
-let release: ReleaseServer;
 let dns: FakeDns;
 let smtp: SmtpSink;
 let provisioner: Provisioner;
-let stopProvisioner: (() => Promise<void>) | undefined;
+let stopFleet: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const { bin } = isolatedBinary();
-  release = new ReleaseServer(assetForThisMachine(), { binary: bin, version: VERSION });
-  fly = await startFakeFly({ image: { [IMAGE]: bin }, latencyMs: 'realistic', rateLimit: true });
-  dns = startFakeDns({ latencyMs: 200 });
-  smtp = await startSmtpSink();
-  const sim = { token: fly.token, org: 'personal', api: fly.api } as FlySim;
-  const config = loadConfig(
-    provisionerEnv({
-      sim,
-      dns,
-      smtp,
-      extra: {
-        PARACHUTE_FLY_IMAGE: IMAGE,
-        PARACHUTE_RELEASE_URL: release.url,
-        PROVISIONER_HUB_VERSION: VERSION,
-        PARACHUTE_FLY_EDGE: fly.edge,
-      },
-    }),
-  );
-  ({ provisioner, stop: stopProvisioner } = provisionerOnFly(config));
+  ({
+    fly,
+    dns,
+    smtp,
+    provisioner,
+    stop: stopFleet,
+  } = await realHubFleet({
+    image: IMAGE,
+    fly: { latencyMs: 'realistic' },
+    dns: { latencyMs: 200 },
+  }));
 });
 
 afterAll(async () => {
-  await stopProvisioner?.();
-  await fly?.stop();
-  release?.stop();
-  await dns?.stop();
-  await smtp?.stop();
+  await stopFleet?.();
 });
 
 test('a payment becomes a running hub whose mailed setup token creates its admin, within 2 minutes', async () => {

@@ -5,25 +5,13 @@
 // and answers the new version on /health; a third run changes nothing.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/provisioner/config.ts';
 import type { Provisioner } from '../../src/provisioner/server.ts';
 import { VERSION } from '../../src/version.ts';
-import { isolatedBinary } from '../helpers/binary.ts';
-import { type FakeDns, startFakeDns } from '../helpers/fake-dns.ts';
-import { type FakeFly, startFakeFly } from '../helpers/fake-fly.ts';
+import type { FakeFly } from '../helpers/fake-fly.ts';
 import { edgeFetch } from '../helpers/fly-edge.ts';
-import type { FlySim } from '../helpers/fly-sim.ts';
 import { buildVersion, NEW_VERSION, removeBuild } from '../helpers/newer-build.ts';
-import {
-  checkoutEvent,
-  postWebhook,
-  provisionerEnv,
-  provisionerOnFly,
-  sign,
-  until,
-} from '../helpers/provisioner.ts';
-import { assetForThisMachine, ReleaseServer } from '../helpers/release-server.ts';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.ts';
+import { checkoutEvent, postWebhook, realHubFleet, sign, until } from '../helpers/provisioner.ts';
+import type { ReleaseServer } from '../helpers/release-server.ts';
 
 const IMAGE = 'registry.test/parachute-hub:rollout';
 const MAIN = join(import.meta.dir, '../helpers/provisioner-main.ts');
@@ -32,42 +20,26 @@ const APPS = SLUGS.map((s) => `parachute-${s}`) as [string, string, string];
 
 let fly: FakeFly;
 let release: ReleaseServer;
-let dns: FakeDns;
-let smtp: SmtpSink;
 let provisioner: Provisioner;
-let stopProvisioner: (() => Promise<void>) | undefined;
+let stopFleet: (() => Promise<void>) | undefined;
 let env: Record<string, string>;
 let newer: string | undefined;
 
 beforeAll(async () => {
-  const { bin } = isolatedBinary();
-  release = new ReleaseServer(assetForThisMachine(), { binary: bin, version: VERSION });
-  fly = await startFakeFly({ image: { [IMAGE]: bin }, rateLimit: true });
-  dns = startFakeDns();
-  smtp = await startSmtpSink();
-  const sim = { token: fly.token, org: 'personal', api: fly.api } as FlySim;
-  env = provisionerEnv({
-    sim,
-    dns,
-    smtp,
-    extra: {
-      PARACHUTE_FLY_IMAGE: IMAGE,
-      PARACHUTE_RELEASE_URL: release.url,
-      PROVISIONER_HUB_VERSION: VERSION,
-      PARACHUTE_FLY_EDGE: fly.edge,
-      PROVISIONER_HEALTH_TIMEOUT_S: '90',
-    },
-  });
-  const config = loadConfig(env);
-  ({ provisioner, stop: stopProvisioner } = provisionerOnFly(config));
+  ({
+    fly,
+    release,
+    env,
+    provisioner,
+    stop: stopFleet,
+  } = await realHubFleet({
+    image: IMAGE,
+    extra: { PROVISIONER_HEALTH_TIMEOUT_S: '90' },
+  }));
 });
 
 afterAll(async () => {
-  await stopProvisioner?.();
-  await fly?.stop();
-  release?.stop();
-  await dns?.stop();
-  await smtp?.stop();
+  await stopFleet?.();
   removeBuild(newer);
 });
 

@@ -3,8 +3,8 @@
 // loopback. Stripe events are signed by Stripe's own library.
 import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test';
 import { loadConfig } from '../../src/provisioner/config.ts';
-import { FlyMachinesHubFly } from '../../src/provisioner/hub-fly.ts';
-import { SmtpMailer } from '../../src/provisioner/mailer.ts';
+import { liveDeps } from '../../src/provisioner/live-deps.ts';
+import type { SmtpMailer } from '../../src/provisioner/mailer.ts';
 import { type Provisioner, startProvisioner } from '../../src/provisioner/server.ts';
 import { type FakeDns, startFakeDns } from '../helpers/fake-dns.ts';
 import { type FlySim, startFlySim } from '../helpers/fly-sim.ts';
@@ -45,14 +45,7 @@ afterAll(async () => {
 
 function start(extra: Record<string, string> = {}): Provisioner {
   const config = loadConfig(provisionerEnv({ sim, dns, smtp, extra }));
-  const mailer = new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-  const fly = new FlyMachinesHubFly({
-    token: config.fly.token,
-    org: config.fly.org,
-    api: config.fly.api,
-    image: config.fly.image,
-    releaseUrl: config.fly.releaseUrl,
-  });
+  const { fly, mailer } = liveDeps(config);
   const p = startProvisioner(config, { fly, mailer, log: () => {} });
   running.push({ p, mailer });
   return p;
