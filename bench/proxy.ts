@@ -36,8 +36,8 @@
  * target and case. This machine may have 2 cores: wrk's one thread takes
  * about one of them, so the proxy and the module share the other and every
  * number here is lower than on a machine where the load generator has its own
- * cores. Rounds are interleaved (every target once per round, in a rotating
- * order) so drift and other load spread over all targets; the table shows the
+ * cores. Rounds are interleaved (every target once per round, in a new random
+ * order each round) so drift and other load spread over all targets; the table shows the
  * median over rounds and the req/s range.
  *
  * nginx keeps its default response buffering and buffers request bodies up to
@@ -57,6 +57,13 @@
  *   bun run bench/proxy.ts [seconds] [rounds] [cases]
  *       uses dist/parachute as it is; default 5 s, 3 rounds, every case
  *       (cases: a comma-separated subset of small,latency,big,upload)
+ *
+ * PARACHUTE_BENCH_PIN=1 runs every proxy and the module on one core (the
+ * machine's last) and wrk on the others: the box a small VPS with one vCPU
+ * gives the hub, where the proxy and its modules share a core and a proxy's
+ * extra threads buy it nothing. Without it, every process may run on every
+ * core, so a proxy with many threads (Caddy) also takes time from wrk's core.
+ * It needs taskset (util-linux) and at least two cores.
  *
  * PARACHUTE_BENCH_HUB=/path/to/parachute measures that binary instead of
  * dist/parachute (to compare builds). Needs wrk (`apt-get install -y wrk nginx
@@ -105,6 +112,23 @@ if (!wrk) {
   );
 }
 
+/**
+ * With PARACHUTE_BENCH_PIN=1: the core every proxy and the module run on, and
+ * the cores wrk runs on (taskset lists); null runs everything anywhere.
+ */
+const PIN = pinning(process.env.PARACHUTE_BENCH_PIN === '1');
+function pinning(wanted: boolean): { proxy: string; load: string } | null {
+  if (!wanted) return null;
+  const cores = navigator.hardwareConcurrency;
+  if (cores < 2) throw new Error('PARACHUTE_BENCH_PIN=1 needs at least two cores');
+  if (!Bun.which('taskset')) {
+    throw new Error('PARACHUTE_BENCH_PIN=1 needs taskset: apt-get install -y util-linux');
+  }
+  return { proxy: String(cores - 1), load: cores === 2 ? '0' : `0-${cores - 2}` };
+}
+/** `argv` run on the proxies' core when pinned (taskset execs it: the pid stays the program's). */
+const onProxyCore = (argv: string[]) => (PIN ? ['taskset', '-c', PIN.proxy, ...argv] : argv);
+
 const work = mkdtempSync(join(tmpdir(), 'parachute-bench-proxy-'));
 const children = new Set<Subprocess>();
 /** Module process groups the hub started, killed at cleanup if the hub left them behind. */
@@ -145,7 +169,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** Starts a child whose output is kept (the last 8 KB) for error messages. */
 function spawn(argv: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(argv, {
+  // Pinned, the hub's module inherits the core from the hub that starts it.
+  const proc = Bun.spawn(onProxyCore(argv), {
     cwd: work,
     env: { ...process.env, ...env },
     stdin: 'ignore',
@@ -484,6 +509,7 @@ function toMs(text: string): number {
 async function runWrk(target: Target, c: Case, seconds: number): Promise<Sample> {
   const url = `${target.base}${c.path}`;
   const argv = [
+    ...(PIN ? ['taskset', '-c', PIN.load] : []),
     wrk as string,
     `-t${THREADS}`,
     `-c${c.connections ?? CONNECTIONS}`,
@@ -540,6 +566,16 @@ async function check(target: Target): Promise<void> {
   }
 }
 
+/** A copy of `xs` in random order (Fisher-Yates). */
+function shuffled<T>(xs: T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- report
 
 const median = (xs: number[]) => {
@@ -571,8 +607,11 @@ try {
   console.log(
     `proxy bench: wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s --latency, ${ROUNDS} interleaved rounds after a ${WARMUP_SECONDS} s warm-up per target and case`,
   );
+  const placement = PIN
+    ? `every proxy and the module pinned to core ${PIN.proxy}, wrk to ${PIN.load}`
+    : 'wrk shares them with the proxy and the module';
   console.log(
-    `machine: ${navigator.hardwareConcurrency} cores (wrk shares them with the proxy and the module), bun ${Bun.version}, load average ${loadavg()
+    `machine: ${navigator.hardwareConcurrency} cores (${placement}), bun ${Bun.version}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
@@ -612,9 +651,11 @@ try {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of CASES) {
-      // A rotating order, so no target always runs right after the same neighbour.
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[(i + round) % targets.length] as Target;
+      // A new random order every round. In a rotating order each target
+      // always ran right after the same neighbour: the hub after `direct`,
+      // which here measured it at 0.74x the pool-per-connection row, against
+      // 0.97x shuffled.
+      for (const t of shuffled(targets)) {
         const s = await runWrk(t, c, SECONDS);
         samples.set(key(c, t), [...(samples.get(key(c, t)) ?? []), s]);
       }
